@@ -1,0 +1,244 @@
+/**
+ * The embedded default: staged releases in a local directory.
+ *
+ *   <root>/tarballs/<id>.tgz   the bytes, written first
+ *   <root>/records/<id>.json   the record, created with link(2), which fails if it exists
+ *   <root>/locks/<id>          held for the few milliseconds of a compare-and-set
+ *
+ * Every write goes to a temp file that is fsynced and then renamed or linked into place, so a crash
+ * never leaves a partial file under a final name, and a record never points at missing bytes.
+ * Directories are 0700 and files 0600: staged releases are nobody else's business.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { StagePublishError } from '../errors.js'
+import { isUuid, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
+import type { CreateResult, StagingBackend, UpdateResult, Versioned } from './types.js'
+
+const STALE_LOCK_MS = 30_000
+const LOCK_WAIT_MS = 10_000
+
+export function createLocalBackend(root: string): StagingBackend {
+  const dirs = {
+    records: path.join(root, 'records'),
+    tarballs: path.join(root, 'tarballs'),
+    locks: path.join(root, 'locks'),
+    tmp: path.join(root, 'tmp'),
+  }
+  const recordPath = (id: string) => path.join(dirs.records, `${checkId(id)}.json`)
+  const tarballPath = (id: string) => path.join(dirs.tarballs, `${checkId(id)}.tgz`)
+  let ready: Promise<void> | undefined
+
+  const ensureDirs = () =>
+    (ready ??= (async () => {
+      try {
+        await fs.mkdir(root, { recursive: true, mode: 0o700 })
+        for (const d of Object.values(dirs)) await fs.mkdir(d, { recursive: true, mode: 0o700 })
+      } catch (err) {
+        ready = undefined
+        throw fsError(err, root)
+      }
+    })())
+
+  /** Writes bytes to a fresh temp file in the same file system, fsynced, and returns its path. */
+  async function writeTemp(bytes: Uint8Array | string): Promise<string> {
+    await ensureDirs()
+    const tmp = path.join(dirs.tmp, `${process.pid}-${randomBytes(6).toString('hex')}`)
+    const fh = await fs.open(tmp, 'wx', 0o600)
+    try {
+      await fh.writeFile(bytes)
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    return tmp
+  }
+
+  async function readRecordFile(id: string): Promise<Versioned | null> {
+    let text: string
+    try {
+      text = await fs.readFile(recordPath(id), 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+      throw fsError(err, root)
+    }
+    return { record: parseRecord(text, id), etag: etagOf(text) }
+  }
+
+  async function withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    await ensureDirs()
+    const lock = path.join(dirs.locks, checkId(id))
+    const started = Date.now()
+    for (;;) {
+      try {
+        await fs.mkdir(lock, { mode: 0o700 })
+        break
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(err, root)
+        const stat = await fs.stat(lock).catch(() => null)
+        // A lock is held for milliseconds; one this old was left by a process that died holding it.
+        if (stat && Date.now() - stat.mtimeMs > STALE_LOCK_MS) {
+          await fs.rm(lock, { recursive: true, force: true })
+          continue
+        }
+        if (Date.now() - started > LOCK_WAIT_MS) {
+          throw new StagePublishError('EBACKEND', `The staged release ${id} is locked by another process`, {
+            hint: `If no other stage-publish is running, remove ${lock} and try again.`,
+          })
+        }
+        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20))
+      }
+    }
+    try {
+      return await fn()
+    } finally {
+      await fs.rm(lock, { recursive: true, force: true })
+    }
+  }
+
+  const backend = {
+    kind: 'file',
+    location: root,
+
+    async createRelease(record: StagedRecord, bytes: Uint8Array): Promise<CreateResult> {
+      const id = checkId(record.id)
+      await ensureDirs()
+      if (await exists(recordPath(id))) return { created: false, reason: 'exists' }
+      try {
+        const tmpTarball = await writeTemp(bytes)
+        await fs.rename(tmpTarball, tarballPath(id))
+        const text = serializeRecord(record)
+        const tmpRecord = await writeTemp(text)
+        try {
+          await fs.link(tmpRecord, recordPath(id))
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { created: false, reason: 'exists' }
+          throw err
+        } finally {
+          await fs.rm(tmpRecord, { force: true })
+        }
+        await syncDir(dirs.records)
+        return { created: true, id, etag: etagOf(text) }
+      } catch (err) {
+        throw fsError(err, root)
+      }
+    },
+
+    async getTarball(id: string): Promise<Buffer> {
+      try {
+        return await fs.readFile(tarballPath(id))
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+          throw new StagePublishError('ENOTFOUND', `The tarball of staged release ${id} is missing from ${root}`, {
+            hint: 'It was rejected, or the backend was changed by hand. Nothing can be published from it.',
+          })
+        }
+        throw fsError(err, root)
+      }
+    },
+
+    async deleteTarball(id: string): Promise<void> {
+      await fs.rm(tarballPath(id), { force: true }).catch((err) => {
+        throw fsError(err, root)
+      })
+    },
+
+    getRecord: (id: string) => readRecordFile(checkId(id)),
+
+    async updateRecord(record: StagedRecord, etag: string): Promise<UpdateResult> {
+      const id = checkId(record.id)
+      return withLock(id, async () => {
+        const current = await readRecordFile(id)
+        if (!current) return { updated: false, reason: 'missing' }
+        if (current.etag !== etag) return { updated: false, reason: 'conflict' }
+        const text = serializeRecord(record)
+        const tmp = await writeTemp(text)
+        try {
+          await fs.rename(tmp, recordPath(id))
+        } catch (err) {
+          await fs.rm(tmp, { force: true })
+          throw fsError(err, root)
+        }
+        return { updated: true, etag: etagOf(text) }
+      })
+    },
+
+    async listIds(): Promise<string[]> {
+      let names: string[]
+      try {
+        names = await fs.readdir(dirs.records)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+        throw fsError(err, root)
+      }
+      return names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).filter(isUuid)
+    },
+
+    async listRecords(options = {}) {
+      const ids = await backend.listIds()
+      const out: Versioned[] = []
+      await Promise.all(
+        ids.map(async (id) => {
+          try {
+            const v = await readRecordFile(id)
+            if (v && (!options.packageName || v.record.packageName === options.packageName)) out.push(v)
+          } catch (err) {
+            if (options.onCorrupt && err instanceof StagePublishError && err.code === 'ECORRUPT') options.onCorrupt(id, err)
+            else throw err
+          }
+        }),
+      )
+      return out.sort(newestFirst)
+    },
+  } satisfies StagingBackend
+  return backend
+}
+
+export const newestFirst = (a: Versioned, b: Versioned): number =>
+  b.record.createdAt.localeCompare(a.record.createdAt) || a.record.id.localeCompare(b.record.id)
+
+const etagOf = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 32)
+
+function checkId(id: string): string {
+  // Ids become file names: only a UUID may ever reach the file system.
+  if (!isUuid(id)) throw new StagePublishError('EINVALIDID', `"${String(id).slice(0, 60)}" is not a staged release id`)
+  return id
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await fs.open(dir, 'r')
+    try {
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+  } catch {
+    // Not every file system lets a directory be fsynced; the rename is still atomic.
+  }
+}
+
+function fsError(err: unknown, root: string): Error {
+  if (err instanceof StagePublishError) return err
+  const e = err as NodeJS.ErrnoException
+  if (e.code === 'EACCES' || e.code === 'EPERM') {
+    return new StagePublishError('EACCESSDENIED', `No permission to use the staging directory ${root}`, {
+      hint: 'Check the owner and mode of the directory (it should be yours, mode 0700), or choose another with --backend file:<dir>.',
+      cause: err,
+    })
+  }
+  return new StagePublishError('EBACKEND', `The staging directory ${root} could not be used: ${e.message}`, {
+    hint: 'Check that the disk is writable and has space, or choose another directory with --backend file:<dir>.',
+    cause: err,
+  })
+}

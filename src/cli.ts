@@ -1,0 +1,58 @@
+/**
+ * Commander wiring only. `buildProgram` is exported so tests can parse argv without running;
+ * `main` turns every outcome into an exit code: 0 success, 1 failure, 2 usage error.
+ */
+import { Command, CommanderError } from 'commander'
+import { createRequire } from 'node:module'
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeOf } from './errors.js'
+import { createOutput } from './ui/output.js'
+import { defaultDeps, type Deps } from './commands/shared.js'
+import * as publish from './commands/publish.js'
+import * as list from './commands/list.js'
+import * as view from './commands/view.js'
+import * as approve from './commands/approve.js'
+import * as reject from './commands/reject.js'
+import * as download from './commands/download.js'
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
+
+export function buildProgram(deps: () => Deps = defaultDeps): Command {
+  const program = new Command('stage-publish')
+    .description('A drop-in replacement for `npm publish` that stages the release for a human to approve with 2FA.\nMachines propose releases; maintainers ratify them with a one-time password.')
+    .version(version, '-v, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+  for (const command of [publish, list, view, approve, reject, download]) command.register(program, deps)
+  for (const sub of program.commands) sub.exitOverride()
+  program.addHelpText(
+    'after',
+    `
+Examples:
+  $ npx stage-publish                    stage the package in this folder (as npm publish would publish it)
+  $ stage-publish list                   what is waiting for approval
+  $ stage-publish view 3f2a9c1e          one release (ids may be shortened to 8+ characters)
+  $ stage-publish approve 3f2a9c1e       verify, confirm, enter your one-time password, publish
+
+Backends: --backend file:<dir> | s3://<bucket>/<prefix>?region=&endpoint=&forcePathStyle=true
+          (or STAGE_PUBLISH_BACKEND, or package.json "stagePublish": { "backend": ... })`,
+  )
+  return program
+}
+
+export async function main(argv: string[], deps: () => Deps = defaultDeps): Promise<number> {
+  const program = buildProgram(deps)
+  try {
+    await program.parseAsync(argv)
+    return EXIT_OK
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK
+      // Commander has already printed what was wrong with the command line.
+      return EXIT_USAGE
+    }
+    const json = argv.includes('--json')
+    const d = deps()
+    createOutput({ json, stdout: d.stdout, stderr: d.stderr }).error(err)
+    return exitCodeOf(err) || EXIT_FAILURE
+  }
+}

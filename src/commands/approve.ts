@@ -1,0 +1,33 @@
+/**
+ * `stage-publish approve <id>`: verify the staged bytes, show what is being approved, ask for
+ * confirmation and a one-time password, then publish with the approver's own npm credentials.
+ */
+import type { Command } from 'commander'
+import { defaultDeps, outputFor, type CommonOptions, type Deps } from './shared.js'
+
+export interface ApproveOptions extends CommonOptions {
+  otp?: string
+  yes?: boolean
+  registry?: string
+  authType?: string
+  userconfig?: string
+}
+
+export function register(program: Command, deps: () => Deps = defaultDeps): void {
+  program
+    .command('approve <id>')
+    .description('verify a staged release, then publish it with your npm credentials and a one-time password')
+    .option('--otp <code>', 'one-time password from your authenticator (required without a terminal)')
+    .option('-y, --yes', 'skip the confirmation question (the one-time password is still required)')
+    .option('--registry <url>', 'publish to this registry instead of the one recorded at staging (shown before you confirm)')
+    .option('--auth-type <type>', 'legacy: ask for a code from your authenticator (default); web: sign in through the browser URL the registry gives')
+    .option('--backend <url>', 'where releases are staged')
+    .option('--json', 'print the result as JSON')
+    .action(async (id: string, opts: ApproveOptions) => runApprove(id, opts, deps()))
+}
+
+export async function runApprove(rawId: string, opts: ApproveOptions, deps: Deps): Promise<void> {
+  const out = outputFor(opts, deps)
+  const { approveRelease } = await import('../flows/approve.js')
+  await approveRelease(rawId, opts, deps, out)
+}

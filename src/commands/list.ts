@@ -1,0 +1,44 @@
+/** `stage-publish list [<package-name>]`: what is waiting for approval, newest first. */
+import type { Command } from 'commander'
+import { defaultDeps, backendFor, outputFor, type CommonOptions, type Deps } from './shared.js'
+
+export interface ListOptions extends CommonOptions {
+  all?: boolean
+}
+
+export function register(program: Command, deps: () => Deps = defaultDeps): void {
+  program
+    .command('list [package-name]')
+    .alias('ls')
+    .description('list staged releases waiting for approval, newest first')
+    .option('--all', 'include approved, rejected and expired releases')
+    .option('--backend <url>', 'where releases are staged (default: STAGE_PUBLISH_BACKEND, package.json stagePublish.backend, or the local directory)')
+    .option('--json', 'print the records as JSON')
+    .action(async (name: string | undefined, opts: ListOptions) => runList(name, opts, deps()))
+}
+
+export async function runList(packageName: string | undefined, opts: ListOptions, deps: Deps): Promise<void> {
+  const out = outputFor(opts, deps)
+  const { effectiveState } = await import('../core/record.js')
+  const backend = await backendFor(opts, deps)
+  const now = deps.now()
+  const found = await backend.listRecords({
+    ...(packageName && { packageName }),
+    onCorrupt: (id, err) => out.warn(`skipped ${id}: ${err.message}`),
+  })
+  const items = found
+    .map(({ record }) => ({ record, state: effectiveState(record, now) }))
+    .filter(({ state }) => opts.all || state === 'pending' || state === 'approving')
+  if (out.json) {
+    out.data(items.map(({ record, state }) => ({ ...record, state })))
+    return
+  }
+  if (items.length === 0) {
+    const what = packageName ? `of ${packageName} ` : ''
+    out.line(opts.all ? `No staged releases ${what}in ${backend.location}.` : `No staged releases ${what}waiting for approval in ${backend.location}.`)
+    return
+  }
+  const { renderList } = await import('../ui/render.js')
+  out.line(renderList(items, now, out.style))
+  if (!opts.all) out.notice(out.style('dim', 'Approve one with `stage-publish approve <id>`; `list --all` shows approved, rejected and expired ones too.'))
+}

@@ -1,0 +1,103 @@
+/**
+ * One error type for everything the user can be told about: a code, a summary that says what
+ * happened, a hint that says what to do, and the process exit code. Nothing secret ever goes in.
+ * (npm lib/utils/error-message.js, pnpm PnpmError(code, message, { hint }))
+ */
+export const EXIT_OK = 0
+export const EXIT_FAILURE = 1
+export const EXIT_USAGE = 2
+
+export type ErrorCode =
+  | 'EUSAGE'
+  | 'EINVALIDID'
+  | 'ENOTFOUND'
+  | 'EAMBIGUOUS'
+  | 'EPRIVATE'
+  | 'EBADMANIFEST'
+  | 'ETAG'
+  | 'EPUBLISHCONFLICT'
+  | 'EALREADYSTAGED'
+  | 'ECIBACKEND'
+  | 'EBACKEND'
+  | 'EBACKENDUNREACHABLE'
+  | 'EACCESSDENIED'
+  | 'ECONFLICT'
+  | 'EINTEGRITY'
+  | 'ECORRUPT'
+  | 'ESTATE'
+  | 'EEXPIRED'
+  | 'EOTP'
+  | 'ENEEDOTP'
+  | 'ENEEDCONFIRM'
+  | 'ENEEDAUTH'
+  | 'EREGISTRY'
+  | 'EREGISTRYUNREACHABLE'
+  | 'ENOSTAGE'
+  | 'EABORTED'
+  | 'ECONFIG'
+  | 'EPACK'
+  | 'EPOLICY'
+  | 'EEXPECT'
+
+export interface StagePublishErrorOptions {
+  hint?: string
+  exitCode?: number
+  cause?: unknown
+}
+
+export class StagePublishError extends Error {
+  readonly code: ErrorCode
+  readonly hint: string | undefined
+  readonly exitCode: number
+
+  constructor(code: ErrorCode, summary: string, options: StagePublishErrorOptions = {}) {
+    super(summary, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'StagePublishError'
+    this.code = code
+    this.hint = options.hint
+    this.exitCode = options.exitCode ?? (code === 'EUSAGE' || code === 'EINVALIDID' ? EXIT_USAGE : EXIT_FAILURE)
+  }
+}
+
+export const isStagePublishError = (err: unknown): err is StagePublishError =>
+  err instanceof StagePublishError
+
+export const usageError = (summary: string, hint?: string): StagePublishError =>
+  new StagePublishError('EUSAGE', summary, { hint, exitCode: EXIT_USAGE })
+
+/**
+ * Removes anything that looks like a credential from text that is about to be shown or stored:
+ * bearer tokens, npm tokens, basic auth in URLs, `_authToken=`/`_password=` lines and OTP headers.
+ * A last line of defence: code never puts secrets into messages on purpose.
+ */
+export function redact(text: string): string {
+  return text
+    .replace(/(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 ***')
+    .replace(/\bnpm_[A-Za-z0-9]{20,}\b/g, 'npm_***')
+    .replace(/(\/\/[^/\s:@]*:)[^@\s/]+@/g, '$1***@')
+    .replace(/\b(_authToken|_auth|_password|password|token|otp|npm-otp)(["']?\s*[:=]\s*["']?)[^\s"',}]+/gi, '$1$2***')
+    .replace(/(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token)=[^&\s]+/gi, '$1=***')
+}
+
+export interface ErrorJson {
+  error: { code: string; summary: string; detail: string }
+}
+
+/** npm's `--json` error shape, so tools that parse npm's output keep working. */
+export function errorToJson(err: unknown): ErrorJson {
+  if (isStagePublishError(err)) {
+    return { error: { code: err.code, summary: redact(err.message), detail: redact(err.hint ?? '') } }
+  }
+  const e = err as { code?: unknown; message?: unknown } | undefined
+  return {
+    error: {
+      code: typeof e?.code === 'string' ? e.code : 'EUNKNOWN',
+      summary: redact(String(e?.message ?? err)),
+      detail: '',
+    },
+  }
+}
+
+export function exitCodeOf(err: unknown): number {
+  return isStagePublishError(err) ? err.exitCode : EXIT_FAILURE
+}

@@ -1,0 +1,104 @@
+/** Words for records, lists and approval summaries. Pure: takes a Style, returns text. */
+import type { RecordState, StagedRecord } from '../core/record.js'
+import type { Style } from './output.js'
+import { formatBytes, formatTime, shortIntegrity } from './format.js'
+
+const stateColor: Record<RecordState, Parameters<Style>[0]> = {
+  pending: 'cyan',
+  approving: 'magenta',
+  approved: 'green',
+  rejected: 'red',
+  expired: 'dim',
+}
+
+export const styledState = (state: RecordState, style: Style): string => style(stateColor[state], state)
+
+/** The npm-style contents block printed while staging (npm lib/utils/tar.js logTar). */
+export function renderContents(r: Pick<StagedRecord, 'packageName' | 'version' | 'files' | 'bundled' | 'size' | 'unpackedSize' | 'shasum' | 'integrity' | 'fileCount'>, style: Style): string {
+  const lines = [`${style('bold', 'package:')} ${r.packageName}@${r.version}`, style('bold', 'Tarball Contents')]
+  for (const f of r.files) if (!f.path.startsWith('node_modules/')) lines.push(`${formatBytes(f.size).padStart(9)} ${f.path}`)
+  if (r.bundled.length) lines.push(style('bold', 'Bundled Dependencies'), ...r.bundled.map((b) => `  ${b}`))
+  lines.push(
+    style('bold', 'Tarball Details'),
+    `name: ${r.packageName}`,
+    `version: ${r.version}`,
+    `package size: ${formatBytes(r.size)}`,
+    `unpacked size: ${formatBytes(r.unpackedSize)}`,
+    `shasum: ${r.shasum}`,
+    `integrity: ${shortIntegrity(r.integrity)}`,
+    `total files: ${r.fileCount}`,
+  )
+  return lines.join('\n')
+}
+
+function originLines(r: StagedRecord): string[] {
+  const lines = [`staged by:   ${r.actor} (${r.actorType})`]
+  if (r.git?.commit) {
+    const branch = r.git.branch ? ` on ${r.git.branch}` : ''
+    const dirty = r.git.dirty ? ' (uncommitted changes)' : ''
+    lines.push(`from commit: ${r.git.commit}${branch}${dirty}${r.git.remote ? ` of ${r.git.remote}` : ''}`)
+  }
+  if (r.ci) lines.push(`CI run:      ${r.ci.provider}${r.ci.runUrl ? ` ${r.ci.runUrl}` : ''}`)
+  return lines
+}
+
+/** Everything about one release, with its file list (view). */
+export function renderRecord(r: StagedRecord, state: RecordState, now: Date, style: Style): string {
+  const lines = [
+    `${style('bold', `${r.packageName}@${r.version}`)}  ${styledState(state, style)}`,
+    `id:          ${r.id}`,
+    ...(r.setId ? [`release set: ${r.setId}`] : []),
+    `registry:    ${r.registry}`,
+    `tag:         ${r.tag}`,
+    `access:      ${r.access ?? 'default'}`,
+    ...originLines(r),
+    `staged:      ${formatTime(r.createdAt, now)}`,
+    `expires:     ${formatTime(r.expiresAt, now)}`,
+  ]
+  if (r.claim && r.state === 'approving') lines.push(`approving:   by ${r.claim.by} since ${formatTime(r.claim.at, now)}`)
+  if (r.approvedAt) lines.push(`approved:    by ${r.approvedBy ?? 'unknown'} ${formatTime(r.approvedAt, now)}`)
+  if (r.rejectedAt) lines.push(`rejected:    by ${r.rejectedBy ?? 'unknown'} ${formatTime(r.rejectedAt, now)}${r.rejectReason ? `: ${r.rejectReason}` : ''}`)
+  lines.push(
+    `size:        ${formatBytes(r.size)} packed, ${formatBytes(r.unpackedSize)} unpacked, ${r.fileCount} files`,
+    `shasum:      ${r.shasum}`,
+    `integrity:   ${r.integrity}`,
+    '',
+    style('bold', 'Files'),
+    ...r.files.map((f) => `${formatBytes(f.size).padStart(9)} ${f.path}`),
+  )
+  return lines.join('\n')
+}
+
+/** The block shown before the confirmation and the one-time password prompt. */
+export function renderApprovalSummary(r: StagedRecord, registry: string, now: Date, style: Style): string {
+  return [
+    style('bold', `Approve ${r.packageName}@${r.version}?`),
+    `registry:    ${registry}${registry !== r.registry ? style('yellow', ` (staged for ${r.registry})`) : ''}`,
+    `tag:         ${r.tag}`,
+    `access:      ${r.access ?? 'default'}`,
+    ...originLines(r),
+    `staged:      ${formatTime(r.createdAt, now)}`,
+    `size:        ${formatBytes(r.size)} packed, ${formatBytes(r.unpackedSize)} unpacked, ${r.fileCount} files`,
+    `integrity:   ${r.integrity} ${style('green', '(verified)')}`,
+    `id:          ${r.id}`,
+  ].join('\n')
+}
+
+export function renderList(items: Array<{ record: StagedRecord; state: RecordState }>, now: Date, style: Style): string {
+  const rows = items.map(({ record: r, state }) => [
+    r.id.slice(0, 8),
+    `${r.packageName}@${r.version}`,
+    r.tag,
+    state,
+    r.actor,
+    formatTime(r.createdAt, now),
+  ])
+  const header = ['ID', 'PACKAGE', 'TAG', 'STATE', 'STAGED BY', 'STAGED']
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)))
+  const fmt = (row: string[], color?: (i: number, cell: string) => string) =>
+    row.map((cell, i) => (color ? color(i, cell.padEnd(widths[i] as number)) : cell.padEnd(widths[i] as number))).join('  ').trimEnd()
+  return [
+    style('bold', fmt(header)),
+    ...rows.map((row, n) => fmt(row, (i, cell) => (i === 3 ? styledState(items[n]!.state, style).replace(items[n]!.state, cell) : cell))),
+  ].join('\n')
+}
