@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest'
+import { effectiveState, matchIdPrefix, parseIdArgument, parseRecord, serializeRecord, type StagedRecord } from '../../src/core/record.js'
+import { StagePublishError } from '../../src/errors.js'
+
+const ID = '3f2a9c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b'
+
+export const sampleRecord = (over: Partial<StagedRecord> = {}): StagedRecord => ({
+  schema: 1,
+  id: ID,
+  packageName: 'pkg',
+  version: '1.0.0',
+  tag: 'latest',
+  access: null,
+  registry: 'http://127.0.0.1:4873/',
+  integrity: 'sha512-abc',
+  shasum: 'abc',
+  size: 10,
+  unpackedSize: 20,
+  fileCount: 1,
+  files: [{ path: 'package.json', size: 20, mode: 0o644 }],
+  bundled: [],
+  createdAt: '2026-11-01T00:00:00.000Z',
+  expiresAt: '2026-12-01T00:00:00.000Z',
+  actor: 'me@host',
+  actorType: 'user',
+  state: 'pending',
+  ...over,
+})
+
+const codeOf = (fn: () => unknown): string | undefined => {
+  try {
+    fn()
+  } catch (err) {
+    return (err as StagePublishError).code
+  }
+  return undefined
+}
+
+describe('ids', () => {
+  it('accepts a full UUID and normalises case', () => {
+    expect(parseIdArgument(ID.toUpperCase())).toEqual({ id: ID, exact: true })
+  })
+  it('accepts a prefix of 8 or more characters', () => {
+    expect(parseIdArgument('3f2a9c1e')).toEqual({ id: '3f2a9c1e', exact: false })
+  })
+  it.each(['3f2a9c1', '../../etc/passwd', 'hello-world', '', '3f2a9c1e/../x', `${ID}0`])('refuses %j as a usage error', (raw) => {
+    let err: unknown
+    try {
+      parseIdArgument(raw)
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(StagePublishError)
+    expect((err as StagePublishError).code).toBe('EINVALIDID')
+    expect((err as StagePublishError).exitCode).toBe(2)
+  })
+  it('resolves a unique prefix, and says when it is unknown or ambiguous', () => {
+    const other = '3f2a9c1e-0000-4000-8000-000000000000'
+    expect(matchIdPrefix('3f2a9c1e-5', [ID, other])).toBe(ID)
+    expect(codeOf(() => matchIdPrefix('3f2a9c1e', [ID, other]))).toBe('EAMBIGUOUS')
+    expect(codeOf(() => matchIdPrefix('aaaaaaaa', [ID, other]))).toBe('ENOTFOUND')
+  })
+})
+
+describe('effectiveState', () => {
+  it('derives expired from expiresAt for pending releases only', () => {
+    const r = sampleRecord()
+    expect(effectiveState(r, new Date('2026-11-30T23:59:59Z'))).toBe('pending')
+    expect(effectiveState(r, new Date('2026-12-01T00:00:00Z'))).toBe('expired')
+    expect(effectiveState({ ...r, state: 'approved' }, new Date('2027-01-01T00:00:00Z'))).toBe('approved')
+  })
+})
+
+describe('parseRecord', () => {
+  it('round-trips a record', () => {
+    const r = sampleRecord()
+    expect(parseRecord(serializeRecord(r), ID)).toEqual(r)
+  })
+  it.each([
+    ['not json', '{'],
+    ['another id', serializeRecord(sampleRecord({ id: '00000000-0000-4000-8000-000000000000' }))],
+    ['an unknown state', serializeRecord(sampleRecord({ state: 'published' as never }))],
+    ['a missing field', JSON.stringify({ ...sampleRecord(), integrity: undefined })],
+    ['an unknown schema', JSON.stringify({ ...sampleRecord(), schema: 2 })],
+  ])('reports %s as corrupt', (_what, text) => {
+    expect(codeOf(() => parseRecord(text, ID))).toBe('ECORRUPT')
+  })
+})
