@@ -40,7 +40,7 @@ export async function approveRelease(rawId: string, opts: ApproveOptions, deps: 
     const missing = [...(!opts.yes ? ['--yes'] : []), ...(!opts.otp && authType === 'legacy' ? ['--otp <code>'] : [])]
     if (missing.length) {
       throw new StagePublishError(opts.otp || authType === 'web' ? 'ENEEDCONFIRM' : 'ENEEDOTP', `No terminal to ask on: approving needs ${missing.join(' and ')}`, {
-        hint: `Run it in a terminal, or pass ${missing.join(' ')} (for example: stage-publish approve ${rawId} --yes --otp 123456).`,
+        hint: `Run it in a terminal, or pass ${missing.join(' ')} (for example: stage-publish approve ${rawId} --yes --otp <code>).`,
         exitCode: 2,
       })
     }
