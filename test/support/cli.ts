@@ -82,6 +82,7 @@ export function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJ
       resolve({ code, stdout: String(stdout), stderr: String(stderr), all: `${stdout}\n${stderr}` })
     })
     // No terminal: stdin is a closed pipe, as in CI.
+    child.stdin?.on('error', () => undefined)
     child.stdin?.end(opts.input ?? '')
   })
 }
