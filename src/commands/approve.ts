@@ -11,6 +11,7 @@ export interface ApproveOptions extends CommonOptions {
   registry?: string
   authType?: string
   userconfig?: string
+  wait?: string
 }
 
 export function register(program: Command, deps: () => Deps = defaultDeps): void {
@@ -21,6 +22,7 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .option('-y, --yes', 'skip the confirmation question (the one-time password is still required)')
     .option('--registry <url>', 'publish to this registry instead of the one recorded at staging (shown before you confirm)')
     .option('--auth-type <type>', 'legacy: ask for a code from your authenticator (default); web: sign in through the browser URL the registry gives')
+    .option('--wait <duration>', 'how long to wait for another maintainer who is approving the same release (default: 60s)')
     .option('--backend <url>', 'where releases are staged')
     .option('--json', 'print the result as JSON')
     .action(async (id: string, opts: ApproveOptions) => runApprove(id, opts, deps()))

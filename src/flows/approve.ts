@@ -23,8 +23,8 @@ import { loadVerified } from './verify.js'
 const MAX_OTP_TRIES = 3
 const DEFAULT_CLAIM_TIMEOUT = '10m'
 const WEB_AUTH_TIMEOUT_MS = 5 * 60_000
-/** How long a second approver waits for a first one to finish before giving up. */
-const MAX_WAIT_FOR_OTHER_MS = 60_000
+/** How long a second approver waits for a first one to finish before giving up (--wait). */
+const DEFAULT_WAIT_FOR_OTHER = '60s'
 
 export async function approveRelease(rawId: string, opts: ApproveOptions, deps: Deps, out: Output): Promise<void> {
   const prompts = deps.prompts ?? createPrompts(deps.promptStreams)
@@ -46,10 +46,12 @@ export async function approveRelease(rawId: string, opts: ApproveOptions, deps: 
     }
   }
   const claimTimeoutMs = parseDuration(deps.env.STAGE_PUBLISH_CLAIM_TIMEOUT || DEFAULT_CLAIM_TIMEOUT)
+  const waitMs = parseDuration(opts.wait ?? DEFAULT_WAIT_FOR_OTHER)
+  const timing = { claimTimeoutMs, waitMs }
 
   const backend = await backendFor(opts, deps)
   let current = await findRecord(backend, rawId)
-  current = await settleOthers(backend, current, claimTimeoutMs, deps, out)
+  current = await settleOthers(backend, current, timing, deps, out)
   const done = alreadyDone(current.record)
   if (done) return report(current.record, { alreadyApproved: true }, out)
 
@@ -84,7 +86,7 @@ export async function approveRelease(rawId: string, opts: ApproveOptions, deps: 
   const [manifest, approver] = await Promise.all([manifestFromTarball(bytes, flat), whoami(target.registry, flat)])
   const by = approver ?? localActor()
 
-  current = await claim(backend, current, by, claimTimeoutMs, deps, out)
+  current = await claim(backend, current, by, timing, deps, out)
   if (alreadyDone(current.record)) return report(current.record, { alreadyApproved: true }, out)
 
   try {
@@ -138,7 +140,7 @@ function alreadyDone(record: StagedRecord): boolean {
 }
 
 /** Refuses what cannot be approved, and waits for another approver who is busy with this release. */
-async function settleOthers(backend: StagingBackend, current: Versioned, claimTimeoutMs: number, deps: Deps, out: Output): Promise<Versioned> {
+async function settleOthers(backend: StagingBackend, current: Versioned, timing: Timing, deps: Deps, out: Output): Promise<Versioned> {
   const started = Date.now()
   let told = false
   for (;;) {
@@ -154,10 +156,10 @@ async function settleOthers(backend: StagingBackend, current: Versioned, claimTi
         hint: 'Stage it again (stage-publish in the package folder, or from CI) and approve the new id.',
       })
     }
-    if (state !== 'approving' || claimIsStale(record, claimTimeoutMs, deps.now())) return current
-    if (Date.now() - started > MAX_WAIT_FOR_OTHER_MS) {
+    if (state !== 'approving' || claimIsStale(record, timing.claimTimeoutMs, deps.now())) return current
+    if (Date.now() - started > timing.waitMs) {
       throw new StagePublishError('ECONFLICT', `${record.packageName}@${record.version} is being approved by ${record.claim?.by ?? 'someone'} since ${record.claim?.at ?? '?'}`, {
-        hint: `Check again in a minute with \`stage-publish view ${record.id}\`.`,
+        hint: `Check again later with \`stage-publish view ${record.id}\`. A claim older than ${Math.round(timing.claimTimeoutMs / 60000)} min is taken over (an approver that crashed).`,
       })
     }
     if (!told) {
@@ -171,18 +173,23 @@ async function settleOthers(backend: StagingBackend, current: Versioned, claimTi
   }
 }
 
+interface Timing {
+  claimTimeoutMs: number
+  waitMs: number
+}
+
 const claimIsStale = (record: StagedRecord, timeoutMs: number, now: Date): boolean =>
   !record.claim || now.getTime() - Date.parse(record.claim.at) > timeoutMs
 
 /** pending → approving, by compare-and-set. Losing the race means waiting for the winner. */
-async function claim(backend: StagingBackend, current: Versioned, by: string, claimTimeoutMs: number, deps: Deps, out: Output): Promise<Versioned> {
+async function claim(backend: StagingBackend, current: Versioned, by: string, timing: Timing, deps: Deps, out: Output): Promise<Versioned> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const next: StagedRecord = { ...current.record, state: 'approving', claim: { by, at: deps.now().toISOString() } }
     const result = await backend.updateRecord(next, current.etag)
     if (result.updated) return { record: next, etag: result.etag }
     const again = await backend.getRecord(current.record.id)
     if (!again) throw new StagePublishError('ENOTFOUND', `The staged release ${current.record.id} disappeared from ${backend.location}`)
-    current = await settleOthers(backend, again, claimTimeoutMs, deps, out)
+    current = await settleOthers(backend, again, timing, deps, out)
     if (alreadyDone(current.record)) return current
   }
   throw new StagePublishError('ECONFLICT', `Could not claim ${current.record.id}: it keeps changing`, { hint: 'Run the command again.' })
