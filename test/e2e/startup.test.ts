@@ -1,0 +1,32 @@
+/** `--version` and `--help` must stay light: the heavy npm and AWS modules load only in the commands that need them. */
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { BIN, run, sandbox } from '../support/cli.js'
+
+const HOOK = path.resolve(import.meta.dirname, '../support/hooks/record-loads.mjs')
+const HEAVY = ['/pacote/', '/libnpmpublish/', '/@npmcli/arborist/', '/@aws-sdk/', '/libnpmpack/', '/@inquirer/', '/npm-registry-fetch/', '/@npmcli/config/']
+
+async function modulesLoadedBy(args: string[]): Promise<string[]> {
+  const sb = await sandbox()
+  const file = path.join(sb.dir, 'loads.json')
+  const r = await run(process.execPath, ['--import', HOOK, BIN, ...args], { cwd: sb.dir, env: { ...sb.env, RECORD_LOADS_FILE: file } })
+  expect(r.code, r.all).toBe(0)
+  return JSON.parse(await fs.readFile(file, 'utf8')) as string[]
+}
+
+describe('start-up', () => {
+  it.each([['--version'], ['--help'], ['approve', '--help']])('%s loads no heavy module', async (...args) => {
+    const loaded = await modulesLoadedBy(args)
+    expect(loaded.some((m) => m.includes('/dist/cli.js'))).toBe(true)
+    expect(loaded.filter((m) => HEAVY.some((h) => m.includes(h)))).toEqual([])
+  })
+  it('the recorder does see them when a command needs them', async () => {
+    const sb = await sandbox()
+    const pkg = await sb.makePackage('startup-probe', { version: '1.0.0' })
+    const file = path.join(sb.dir, 'loads.json')
+    await run(process.execPath, ['--import', HOOK, BIN, '--dry-run', '--backend', sb.backend, '--registry', 'http://127.0.0.1:9/'], { cwd: pkg, env: { ...sb.env, RECORD_LOADS_FILE: file } })
+    const loaded = JSON.parse(await fs.readFile(file, 'utf8')) as string[]
+    expect(loaded.some((m) => m.includes('/pacote/'))).toBe(true)
+  })
+})
