@@ -8,15 +8,13 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { sharedRegistry, type TestRegistry } from '../support/verdaccio.js'
 import { startRegistryProxy } from '../support/registry-proxy.js'
 import { runInPty } from '../support/pty.js'
-import { BIN, parseJson, publishedIntegrity, run, sandbox } from '../support/cli.js'
+import { BIN, parseJson, publishedIntegrity, run, sandbox, uniqueName } from '../support/cli.js'
 
 let registry: TestRegistry
 beforeAll(async () => {
   registry = await sharedRegistry()
 })
 
-let n = 0
-const uniqueName = (base: string) => `${base}-${process.pid}-${Date.now().toString(36)}-${n++}`
 
 async function staged(targetRegistry = registry.url) {
   const sb = await sandbox()

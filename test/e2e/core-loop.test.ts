@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { sharedRegistry, type TestRegistry, type TestUser } from '../support/verdaccio.js'
-import { parseJson, publishedIntegrity, run, sandbox, type Sandbox } from '../support/cli.js'
+import { parseJson, publishedIntegrity, run, sandbox, type Sandbox, uniqueName } from '../support/cli.js'
 
 let registry: TestRegistry
 
@@ -15,8 +15,6 @@ beforeAll(async () => {
   registry = await sharedRegistry()
 })
 
-let counter = 0
-const uniqueName = (base: string) => `${base}-${process.pid}-${Date.now().toString(36)}-${counter++}`
 
 interface Staged {
   id: string

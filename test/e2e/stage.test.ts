@@ -6,15 +6,13 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { sharedRegistry, type TestRegistry } from '../support/verdaccio.js'
-import { parseJson, run, sandbox } from '../support/cli.js'
+import { parseJson, run, sandbox, uniqueName } from '../support/cli.js'
 
 let registry: TestRegistry
 beforeAll(async () => {
   registry = await sharedRegistry()
 })
 
-let n = 0
-const uniqueName = (base: string) => `${base}-${process.pid}-${Date.now().toString(36)}-${n++}`
 
 interface PackJson {
   id: string | null

@@ -95,3 +95,17 @@ export async function publishedIntegrity(sb: Sandbox, registry: string, spec: st
 }
 
 export const parseJson = <T = unknown>(text: string): T => JSON.parse(text) as T
+
+let counter = 0
+/** A package name no other test (or earlier run against the same registry) uses. */
+export const uniqueName = (base: string): string => `${base}-${process.pid}-${Date.now().toString(36)}-${counter++}`
+
+/** The code of the StagePublishError a function throws, or undefined when it does not throw. */
+export function errorCodeOf(fn: () => unknown): string | undefined {
+  try {
+    fn()
+  } catch (err) {
+    return (err as { code?: string }).code
+  }
+  return undefined
+}

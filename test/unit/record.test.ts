@@ -1,3 +1,4 @@
+import { errorCodeOf } from '../support/cli.js'
 import { describe, expect, it } from 'vitest'
 import { effectiveState, matchIdPrefix, parseIdArgument, parseRecord, serializeRecord, type StagedRecord } from '../../src/core/record.js'
 import { StagePublishError } from '../../src/errors.js'
@@ -27,14 +28,6 @@ export const sampleRecord = (over: Partial<StagedRecord> = {}): StagedRecord => 
   ...over,
 })
 
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn()
-  } catch (err) {
-    return (err as StagePublishError).code
-  }
-  return undefined
-}
 
 describe('ids', () => {
   it('accepts a full UUID and normalises case', () => {
@@ -57,8 +50,8 @@ describe('ids', () => {
   it('resolves a unique prefix, and says when it is unknown or ambiguous', () => {
     const other = '3f2a9c1e-0000-4000-8000-000000000000'
     expect(matchIdPrefix('3f2a9c1e-5', [ID, other])).toBe(ID)
-    expect(codeOf(() => matchIdPrefix('3f2a9c1e', [ID, other]))).toBe('EAMBIGUOUS')
-    expect(codeOf(() => matchIdPrefix('aaaaaaaa', [ID, other]))).toBe('ENOTFOUND')
+    expect(errorCodeOf(() => matchIdPrefix('3f2a9c1e', [ID, other]))).toBe('EAMBIGUOUS')
+    expect(errorCodeOf(() => matchIdPrefix('aaaaaaaa', [ID, other]))).toBe('ENOTFOUND')
   })
 })
 
@@ -83,6 +76,6 @@ describe('parseRecord', () => {
     ['a missing field', JSON.stringify({ ...sampleRecord(), integrity: undefined })],
     ['an unknown schema', JSON.stringify({ ...sampleRecord(), schema: 2 })],
   ])('reports %s as corrupt', (_what, text) => {
-    expect(codeOf(() => parseRecord(text, ID))).toBe('ECORRUPT')
+    expect(errorCodeOf(() => parseRecord(text, ID))).toBe('ECORRUPT')
   })
 })

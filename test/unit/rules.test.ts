@@ -1,19 +1,11 @@
+import { errorCodeOf } from '../support/cli.js'
 import { describe, expect, it } from 'vitest'
 import { checkTagName, checkVersionAgainstRegistry, parseDuration, tarballFileName } from '../../src/core/rules.js'
-import type { StagePublishError } from '../../src/errors.js'
 
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn()
-  } catch (err) {
-    return (err as StagePublishError).code
-  }
-  return undefined
-}
 
 describe('npm tag rules', () => {
   const check = (version: string, versions: string[], explicitTag = false) =>
-    codeOf(() => checkVersionAgainstRegistry({ name: 'p', version, explicitTag, published: { versions } }))
+    errorCodeOf(() => checkVersionAgainstRegistry({ name: 'p', version, explicitTag, published: { versions } }))
 
   it('allows a new highest version with the default tag', () => {
     expect(check('1.1.0', ['1.0.0'])).toBeUndefined()
@@ -34,9 +26,9 @@ describe('npm tag rules', () => {
     expect(check('1.0.0', ['1.0.0'], true)).toBe('EPUBLISHCONFLICT')
   })
   it('refuses tag names that are semver ranges or not URL-safe', () => {
-    expect(codeOf(() => checkTagName('^1.0.0'))).toBe('ETAG')
-    expect(codeOf(() => checkTagName('a b'))).toBe('ETAG')
-    expect(codeOf(() => checkTagName('next'))).toBeUndefined()
+    expect(errorCodeOf(() => checkTagName('^1.0.0'))).toBe('ETAG')
+    expect(errorCodeOf(() => checkTagName('a b'))).toBe('ETAG')
+    expect(errorCodeOf(() => checkTagName('next'))).toBeUndefined()
   })
 })
 
@@ -49,7 +41,7 @@ describe('durations', () => {
     expect(parseDuration('45s')).toBe(45e3)
   })
   it.each(['', '30', 'd', '-1d', '0d', '400d', '1y'])('refuses %j', (text) => {
-    expect(codeOf(() => parseDuration(text))).toBe('EUSAGE')
+    expect(errorCodeOf(() => parseDuration(text))).toBe('EUSAGE')
   })
 })
 
