@@ -144,7 +144,7 @@ export function createLocalBackend(root: string): StagingBackend {
       })
     },
 
-    getRecord: (id: string) => readRecordFile(checkId(id)),
+    getRecord: async (id: string) => readRecordFile(checkId(id)),
 
     async updateRecord(record: StagedRecord, etag: string): Promise<UpdateResult> {
       const id = checkId(record.id)

@@ -1,0 +1,389 @@
+/**
+ * Staged releases in an S3-compatible bucket (AWS S3, R2, MinIO, Ceph radosgw, GCS's S3 interface):
+ *
+ *   s3://<bucket>/<prefix>?region=..&endpoint=..&forcePathStyle=true
+ *   <prefix>/tarballs/<id>.tgz    the bytes, written first, create-if-absent
+ *   <prefix>/records/<id>.json    the record: created with If-None-Match: *, changed with If-Match: <etag>
+ *
+ * Two key prefixes, so IAM can let a CI role PutObject on both and nothing else. Credentials come
+ * only from the AWS SDK's default chain (env, profile, instance role, web identity), never from the URL.
+ * The SDK is imported on first use, so commands that never touch S3 never load it.
+ */
+import { createHash } from 'node:crypto'
+import type * as S3 from '@aws-sdk/client-s3'
+import { StagePublishError } from '../errors.js'
+import { isUuid, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
+import type { CreateResult, ListOptions, StagingBackend, UpdateResult, Versioned } from './types.js'
+
+type Sdk = typeof S3
+
+export interface S3BackendDeps {
+  /** Keys per ListObjectsV2 page (S3 caps it at 1000). Tests make it small to exercise continuation. */
+  pageSize?: number
+  /** Records fetched at once by listRecords. */
+  concurrency?: number
+  /** Milliseconds to open a connection: an unreachable endpoint fails after about this times maxAttempts. */
+  connectionTimeoutMs?: number
+  /** Milliseconds a connection may sit idle in the middle of a request. */
+  socketTimeoutMs?: number
+  /** Attempts per request, the first one included. */
+  maxAttempts?: number
+  /** Explicit credentials. Default: the SDK's default chain, which is what users get. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+  /** Called once with the client when it is made; tests add middleware with it (e.g. to fail one write). */
+  onClient?: (client: S3.S3Client) => void
+}
+
+export interface S3Location {
+  bucket: string
+  /** '' or ends with '/'. */
+  prefix: string
+  region?: string
+  endpoint?: string
+  forcePathStyle: boolean
+}
+
+let sdkPromise: Promise<Sdk> | undefined
+// One SDK per process, loaded on first use; forgotten on failure so a later call can try again.
+const loadSdk = (): Promise<Sdk> =>
+  (sdkPromise ??= import('@aws-sdk/client-s3').catch((err: unknown) => {
+    sdkPromise = undefined
+    throw new StagePublishError('EBACKEND', 'The AWS SDK (@aws-sdk/client-s3) could not be loaded', {
+      hint: 'Reinstall stage-publish: the S3 backend needs its @aws-sdk/client-s3 dependency.',
+      cause: err,
+    })
+  }))
+
+const CREDENTIALS_HINT =
+  'Credentials come from the AWS SDK default chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an instance or OIDC role. Remove them from the URL (and rotate them if it was shared).'
+
+/** Parses `s3://bucket/prefix?...`. Rejects credentials anywhere in it, without repeating them. */
+export function parseS3Url(url: string): S3Location {
+  const bad = (why: string, hint = 'Use s3://<bucket>/<prefix>?region=<region>&endpoint=<url>&forcePathStyle=true') =>
+    new StagePublishError('EUSAGE', `Invalid S3 backend URL: ${why}`, { hint, exitCode: 2 })
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    throw bad('it is not a URL')
+  }
+  if (u.protocol !== 's3:') throw bad('it does not start with s3://')
+  if (u.username || u.password) throw bad('it contains credentials', CREDENTIALS_HINT)
+  const bucket = u.hostname
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw bad(`"${bucket.slice(0, 70)}" is not a valid bucket name`)
+  const path = decodeURIComponent(u.pathname).replace(/^\/+|\/+$/g, '')
+  if (path && path.split('/').some((s) => s === '' || s === '.' || s === '..')) throw bad('the prefix has empty, "." or ".." parts')
+  for (const key of u.searchParams.keys()) {
+    if (/key|secret|token|credential|password/i.test(key)) throw bad(`the query has "${key.slice(0, 40)}"`, CREDENTIALS_HINT)
+    if (!['region', 'endpoint', 'forcePathStyle'].includes(key)) throw bad(`unknown option "${key.slice(0, 40)}"`, 'The options are region, endpoint and forcePathStyle.')
+  }
+  const endpoint = u.searchParams.get('endpoint') || undefined
+  if (endpoint) {
+    let e: URL
+    try {
+      e = new URL(endpoint)
+    } catch {
+      throw bad('endpoint is not a URL', 'For example endpoint=https://<account>.r2.cloudflarestorage.com')
+    }
+    if (e.username || e.password) throw bad('the endpoint contains credentials', CREDENTIALS_HINT)
+    if (e.protocol !== 'http:' && e.protocol !== 'https:') throw bad('endpoint must be an http:// or https:// URL')
+  }
+  const fps = u.searchParams.get('forcePathStyle')
+  if (fps !== null && fps !== 'true' && fps !== 'false') throw bad('forcePathStyle must be true or false')
+  return { bucket, prefix: path ? `${path}/` : '', region: u.searchParams.get('region') || undefined, endpoint, forcePathStyle: fps === 'true' }
+}
+
+export function createS3Backend(url: string, deps: S3BackendDeps = {}): StagingBackend {
+  const loc = parseS3Url(url)
+  const pageSize = Math.max(1, Math.min(1000, deps.pageSize ?? 1000))
+  const concurrency = Math.max(1, deps.concurrency ?? 32)
+  const location = `s3://${loc.bucket}/${loc.prefix}${loc.endpoint ? ` at ${loc.endpoint}` : ''}`
+  const at = (op: string, action: string, key: string): S3Where => ({ ...loc, op, action, key })
+  const keys = {
+    tarball: (id: string) => `${loc.prefix}tarballs/${checkId(id)}.tgz`,
+    record: (id: string) => `${loc.prefix}records/${checkId(id)}.json`,
+    records: `${loc.prefix}records/`,
+  }
+
+  let clientPromise: Promise<{ sdk: Sdk; client: S3.S3Client }> | undefined
+  const connect = () =>
+    (clientPromise ??= loadSdk().then((sdk) => {
+      // The SDK warns on stderr that it will drop Node 20 in 2027: adapters never print.
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+      const region = loc.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? (loc.endpoint ? 'us-east-1' : undefined)
+      const client = new sdk.S3Client({
+        ...(region ? { region } : {}),
+        ...(loc.endpoint ? { endpoint: loc.endpoint } : {}),
+        forcePathStyle: loc.forcePathStyle,
+        ...(deps.credentials ? { credentials: deps.credentials } : {}),
+        // Few retries and short connect timeouts: an unreachable endpoint fails in seconds, not minutes.
+        maxAttempts: deps.maxAttempts ?? 2,
+        // Since 3.729 the SDK adds CRC32 checksums to every PUT; some S3-compatible servers refuse them
+        // (R2 answered 501: aws/aws-sdk-js-v3#6810). radosgw 16 accepts them; AWS itself keeps the default.
+        ...(loc.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const } : {}),
+        requestHandler: {
+          connectionTimeout: deps.connectionTimeoutMs ?? 3000,
+          socketTimeout: deps.socketTimeoutMs ?? 15_000,
+          requestTimeout: 120_000,
+          throwOnRequestTimeout: true,
+          logger: silent,
+        },
+      })
+      deps.onClient?.(client)
+      return { sdk, client }
+    }))
+
+  /** Sends one command; SDK errors come out unmapped, for the caller to classify. */
+  async function send<T>(make: (sdk: Sdk) => object): Promise<T> {
+    const { sdk, client } = await connect()
+    return (await client.send(make(sdk) as never)) as T
+  }
+
+  /** PutObject: the new etag, or the failure kinds the caller asked to handle itself. */
+  async function put(w: S3Where, body: Uint8Array | string, cond: { IfNoneMatch?: string; IfMatch?: string }, expected: readonly S3Failure[]): Promise<{ etag: string } | { failed: S3Failure }> {
+    try {
+      const type = w.key.endsWith('.json') ? 'application/json' : 'application/octet-stream'
+      const out = await send<S3.PutObjectCommandOutput>((sdk) => new sdk.PutObjectCommand({ Bucket: loc.bucket, Key: w.key, Body: body, ContentType: type, ...cond }))
+      return { etag: stripQuotes(out.ETag) }
+    } catch (err) {
+      const kind = s3Failure(err)
+      if (expected.includes(kind)) return { failed: kind }
+      throw s3Errors(err, w)
+    }
+  }
+
+  async function headEtag(w: S3Where): Promise<string | null> {
+    try {
+      return stripQuotes((await send<S3.HeadObjectCommandOutput>((sdk) => new sdk.HeadObjectCommand({ Bucket: loc.bucket, Key: w.key }))).ETag)
+    } catch (err) {
+      // A HEAD answer has no body, so no S3 error code: a 404 is all it says. Only called on a bucket
+      // that just answered, so the 404 is about the key.
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null
+      throw s3Errors(err, w)
+    }
+  }
+
+  async function getObject(w: S3Where): Promise<{ bytes: Uint8Array; etag: string } | null> {
+    try {
+      const out = await send<S3.GetObjectCommandOutput>((sdk) => new sdk.GetObjectCommand({ Bucket: loc.bucket, Key: w.key }))
+      return { bytes: (await out.Body?.transformToByteArray()) ?? new Uint8Array(), etag: stripQuotes(out.ETag) }
+    } catch (err) {
+      if (s3Failure(err) === 'notFound') return null
+      throw s3Errors(err, w)
+    }
+  }
+
+  async function deleteKey(w: S3Where): Promise<void> {
+    try {
+      await send((sdk) => new sdk.DeleteObjectCommand({ Bucket: loc.bucket, Key: w.key }))
+    } catch (err) {
+      if (s3Failure(err) !== 'notFound') throw s3Errors(err, w)
+    }
+  }
+
+  async function readRecord(id: string): Promise<Versioned | null> {
+    const got = await getObject(at('read the record', 's3:GetObject', keys.record(id)))
+    if (!got) return null
+    return { record: parseRecord(Buffer.from(got.bytes).toString('utf8'), id), etag: got.etag }
+  }
+
+  const backend = {
+    kind: 's3',
+    location,
+
+    async createRelease(record: StagedRecord, bytes: Uint8Array): Promise<CreateResult> {
+      const id = checkId(record.id)
+      const tw = at('store the tarball', 's3:PutObject', keys.tarball(id))
+      // Create-if-absent for the bytes too, so a second staging with this id never replaces the first one's.
+      // Bytes already there with our MD5 are our own earlier attempt whose record write failed: reuse them.
+      let wrote = 'etag' in (await put(tw, bytes, { IfNoneMatch: '*' }, ['preconditionFailed']))
+      if (!wrote) {
+        const existing = await headEtag(tw)
+        if (existing === null) wrote = 'etag' in (await put(tw, bytes, { IfNoneMatch: '*' }, ['preconditionFailed']))
+        if (!wrote && existing !== createHash('md5').update(bytes).digest('hex')) return { created: false, reason: 'exists' }
+      }
+      const rw = at('create the record', 's3:PutObject', keys.record(id))
+      const res = await put(rw, serializeRecord(record), { IfNoneMatch: '*' }, ['preconditionFailed'])
+      if ('failed' in res) {
+        // Another staging's record: remove the bytes we just added under its id (a rejected one has none).
+        if (wrote) await deleteKey(tw).catch(() => {})
+        return { created: false, reason: 'exists' }
+      }
+      // On any other failure the bytes stay: the record may have been written just before the connection
+      // dropped, and a record must never point at missing bytes. Bytes without a record are invisible.
+      return { created: true, id, etag: res.etag }
+    },
+
+    async getTarball(id: string): Promise<Buffer> {
+      const got = await getObject(at('read the tarball', 's3:GetObject', keys.tarball(id)))
+      if (!got) {
+        throw new StagePublishError('ENOTFOUND', `The tarball of staged release ${id} is missing from ${location}`, {
+          hint: 'It was rejected, or the bucket was changed by hand. Nothing can be published from it.',
+        })
+      }
+      return Buffer.from(got.bytes.buffer, got.bytes.byteOffset, got.bytes.byteLength)
+    },
+
+    async deleteTarball(id: string): Promise<void> {
+      await deleteKey(at('delete the tarball', 's3:DeleteObject', keys.tarball(id)))
+    },
+
+    getRecord: async (id: string) => readRecord(id),
+
+    async updateRecord(record: StagedRecord, etag: string): Promise<UpdateResult> {
+      const w = at('update the record', 's3:PutObject', keys.record(record.id))
+      // Unquoted on purpose: radosgw 16 answers 412 to a quoted ETag in If-Match on PUT; AWS takes both.
+      const unquoted = stripQuotes(etag)
+      if (!unquoted) return { updated: false, reason: 'conflict' }
+      // AWS answers 404 to If-Match on a missing key, and 409 while another conditional write is in flight.
+      const res = await put(w, serializeRecord(record), { IfMatch: unquoted }, ['preconditionFailed', 'notFound', 'conflict'])
+      if ('etag' in res) return { updated: true, etag: res.etag }
+      if (res.failed === 'notFound' || (res.failed === 'preconditionFailed' && (await headEtag(w)) === null)) return { updated: false, reason: 'missing' }
+      return { updated: false, reason: 'conflict' }
+    },
+
+    async listIds(): Promise<string[]> {
+      const ids: string[] = []
+      const w = at('list the records', 's3:ListBucket', keys.records)
+      let token: string | undefined
+      do {
+        let out: S3.ListObjectsV2CommandOutput
+        try {
+          out = await send((sdk) => new sdk.ListObjectsV2Command({ Bucket: loc.bucket, Prefix: keys.records, MaxKeys: pageSize, ContinuationToken: token }))
+        } catch (err) {
+          throw s3Errors(err, w)
+        }
+        for (const obj of out.Contents ?? []) {
+          const name = (obj.Key ?? '').slice(keys.records.length)
+          // Keys are untrusted: only a UUID ever becomes an id.
+          if (name.endsWith('.json') && isUuid(name.slice(0, -5))) ids.push(name.slice(0, -5))
+        }
+        token = out.IsTruncated ? out.NextContinuationToken : undefined
+      } while (token)
+      return ids
+    },
+
+    async listRecords(options: ListOptions & { onCorrupt?: (id: string, err: Error) => void } = {}): Promise<Versioned[]> {
+      const ids = await backend.listIds()
+      const out: Versioned[] = []
+      await pool(ids, concurrency, async (id) => {
+        let v: Versioned | null
+        try {
+          v = await readRecord(id)
+        } catch (err) {
+          if (options.onCorrupt && err instanceof StagePublishError && err.code === 'ECORRUPT') return options.onCorrupt(id, err)
+          throw err
+        }
+        // null: removed between the listing and the read.
+        if (v && (!options.packageName || v.record.packageName === options.packageName)) out.push(v)
+      })
+      return out.sort(newestFirst)
+    },
+  } satisfies StagingBackend
+  return backend
+}
+
+const newestFirst = (a: Versioned, b: Versioned): number =>
+  b.record.createdAt.localeCompare(a.record.createdAt) || a.record.id.localeCompare(b.record.id)
+
+const stripQuotes = (etag: string | undefined): string => (etag ?? '').replace(/^W\//, '').replace(/"/g, '')
+
+/** Runs fn over items with at most `limit` in flight. The first failure rejects. */
+async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  let failed = false
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      try {
+        await fn(items[next++] as T)
+      } catch (err) {
+        failed = true
+        throw err
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+}
+
+function checkId(id: string): string {
+  // Ids become object keys: only a UUID ever reaches the bucket.
+  if (!isUuid(id)) throw new StagePublishError('EINVALIDID', `"${String(id).slice(0, 60)}" is not a staged release id`)
+  return id
+}
+
+const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {} }
+
+// ---- S3 errors, mapped to our codes at the edge (verdaccio aws-storage s3Errors.ts) ----
+
+export type S3Failure =
+  | 'notFound'
+  | 'noSuchBucket'
+  | 'preconditionFailed'
+  | 'conflict'
+  | 'accessDenied'
+  | 'noCredentials'
+  | 'unreachable'
+  | 'wrongRegion'
+  | 'noRegion'
+  | 'other'
+
+export interface S3Where extends S3Location {
+  /** What we were doing, for people: "read the record". */
+  op: string
+  /** The IAM action it needs: "s3:GetObject". */
+  action: string
+  key: string
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED', 'EPROTO', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'])
+const DENIED = new Set(['AccessDenied', 'Forbidden', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'AllAccessDisabled', 'AccountProblem'])
+
+export function s3Failure(err: unknown): S3Failure {
+  const e = (err ?? {}) as { name?: string; Code?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } }
+  const code = e.Code ?? e.name ?? ''
+  const status = e.$metadata?.httpStatusCode
+  if (err instanceof StagePublishError) return 'other'
+  if (code === 'NoSuchBucket') return 'noSuchBucket'
+  // Only S3's own "no such key". A bare 404 is another server at the endpoint (or a HEAD: see headEtag).
+  if (code === 'NoSuchKey') return 'notFound'
+  if (code === 'PreconditionFailed' || status === 412) return 'preconditionFailed'
+  if (code === 'ConditionalRequestConflict' || status === 409) return 'conflict'
+  if (e.name === 'CredentialsProviderError') return 'noCredentials'
+  if (DENIED.has(code) || status === 403 || status === 401) return 'accessDenied'
+  if (code === 'PermanentRedirect' || code === 'AuthorizationHeaderMalformed' || status === 301) return 'wrongRegion'
+  if (/region is missing/i.test(e.message ?? '')) return 'noRegion'
+  if (NETWORK_CODES.has(e.code ?? '') || code === 'TimeoutError' || code === 'RequestTimeout' || code === 'AbortError') return 'unreachable'
+  if (status === undefined && /socket hang up|getaddrinfo|connect |timed? ?out/i.test(e.message ?? '')) return 'unreachable'
+  return 'other'
+}
+
+/** Our error for an S3 failure: says what we were doing, where, and what to check. Never credentials. */
+export function s3Errors(err: unknown, w: S3Where): StagePublishError {
+  if (err instanceof StagePublishError) return err
+  const e = (err ?? {}) as { name?: string; Code?: string; code?: string; $metadata?: { httpStatusCode?: number } }
+  const url = `s3://${w.bucket}/${w.key}`
+  const server = w.endpoint ? `the endpoint ${w.endpoint}` : `S3 in ${w.region ?? 'the default region'}`
+  const what = [e.Code ?? e.code ?? e.name, e.$metadata?.httpStatusCode && `HTTP ${e.$metadata.httpStatusCode}`].filter(Boolean).join(', ')
+  const opts = (hint: string) => ({ hint, cause: err })
+  switch (s3Failure(err)) {
+    case 'notFound':
+      return new StagePublishError('ENOTFOUND', `Nothing at ${url}`, opts('Check the id and that --backend points where it was staged.'))
+    case 'noSuchBucket':
+      return new StagePublishError('EBACKEND', `The bucket "${w.bucket}" does not exist at ${server}`, opts('Check the bucket name in --backend, its region (?region=) and endpoint (?endpoint=), or create the bucket.'))
+    case 'noCredentials':
+      return new StagePublishError('EACCESSDENIED', `No AWS credentials were found to ${w.op} in s3://${w.bucket}/${w.prefix}`, opts('Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or give the job an IAM role (in GitHub Actions: aws-actions/configure-aws-credentials with OIDC).'))
+    case 'accessDenied':
+      return new StagePublishError('EACCESSDENIED', `Access denied: could not ${w.op} in s3://${w.bucket}/${w.prefix} (${what})`, opts(`Check the credentials the AWS SDK picked up (AWS_PROFILE, AWS_ACCESS_KEY_ID, the job's role) and that their policy allows ${w.action} on arn:aws:s3:::${w.bucket}/${w.prefix}*.`))
+    case 'unreachable':
+      return new StagePublishError('EBACKENDUNREACHABLE', `Could not reach ${server} to ${w.op} in s3://${w.bucket}/${w.prefix} (${what || 'no answer'})`, opts('Check the network, any proxy, the endpoint (?endpoint=) and the region (?region=) in --backend. Nothing was changed by this attempt unless it says otherwise.'))
+    case 'wrongRegion':
+      return new StagePublishError('EBACKEND', `The bucket "${w.bucket}" is not in ${w.region ?? 'the region used'} (${what})`, opts('Add the bucket\'s region to --backend, e.g. s3://bucket/prefix?region=eu-west-1, or set AWS_REGION.'))
+    case 'noRegion':
+      return new StagePublishError('ECONFIG', `No AWS region is set for s3://${w.bucket}/${w.prefix}`, opts('Add ?region=<region> to --backend, or set AWS_REGION.'))
+    case 'preconditionFailed':
+    case 'conflict':
+      return new StagePublishError('ECONFLICT', `Someone else changed ${url} at the same time`, opts('Run the command again: it re-reads the current state first.'))
+    case 'other':
+      return new StagePublishError('EBACKEND', `S3 could not ${w.op} at ${url}${what ? ` (${what})` : ''}`, opts(w.endpoint ? `Check that ${w.endpoint} is an S3 API endpoint, and the bucket and region in --backend.` : 'Check the bucket and region in --backend, and the S3 service status.'))
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * The one suite every StagingBackend must pass (local directory, S3, ...): what src/backends/types.ts
+ * promises, checked against the real thing. Each test gets a fresh, empty backend from `make`.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { StagingBackend, Versioned } from '../../src/backends/types.js'
+import { RECORD_SCHEMA, type StagedRecord } from '../../src/core/record.js'
+
+export interface ContractSubject {
+  backend: StagingBackend
+  cleanup(): Promise<void>
+  /**
+   * Puts bytes that are not a record where the record with this id lives (a hand-edited or damaged
+   * backend). Without it the corrupt-record test is skipped.
+   */
+  corruptRecord?(id: string, text: string): Promise<void>
+}
+
+export interface ContractOptions {
+  /** Records for the paging test: more than one page of the backend's listing. Default 260. */
+  manyRecords?: number
+}
+
+/** Bytes that stand in for a tarball: random, so every release differs. */
+export const fakeTarball = (size = 512): Buffer => randomBytes(size)
+
+/** A valid pending record for `bytes`, with every required field; `overrides` win. */
+export function makeRecord(bytes: Uint8Array, overrides: Partial<StagedRecord> = {}): StagedRecord {
+  const created = new Date(overrides.createdAt ?? Date.now())
+  return {
+    schema: RECORD_SCHEMA,
+    id: randomUUID(),
+    packageName: 'contract-pkg',
+    version: '1.0.0',
+    tag: 'latest',
+    access: null,
+    registry: 'https://registry.npmjs.org/',
+    integrity: `sha512-${createHash('sha512').update(bytes).digest('base64')}`,
+    shasum: createHash('sha1').update(bytes).digest('hex'),
+    size: bytes.byteLength,
+    unpackedSize: bytes.byteLength * 3,
+    fileCount: 2,
+    files: [
+      { path: 'package.json', size: 120, mode: 0o644 },
+      { path: 'index.js', size: bytes.byteLength * 3 - 120, mode: 0o644 },
+    ],
+    bundled: [],
+    createdAt: created.toISOString(),
+    expiresAt: new Date(created.getTime() + 7 * 86_400_000).toISOString(),
+    actor: 'ci-bot',
+    actorType: 'ci',
+    git: { commit: 'a'.repeat(40), branch: 'main', dirty: false },
+    ci: { provider: 'GitHub Actions', runUrl: 'https://github.com/acme/lib/actions/runs/1' },
+    state: 'pending',
+    ...overrides,
+  }
+}
+
+/** A record and its bytes, staged; fails the test if the backend did not create it. */
+export async function stage(backend: StagingBackend, overrides: Partial<StagedRecord> = {}, bytes = fakeTarball()) {
+  const record = makeRecord(bytes, overrides)
+  const res = await backend.createRelease(record, bytes)
+  if (!res.created) throw new Error(`createRelease refused ${record.id}: ${res.reason}`)
+  return { record, bytes, etag: res.etag }
+}
+
+/** Runs fn over items, `limit` at a time (staging hundreds of records one by one is slow on S3). */
+export async function inBatches<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length)
+  let next = 0
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++
+        out[i] = await fn(items[i] as T, i)
+      }
+    }),
+  )
+  return out
+}
+
+const codeOf = (p: Promise<unknown>) => p.then(() => 'resolved', (err: { code?: string }) => err.code)
+/** Like codeOf, but a function that throws instead of returning a rejected promise is a failure of its own. */
+const codeOfCall = (fn: () => Promise<unknown>) => {
+  try {
+    return codeOf(fn())
+  } catch (err) {
+    return Promise.resolve(`threw synchronously instead of rejecting: ${(err as { code?: string }).code}`)
+  }
+}
+
+export function describeBackendContract(name: string, make: () => Promise<ContractSubject>, options: ContractOptions = {}): void {
+  const many = options.manyRecords ?? 260
+
+  describe(`StagingBackend contract: ${name}`, () => {
+    let subject: ContractSubject
+    let backend: StagingBackend
+    beforeEach(async () => {
+      subject = await make()
+      backend = subject.backend
+    })
+    afterEach(async () => {
+      await subject?.cleanup()
+    })
+
+    it('describes itself without credentials', () => {
+      expect(backend.kind).toMatch(/\S/)
+      expect(backend.location).toMatch(/\S/)
+      expect(backend.location).not.toMatch(/secret|:[^/@]*@/i)
+    })
+
+    it('round-trips a release: record, etag and identical bytes', async () => {
+      const bytes = fakeTarball(64 * 1024 + 7)
+      const record = makeRecord(bytes)
+      const res = await backend.createRelease(record, bytes)
+      expect(res).toMatchObject({ created: true, id: record.id })
+      const got = await backend.getRecord(record.id)
+      expect(got?.record).toEqual(record)
+      expect(got?.etag).toBe(res.created ? res.etag : 'n/a')
+      const tarball = await backend.getTarball(record.id)
+      expect(Buffer.isBuffer(tarball)).toBe(true)
+      expect(Buffer.compare(tarball, bytes)).toBe(0)
+    })
+
+    it('creates a record only once: a second staging with the same id changes nothing', async () => {
+      const first = await stage(backend, { version: '1.0.0' })
+      const otherBytes = fakeTarball(300)
+      const again = await backend.createRelease(makeRecord(otherBytes, { id: first.record.id, version: '9.9.9' }), otherBytes)
+      expect(again).toEqual({ created: false, reason: 'exists' })
+      expect((await backend.getRecord(first.record.id))?.record).toEqual(first.record)
+      expect((await backend.getRecord(first.record.id))?.etag).toBe(first.etag)
+      expect(Buffer.compare(await backend.getTarball(first.record.id), first.bytes)).toBe(0)
+    })
+
+    it('returns null for an unknown record and ENOTFOUND for unknown bytes', async () => {
+      await stage(backend)
+      expect(await backend.getRecord(randomUUID())).toBeNull()
+      expect(await codeOf(backend.getTarball(randomUUID()))).toBe('ENOTFOUND')
+    })
+
+    it('refuses ids that are not UUIDs before any I/O, as a rejected promise', async () => {
+      expect(await codeOfCall(() => backend.getRecord('../../etc/passwd'))).toBe('EINVALIDID')
+      expect(await codeOfCall(() => backend.getTarball('x/../y'))).toBe('EINVALIDID')
+      expect(await codeOfCall(() => backend.deleteTarball('../records/x'))).toBe('EINVALIDID')
+      const bytes = fakeTarball()
+      expect(await codeOfCall(() => backend.createRelease(makeRecord(bytes, { id: '../../x' }), bytes))).toBe('EINVALIDID')
+      expect(await codeOfCall(() => backend.updateRecord(makeRecord(bytes, { id: '../../x' }), 'etag'))).toBe('EINVALIDID')
+    })
+
+    it('updates by compare-and-set: the current etag wins and yields a new one, a stale one conflicts', async () => {
+      const { record, etag } = await stage(backend)
+      const rejected: StagedRecord = { ...record, state: 'rejected', rejectedAt: new Date().toISOString(), rejectedBy: 'alice' }
+      const first = await backend.updateRecord(rejected, etag)
+      expect(first.updated).toBe(true)
+      const newEtag = first.updated ? first.etag : ''
+      expect(newEtag).not.toBe(etag)
+      const now = await backend.getRecord(record.id)
+      expect(now).toEqual({ record: rejected, etag: newEtag })
+
+      const stale = await backend.updateRecord({ ...record, state: 'approved', approvedBy: 'mallory' }, etag)
+      expect(stale).toEqual({ updated: false, reason: 'conflict' })
+      expect((await backend.getRecord(record.id))?.record).toEqual(rejected)
+    })
+
+    it('reports an update of a record that does not exist as missing', async () => {
+      const { etag } = await stage(backend)
+      const ghost = makeRecord(fakeTarball())
+      expect(await backend.updateRecord(ghost, etag)).toEqual({ updated: false, reason: 'missing' })
+      expect(await backend.getRecord(ghost.id)).toBeNull()
+    })
+
+    it('lets exactly one of 8 concurrent claims from the same etag win', async () => {
+      const { record, etag } = await stage(backend)
+      const at = new Date().toISOString()
+      const claims = Array.from({ length: 8 }, (_, i): StagedRecord => ({ ...record, state: 'approving', claim: { by: `approver-${i}`, at } }))
+      const results = await Promise.all(claims.map((c) => backend.updateRecord(c, etag)))
+      const winners = results.flatMap((r, i) => (r.updated ? [i] : []))
+      expect(winners).toHaveLength(1)
+      for (const r of results) if (!r.updated) expect(r).toEqual({ updated: false, reason: 'conflict' })
+      const stored = await backend.getRecord(record.id)
+      expect(stored?.record.claim?.by).toBe(`approver-${winners[0]}`)
+      expect(stored?.etag).toBe((results[winners[0] as number] as { etag: string }).etag)
+    })
+
+    it(`lists ${many} records across pages, newest first, filtered by package`, { timeout: 120_000 }, async () => {
+      const base = Date.parse('2026-01-01T00:00:00Z')
+      // Staged in a shuffled order, so "newest first" cannot come from insertion order.
+      const order = Array.from({ length: many }, (_, i) => i).sort(() => Math.random() - 0.5)
+      const staged = await inBatches(order, 16, (i) =>
+        stage(backend, { packageName: i % 3 === 0 ? 'pkg-b' : 'pkg-a', version: `1.0.${i}`, createdAt: new Date(base + i * 1000).toISOString() }, fakeTarball(32)),
+      )
+      const ids = await backend.listIds()
+      expect(ids).toHaveLength(many)
+      expect(new Set(ids)).toEqual(new Set(staged.map((s) => s.record.id)))
+
+      const all = await backend.listRecords()
+      expect(all).toHaveLength(many)
+      const times = all.map((v) => Date.parse(v.record.createdAt))
+      expect(times).toEqual([...times].sort((a, b) => b - a))
+      const byId = new Map(staged.map((s) => [s.record.id, s]))
+      for (const v of all) expect(v).toEqual({ record: byId.get(v.record.id)?.record, etag: byId.get(v.record.id)?.etag })
+
+      const onlyB = await backend.listRecords({ packageName: 'pkg-b' })
+      expect(onlyB.map((v) => v.record.id)).toEqual(all.filter((v) => v.record.packageName === 'pkg-b').map((v) => v.record.id))
+      expect(onlyB).toHaveLength(Math.ceil(many / 3))
+      expect(await backend.listRecords({ packageName: 'pkg-none' })).toEqual([])
+
+      // An etag from a listing is a real version: it can be used for compare-and-set.
+      const newest = all[0] as Versioned
+      expect((await backend.updateRecord({ ...newest.record, state: 'rejected' }, newest.etag)).updated).toBe(true)
+    })
+
+    it('lists nothing when nothing was staged', async () => {
+      expect(await backend.listIds()).toEqual([])
+      expect(await backend.listRecords()).toEqual([])
+    })
+
+    it('reports a corrupt record through onCorrupt, skips it in lists, and getRecord throws ECORRUPT', async (ctx) => {
+      if (!subject.corruptRecord) return ctx.skip()
+      const good = await stage(backend, { createdAt: '2026-02-01T00:00:00.000Z' })
+      const older = await stage(backend, { createdAt: '2026-01-01T00:00:00.000Z' })
+      const bad = await stage(backend)
+      await subject.corruptRecord(bad.record.id, '{"schema": 1, "id": "not a record"')
+      const corrupt: Array<[string, Error]> = []
+      const listed = await backend.listRecords({ onCorrupt: (id, err) => corrupt.push([id, err]) })
+      expect(listed.map((v) => v.record.id)).toEqual([good.record.id, older.record.id])
+      expect(corrupt.map(([id]) => id)).toEqual([bad.record.id])
+      expect((corrupt[0]?.[1] as { code?: string }).code).toBe('ECORRUPT')
+      expect(await codeOf(backend.getRecord(bad.record.id))).toBe('ECORRUPT')
+      // The corrupt record's bytes are still there, untouched: nothing acts on a record it cannot read.
+      expect(Buffer.compare(await backend.getTarball(bad.record.id), bad.bytes)).toBe(0)
+    })
+
+    it('deletes bytes (twice is fine) and keeps the record', async () => {
+      const { record } = await stage(backend)
+      await backend.deleteTarball(record.id)
+      expect(await codeOf(backend.getTarball(record.id))).toBe('ENOTFOUND')
+      await backend.deleteTarball(record.id)
+      await backend.deleteTarball(randomUUID())
+      expect((await backend.getRecord(record.id))?.record).toEqual(record)
+    })
+
+    it('does not bring bytes back when a rejected release is staged again with its id', async () => {
+      const { record } = await stage(backend)
+      await backend.deleteTarball(record.id)
+      const bytes = fakeTarball()
+      expect(await backend.createRelease(makeRecord(bytes, { id: record.id }), bytes)).toEqual({ created: false, reason: 'exists' })
+      expect(await codeOf(backend.getTarball(record.id))).toBe('ENOTFOUND')
+    })
+  })
+}
