@@ -41,6 +41,12 @@ export interface S3Location {
   region?: string
   endpoint?: string
   forcePathStyle: boolean
+  /**
+   * Canned ACL sent with every upload. Only `bucket-owner-full-control`: on stores where an
+   * object belongs to whoever uploaded it (Ceph radosgw, AWS buckets with ACLs enabled), it lets the
+   * approvers' identity read what CI staged. AWS buckets with BucketOwnerEnforced do not need it.
+   */
+  acl?: 'bucket-owner-full-control'
 }
 
 let sdkPromise: Promise<Sdk> | undefined
@@ -75,7 +81,7 @@ export function parseS3Url(url: string): S3Location {
   if (path && path.split('/').some((s) => s === '' || s === '.' || s === '..')) throw bad('the prefix has empty, "." or ".." parts')
   for (const key of u.searchParams.keys()) {
     if (/key|secret|token|credential|password/i.test(key)) throw bad(`the query has "${key.slice(0, 40)}"`, CREDENTIALS_HINT)
-    if (!['region', 'endpoint', 'forcePathStyle'].includes(key)) throw bad(`unknown option "${key.slice(0, 40)}"`, 'The options are region, endpoint and forcePathStyle.')
+    if (!['region', 'endpoint', 'forcePathStyle', 'acl'].includes(key)) throw bad(`unknown option "${key.slice(0, 40)}"`, 'The options are region, endpoint, forcePathStyle and acl.')
   }
   const endpoint = u.searchParams.get('endpoint') || undefined
   if (endpoint) {
@@ -90,7 +96,9 @@ export function parseS3Url(url: string): S3Location {
   }
   const fps = u.searchParams.get('forcePathStyle')
   if (fps !== null && fps !== 'true' && fps !== 'false') throw bad('forcePathStyle must be true or false')
-  return { bucket, prefix: path ? `${path}/` : '', region: u.searchParams.get('region') || undefined, endpoint, forcePathStyle: fps === 'true' }
+  const acl = u.searchParams.get('acl')
+  if (acl !== null && acl !== 'bucket-owner-full-control') throw bad('acl can only be bucket-owner-full-control')
+  return { bucket, prefix: path ? `${path}/` : '', region: u.searchParams.get('region') || undefined, endpoint, forcePathStyle: fps === 'true', ...(acl && { acl }) }
 }
 
 export function createS3Backend(url: string, deps: S3BackendDeps = {}): StagingBackend {
@@ -143,7 +151,7 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): StagingB
   async function put(w: S3Where, body: Uint8Array | string, cond: { IfNoneMatch?: string; IfMatch?: string }, expected: readonly S3Failure[]): Promise<{ etag: string } | { failed: S3Failure }> {
     try {
       const type = w.key.endsWith('.json') ? 'application/json' : 'application/octet-stream'
-      const out = await send<S3.PutObjectCommandOutput>((sdk) => new sdk.PutObjectCommand({ Bucket: loc.bucket, Key: w.key, Body: body, ContentType: type, ...cond }))
+      const out = await send<S3.PutObjectCommandOutput>((sdk) => new sdk.PutObjectCommand({ Bucket: loc.bucket, Key: w.key, Body: body, ContentType: type, ...(loc.acl && { ACL: loc.acl }), ...cond }))
       return { etag: stripQuotes(out.ETag) }
     } catch (err) {
       const kind = s3Failure(err)

@@ -8,8 +8,9 @@ import { StagePublishError } from '../errors.js'
 import { RECORD_SCHEMA, effectiveState, type StagedRecord } from '../core/record.js'
 import { DEFAULT_EXPIRY, checkTagName, checkVersionAgainstRegistry, expiryFrom } from '../core/rules.js'
 import { chooseBackend, openBackend } from '../backends/index.js'
+import type { StagingBackend, Versioned } from '../backends/types.js'
 import { loadNpmConfig, registryFor } from '../registry/config.js'
-import { pack, readManifest, resolveSource, runPrepublishOnly, type Manifest } from '../registry/pack.js'
+import { packLikePublish, readManifest, resolveSource, type Manifest } from '../registry/pack.js'
 import { lookupPublished } from '../registry/publish.js'
 import { detectOrigin, isCi } from '../origin/origin.js'
 import type { Output } from '../ui/output.js'
@@ -59,7 +60,7 @@ export async function stageRelease(spec: string | undefined, opts: PublishOption
   // The registry and the backend are asked while the package packs: staging costs no more than npm pack.
   const checks = Promise.all([
     checkRegistry({ name, version, registry }, flat, out),
-    backend.listRecords({ packageName: name }),
+    stagedAlready(backend, name, out),
   ])
   checks.catch(() => undefined)
   const originP = detectOrigin(pkgDir, deps.env)
@@ -67,8 +68,7 @@ export async function stageRelease(spec: string | undefined, opts: PublishOption
 
   const ignoreScripts = Boolean(opts.ignoreScripts || conf.get('ignore-scripts'))
   const packOptions = { flat, localPrefix: conf.localPrefix, ignoreScripts, foregroundScripts: !out.json }
-  await runPrepublishOnly(source, manifest, packOptions)
-  const packed = await pack(source, packOptions)
+  const packed = await packLikePublish(source, manifest, packOptions)
   const [published, others] = await checks
   checkVersionAgainstRegistry({ name, version, explicitTag, published: { versions: published } })
   const clash = others.find((v) => v.record.version === version && ['pending', 'approving'].includes(effectiveState(v.record, createdAt)))
@@ -165,6 +165,23 @@ async function checkRegistry(target: { name: string; version: string; registry: 
   } catch (err) {
     if (err instanceof StagePublishError && (err.code === 'ENEEDAUTH' || err.code === 'EREGISTRY')) {
       out.warn(`could not check ${target.name} on ${target.registry} (${err.message}); approval will check again before publishing`)
+      return []
+    }
+    throw err
+  }
+}
+
+/**
+ * What is already staged for this package. A least-privilege CI role may create releases but not
+ * read them (see the README's IAM policy): then the check is skipped with a warning — approvers
+ * see both releases, and the registry refuses a version twice anyway.
+ */
+async function stagedAlready(backend: StagingBackend, name: string, out: Output): Promise<Versioned[]> {
+  try {
+    return await backend.listRecords({ packageName: name, onCorrupt: () => undefined })
+  } catch (err) {
+    if (err instanceof StagePublishError && err.code === 'EACCESSDENIED') {
+      out.warn(`cannot read ${backend.location} to check whether ${name} is already staged (no read access); staging anyway`)
       return []
     }
     throw err
