@@ -1,15 +1,24 @@
 /**
- * How long reviewRelease takes on a 1,000-file, 20 MB package (issue 4: "well under a second beyond
+ * How long the review takes on a 1,000-file, 20 MB package (issue 4: "well under a second beyond
  * the download of the previous version"). Uses the built code: `npx tsc -p tsconfig.json` first.
  *
  *   node bench/review.mjs [runs]
  *
  * Prints the median of several runs for three cases: a typical release (a tenth of the files
  * changed), every file changed (every code file scanned, both sides where it matters), and a first
- * release (everything new).
+ * release (everything new). Each case is measured twice:
+ *   - review only: reviewRelease on contents already in memory;
+ *   - from bytes: what view/approve do once the previous version is downloaded: check the staged
+ *     tarball's sha512, read (gunzip + untar) both tarballs with readTarball, then reviewRelease.
  */
+import { createHash } from 'node:crypto'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { create } from 'tar'
 import { reviewRelease } from '../dist/core/review.js'
+import { readTarball } from '../dist/registry/tarball.js'
 
 const RUNS = Number(process.argv[2] ?? 9)
 const FILES = 1000
@@ -71,19 +80,58 @@ for (let i = 0; i < 10; i++) cases['typical release (100 changed, 10 added, 10 r
 const unpacked = previous.files.reduce((n, f) => n + f.size, 0)
 console.log(`previous: ${previous.files.length} files, ${(unpacked / 1024 / 1024).toFixed(1)} MiB unpacked; median of ${RUNS} runs each`)
 
+/** A .tgz of the package, laid out as npm packs it (`package/...`). */
+function tarball(pkg) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-review-'))
+  try {
+    for (const f of pkg.files) {
+      const file = path.join(dir, 'package', f.path)
+      mkdirSync(path.dirname(file), { recursive: true })
+      writeFileSync(file, f.data, { mode: f.mode })
+    }
+    const out = path.join(dir, 'pkg.tgz')
+    create({ gzip: true, portable: true, sync: true, cwd: dir, file: out }, ['package'])
+    return readFileSync(out)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const median = (times) => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]
+const fmt = (ms) => `${ms.toFixed(1)} ms`
+const previousBytes = tarball(previous)
+
 for (const [name, staged] of Object.entries(cases)) {
   const input = staged
     ? { previous, previousVersion: '1.4.2', staged, tag: 'latest', distTags: { latest: '1.4.2' } }
     : { previous: null, previousVersion: null, staged: previous, tag: 'latest' }
+  const stagedBytes = staged ? tarball(staged) : previousBytes
   reviewRelease(input) // warm-up
-  const times = []
+  const pure = []
+  const fromBytes = { verify: [], read: [], review: [], total: [] }
   let findings = 0
   for (let r = 0; r < RUNS; r++) {
-    const t0 = performance.now()
+    let t0 = performance.now()
     findings = reviewRelease(input).findings.length
-    times.push(performance.now() - t0)
+    pure.push(performance.now() - t0)
+
+    t0 = performance.now()
+    createHash('sha512').update(stagedBytes).digest('base64')
+    const t1 = performance.now()
+    const [prev, now] = await Promise.all([input.previous ? readTarball(previousBytes) : null, readTarball(stagedBytes)])
+    const t2 = performance.now()
+    reviewRelease({ ...input, previous: prev, staged: now, packedSize: stagedBytes.length, previousPackedSize: previousBytes.length })
+    const t3 = performance.now()
+    fromBytes.verify.push(t1 - t0)
+    fromBytes.read.push(t2 - t1)
+    fromBytes.review.push(t3 - t2)
+    fromBytes.total.push(t3 - t0)
   }
-  times.sort((a, b) => a - b)
-  const median = times[Math.floor(times.length / 2)]
-  console.log(`${name}: median ${median.toFixed(1)} ms (min ${times[0].toFixed(1)}, max ${times.at(-1).toFixed(1)}), ${findings} findings`)
+  const packed = `${(stagedBytes.length / 1024 / 1024).toFixed(1)} MiB packed`
+  console.log(`${name}: ${findings} findings, ${packed}`)
+  console.log(`  review only: median ${fmt(median(pure))} (min ${fmt(Math.min(...pure))}, max ${fmt(Math.max(...pure))})`)
+  console.log(
+    `  from bytes:  median ${fmt(median(fromBytes.total))} (min ${fmt(Math.min(...fromBytes.total))}, max ${fmt(Math.max(...fromBytes.total))})` +
+      ` = sha512 ${fmt(median(fromBytes.verify))} + read ${input.previous ? 'both tarballs' : 'the tarball'} ${fmt(median(fromBytes.read))} + review ${fmt(median(fromBytes.review))}`,
+  )
 }

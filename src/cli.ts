@@ -13,6 +13,7 @@ import * as view from './commands/view.js'
 import * as approve from './commands/approve.js'
 import * as reject from './commands/reject.js'
 import * as download from './commands/download.js'
+import * as diff from './commands/diff.js'
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
 
@@ -22,7 +23,7 @@ export function buildProgram(deps: () => Deps = defaultDeps): Command {
     .version(version, '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-  for (const command of [publish, list, view, approve, reject, download]) command.register(program, deps)
+  for (const command of [publish, list, view, diff, approve, reject, download]) command.register(program, deps)
   for (const sub of program.commands) sub.exitOverride()
   program.addHelpText(
     'after',
@@ -30,7 +31,8 @@ export function buildProgram(deps: () => Deps = defaultDeps): Command {
 Examples:
   $ npx stage-publish                    stage the package in this folder (as npm publish would publish it)
   $ stage-publish list                   what is waiting for approval
-  $ stage-publish view 3f2a9c1e          one release (ids may be shortened to 8+ characters)
+  $ stage-publish view 3f2a9c1e          one release and its review (ids may be shortened to 8+ characters)
+  $ stage-publish diff 3f2a9c1e          what changed against the published version, file by file
   $ stage-publish approve 3f2a9c1e       verify, confirm, enter your one-time password, publish
 
 Backends: --backend file:<dir> | s3://<bucket>/<prefix>?region=&endpoint=&forcePathStyle=true

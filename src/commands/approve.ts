@@ -12,6 +12,14 @@ export interface ApproveOptions extends CommonOptions {
   authType?: string
   userconfig?: string
   wait?: string
+  /** Finding codes the policy lets through for this approval. */
+  allow?: string[]
+  /** The integrity (sha512-...) or shasum the staged bytes must have. */
+  expect?: string
+  /** Pack this folder (true: the current one) and compare it file by file with the staged tarball. */
+  verifyLocal?: string | boolean
+  /** With --verify-local: pack without running prepublishOnly, prepack, prepare or postpack. */
+  ignoreScripts?: boolean
 }
 
 export function register(program: Command, deps: () => Deps = defaultDeps): void {
@@ -23,8 +31,12 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .option('--registry <url>', 'publish to this registry instead of the one recorded at staging (shown before you confirm)')
     .option('--auth-type <type>', 'legacy: ask for a code from your authenticator (default); web: sign in through the browser URL the registry gives')
     .option('--wait <duration>', 'how long to wait for another maintainer who is approving the same release (default: 60s)')
+    .option('--allow <code...>', 'let these review finding codes through the stagePublish.policy of package.json, for this approval')
+    .option('--expect <digest>', 'refuse unless the staged tarball has this integrity (sha512-...) or shasum (40 hex), e.g. the one CI printed')
+    .option('--verify-local [dir]', 'pack this folder (default: the current one) as staging does and refuse unless every file is identical')
+    .option('--ignore-scripts', 'with --verify-local: do not run prepublishOnly, prepack, prepare or postpack while packing')
     .option('--backend <url>', 'where releases are staged')
-    .option('--json', 'print the result as JSON')
+    .option('--json', 'print the result (with the review) as JSON')
     .action(async (id: string, opts: ApproveOptions) => runApprove(id, opts, deps()))
 }
 

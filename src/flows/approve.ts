@@ -1,6 +1,7 @@
 /**
  * Approval, safe for several approvers and for a crash at any point:
- *   verify bytes → check the registry → confirm → one-time password →
+ *   verify bytes → pins (--expect, --verify-local) → check the registry → review and policy →
+ *   confirm → one-time password →
  *   claim (pending → approving, compare-and-set) → publish → approved (compare-and-set).
  * A claim left by a crashed approver can be taken over after a timeout; the registry check
  * (same version and integrity already published → approved) then finishes the job. Nothing is
@@ -15,10 +16,13 @@ import { lookupPublished, manifestFromTarball, publishOnce, waitForWebAuth, whoa
 import { localActor } from '../origin/origin.js'
 import { createPrompts, type Prompts } from '../ui/prompts.js'
 import { renderApprovalSummary } from '../ui/render.js'
+import type { Review } from '../core/review.js'
 import type { Output } from '../ui/output.js'
 import { backendFor, findRecord, type Deps } from '../commands/shared.js'
 import type { ApproveOptions } from '../commands/approve.js'
 import { loadVerified } from './verify.js'
+import { checkPins, parsePins } from './pin.js'
+import { loadGate, presentReview, type PolicyVerdict } from './review.js'
 
 const MAX_OTP_TRIES = 3
 const DEFAULT_CLAIM_TIMEOUT = '10m'
@@ -46,6 +50,9 @@ export async function approveRelease(rawId: string, opts: ApproveOptions, deps: 
     }
   }
   const claimTimeoutMs = parseDuration(deps.env.STAGE_PUBLISH_CLAIM_TIMEOUT || DEFAULT_CLAIM_TIMEOUT)
+  // Bad pins and policies are usage or config errors, found before anything is fetched.
+  const pins = parsePins(opts)
+  const gate = await loadGate(deps.cwd, opts.allow ?? [])
   const waitMs = parseDuration(opts.wait ?? DEFAULT_WAIT_FOR_OTHER)
   const timing = { claimTimeoutMs, waitMs }
 
@@ -56,7 +63,9 @@ export async function approveRelease(rawId: string, opts: ApproveOptions, deps: 
   if (done) return report(current.record, { alreadyApproved: true }, out)
 
   const { record } = current
-  const { bytes } = await loadVerified(backend, record)
+  const staged = await loadVerified(backend, record)
+  const { bytes } = staged
+  const verified = await checkPins(pins, record, staged, opts, deps, out)
 
   const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env, flags: { ...(opts.userconfig && { userconfig: opts.userconfig }) } })
   const flat = conf.flat
@@ -74,8 +83,11 @@ export async function approveRelease(rawId: string, opts: ApproveOptions, deps: 
   }
 
   // Already published with these exact bytes (a crashed approval, or someone used npm publish)?
-  const early = await idempotent(backend, current, target, flat, deps, out)
+  const early = await idempotent(backend, current, target, flat, deps, timing, out)
   if (early) return
+
+  // What is being approved, against what is published: before the confirmation and the OTP prompt.
+  const { review, policy } = await presentReview(record, staged, target.registry, flat, gate, out)
 
   out.tell(renderApprovalSummary(record, target.registry, deps.now(), out.style))
   if (!opts.yes && !(await prompts.confirm(`Publish ${target.name}@${target.version} to ${target.registry}?`))) {
@@ -94,7 +106,7 @@ export async function approveRelease(rawId: string, opts: ApproveOptions, deps: 
       const attempt = await publishOnce({ target, manifest, bytes, flat, ...(otp && { otp }) }, deps.publishFn)
       if (attempt.ok) break
       if (attempt.reason === 'exists') {
-        if (await idempotent(backend, current, target, flat, deps, out)) return
+        if (await idempotent(backend, current, target, flat, deps, timing, out)) return
         throw new StagePublishError('EPUBLISHCONFLICT', `The registry refused ${target.name}@${target.version}: ${attempt.message}`)
       }
       if (attempt.reason === 'web-auth') {
@@ -117,8 +129,8 @@ export async function approveRelease(rawId: string, opts: ApproveOptions, deps: 
     throw err
   }
 
-  const approved = await markApproved(backend, current, by, deps)
-  report(approved, { alreadyApproved: false }, out)
+  const { record: approved } = await markApproved(backend, current, by, deps, timing, out)
+  report(approved, { alreadyApproved: false, review, policy, ...(verified && { verified }) }, out)
 }
 
 function normaliseRegistry(url: string): string {
@@ -201,15 +213,25 @@ async function release(backend: StagingBackend, current: Versioned): Promise<voi
   await backend.updateRecord({ ...rest, state: 'pending' }, current.etag).catch(() => undefined)
 }
 
-async function markApproved(backend: StagingBackend, current: Versioned, by: string, deps: Deps): Promise<StagedRecord> {
+/**
+ * approving (ours) or pending → approved. Returns who made the change: when another approver got
+ * there first, the record is theirs to report. A fresh claim of someone else is never overwritten:
+ * we wait for them (settleOthers) instead.
+ */
+async function markApproved(backend: StagingBackend, current: Versioned, by: string, deps: Deps, timing: Timing, out: Output): Promise<{ record: StagedRecord; byUs: boolean }> {
+  const ours = current.record.claim
   for (let attempt = 0; attempt < 10; attempt++) {
-    if (current.record.state === 'approved') return current.record
-    const { claim: _claim, ...rest } = current.record
+    const { record } = current
+    if (record.state === 'approved') return { record, byUs: false }
+    if (record.state === 'approving' && !sameClaim(record.claim, ours) && !claimIsStale(record, timing.claimTimeoutMs, deps.now())) {
+      current = await settleOthers(backend, current, timing, deps, out)
+      continue
+    }
+    const { claim: _claim, ...rest } = record
     const next: StagedRecord = { ...rest, state: 'approved', approvedAt: deps.now().toISOString(), approvedBy: by }
     const result = await backend.updateRecord(next, current.etag)
-    if (result.updated) return next
-    // Someone took the claim over meanwhile (after a timeout); the package is published either way.
-    const again = await backend.getRecord(current.record.id)
+    if (result.updated) return { record: next, byUs: true }
+    const again = await backend.getRecord(record.id)
     if (!again) break
     current = again
   }
@@ -218,11 +240,13 @@ async function markApproved(backend: StagingBackend, current: Versioned, by: str
   })
 }
 
+const sameClaim = (a: StagedRecord['claim'], b: StagedRecord['claim']): boolean => Boolean(a && b && a.by === b.by && a.at === b.at)
+
 /**
  * The idempotency rule: the version is already on the registry. Same integrity → the record is
  * marked approved and we are done; different integrity → an error, and nothing changes.
  */
-async function idempotent(backend: StagingBackend, current: Versioned, target: Target, flat: Record<string, unknown>, deps: Deps, out: Output): Promise<boolean> {
+async function idempotent(backend: StagingBackend, current: Versioned, target: Target, flat: Record<string, unknown>, deps: Deps, timing: Timing, out: Output): Promise<boolean> {
   const published = await lookupPublished(target, flat)
   if (!published.exists) return false
   if (published.integrity !== current.record.integrity) {
@@ -232,13 +256,25 @@ async function idempotent(backend: StagingBackend, current: Versioned, target: T
     })
   }
   const by = current.record.claim?.by ?? (await whoami(target.registry, flat)) ?? localActor()
-  const approved = await markApproved(backend, current, by, deps)
+  const { record, byUs } = await markApproved(backend, current, by, deps, timing, out)
+  if (!byUs) {
+    report(record, { alreadyApproved: true }, out)
+    return true
+  }
   out.notice(`${target.name}@${target.version} is already on ${target.registry} with the same integrity; the staged release is marked approved.`)
-  report(approved, { alreadyApproved: false, alreadyPublished: true }, out)
+  report(record, { alreadyApproved: false, alreadyPublished: true }, out)
   return true
 }
 
-function report(record: StagedRecord, how: { alreadyApproved: boolean; alreadyPublished?: boolean }, out: Output): void {
+interface ReportExtras {
+  alreadyApproved: boolean
+  alreadyPublished?: boolean
+  review?: Review
+  policy?: PolicyVerdict
+  verified?: { expect: boolean; local?: string }
+}
+
+function report(record: StagedRecord, how: ReportExtras, out: Output): void {
   if (out.json) {
     out.data({
       id: record.id,
@@ -252,6 +288,9 @@ function report(record: StagedRecord, how: { alreadyApproved: boolean; alreadyPu
       approvedAt: record.approvedAt,
       alreadyApproved: how.alreadyApproved,
       alreadyPublished: Boolean(how.alreadyPublished),
+      ...(how.review && { review: how.review }),
+      ...(how.policy && { policy: how.policy }),
+      ...(how.verified && { verified: how.verified }),
     })
     return
   }

@@ -105,6 +105,15 @@ export async function runPrepublishOnly(source: PackSource, manifest: Manifest, 
   })
 }
 
+/**
+ * What `npm publish` does from the first script to the tarball: prepublishOnly, then pack (prepack,
+ * prepare, postpack). Staging and `approve --verify-local` both pack through here, so they agree.
+ */
+export async function packLikePublish(source: PackSource, manifest: Manifest, options: PackOptions): Promise<Packed> {
+  await runPrepublishOnly(source, manifest, options)
+  return pack(source, options)
+}
+
 export async function pack(source: PackSource, options: PackOptions): Promise<Packed> {
   const libnpmpack = require('libnpmpack') as (spec: string, opts: Record<string, unknown>) => Promise<Buffer>
   let bytes: Buffer

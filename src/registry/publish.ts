@@ -106,27 +106,42 @@ export type PublishedState = { exists: false; distTags: Record<string, string>; 
 
 /** What the registry already has of this package. A package it has never seen is `exists: false`. */
 export async function lookupPublished(target: Pick<Target, 'name' | 'version' | 'registry'>, flat: Flat): Promise<PublishedState> {
-  const npmFetch = require('npm-registry-fetch') as { json(url: string, opts: Flat): Promise<unknown> }
-  const npa = require('npm-package-arg') as { resolve(name: string, spec: string): { escapedName: string } }
-  const { escapedName } = npa.resolve(target.name, target.version)
-  let packument: { versions?: Record<string, { dist?: { integrity?: string; shasum?: string } }>; 'dist-tags'?: Record<string, string> }
-  try {
-    packument = (await npmFetch.json(`/${escapedName}`, {
-      ...optionsFor(target, flat),
-      ...QUICK_RETRIES,
-      preferOnline: true,
-      cache: 'no-store',
-      headers: { accept: 'application/json' },
-    })) as typeof packument
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return { exists: false, distTags: {}, versions: [] }
-    throw registryError(err, target.registry, `read ${target.name}`)
-  }
-  const versions = Object.keys(packument.versions ?? {})
-  const distTags = packument['dist-tags'] ?? {}
-  const dist = packument.versions?.[target.version]?.dist
+  const packument = await readPackument(target, flat)
+  if (!packument) return { exists: false, distTags: {}, versions: [] }
+  const { distTags, versions } = packument
+  const dist = packument.dists[target.version]
   if (!dist) return { exists: false, distTags, versions }
   return { exists: true, integrity: dist.integrity, shasum: dist.shasum, distTags, versions }
+}
+
+export interface Packument {
+  distTags: Record<string, string>
+  versions: string[]
+  dists: Record<string, { integrity?: string; shasum?: string; tarball?: string }>
+}
+
+/** The package document, fresh from the registry; null when the registry has never seen the package (404). */
+export async function readPackument(target: Pick<Target, 'name' | 'registry'>, flat: Flat): Promise<Packument | null> {
+  const npmFetch = require('npm-registry-fetch') as { json(url: string, opts: Flat): Promise<unknown> }
+  const npa = require('npm-package-arg') as (spec: string) => { escapedName: string }
+  const { escapedName } = npa(target.name)
+  let doc: { versions?: Record<string, { dist?: Packument['dists'][string] }>; 'dist-tags'?: Record<string, string> }
+  try {
+    doc = (await npmFetch.json(`/${escapedName}`, {
+      ...optionsFor(target, flat),
+      ...QUICK_RETRIES,
+      // Revalidated on every read (npm's --prefer-online). Not `cache: 'no-store'`: npm-registry-fetch
+      // takes `cache` as the cache *directory*, so that created ./no-store/ in the package being packed.
+      preferOnline: true,
+      headers: { accept: 'application/json' },
+    })) as typeof doc
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return null
+    throw registryError(err, target.registry, `read ${target.name}`)
+  }
+  const dists: Packument['dists'] = {}
+  for (const [version, manifest] of Object.entries(doc.versions ?? {})) if (manifest?.dist) dists[version] = manifest.dist
+  return { distTags: doc['dist-tags'] ?? {}, versions: Object.keys(doc.versions ?? {}), dists }
 }
 
 /** The manifest `npm publish <tarball>` would send, read by pacote from the verified bytes. */
@@ -157,7 +172,7 @@ export async function whoami(registry: string, flat: Flat): Promise<string | und
  * Reads are retried once, quickly: npm's defaults (2 retries, 10 s to 60 s apart) keep a user
  * waiting over a minute before saying a registry is unreachable.
  */
-const QUICK_RETRIES = { retry: { retries: 1, factor: 2, minTimeout: 500, maxTimeout: 2000 } }
+export const QUICK_RETRIES = { retry: { retries: 1, factor: 2, minTimeout: 500, maxTimeout: 2000 } }
 
 const NETWORK = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'FETCH_ERROR', 'ERR_SOCKET_TIMEOUT'])
 

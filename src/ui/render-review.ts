@@ -5,6 +5,8 @@
  * through `safe()` so escape sequences or bidi characters cannot redraw or reorder the screen.
  */
 import { severityRank, type Finding, type FindingArgs, type FindingCode, type Review, type Severity } from '../core/review.js'
+import type { Style as OutputStyle } from './output.js'
+import { safe } from './format.js'
 
 export type Style = Severity | 'heading' | 'dim' | 'added' | 'removed' | 'changed'
 export interface RenderOptions {
@@ -13,13 +15,24 @@ export interface RenderOptions {
   maxFiles?: number
 }
 
-/** Control characters, and the invisible or reordering Unicode ones, shown as escapes. */
-export function safe(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, (c) => {
-    const code = c.charCodeAt(0)
-    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`
-  })
+const REVIEW_STYLES: { [S in Style]: (style: OutputStyle, text: string) => string } = {
+  danger: (style, text) => style('bold', style('red', text)),
+  warn: (style, text) => style('yellow', text),
+  info: (style, text) => style('cyan', text),
+  heading: (style, text) => style('bold', text),
+  dim: (style, text) => style('dim', text),
+  added: (style, text) => style('green', text),
+  removed: (style, text) => style('red', text),
+  changed: (style, text) => style('yellow', text),
 }
+
+/** The review's styles in terms of the output's colours (chalk stays in output.ts). */
+export const reviewColors =
+  (style: OutputStyle): RenderOptions['color'] =>
+  (name, text) =>
+    REVIEW_STYLES[name](style, text)
+
+export { safe }
 
 const clip = (text: string, max = 300): string => (text.length > max ? `${text.slice(0, max)}… (${text.length - max} more characters)` : text)
 

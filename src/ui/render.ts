@@ -1,7 +1,8 @@
 /** Words for records, lists and approval summaries. Pure: takes a Style, returns text. */
 import type { RecordState, StagedRecord } from '../core/record.js'
 import type { Style } from './output.js'
-import { formatBytes, formatTime, shortIntegrity } from './format.js'
+import type { ContentDifference } from '../core/pin.js'
+import { formatBytes, formatTime, safe, shortIntegrity } from './format.js'
 
 const stateColor: Record<RecordState, Parameters<Style>[0]> = {
   pending: 'cyan',
@@ -101,4 +102,44 @@ export function renderList(items: Array<{ record: StagedRecord; state: RecordSta
     style('bold', fmt(header)),
     ...rows.map((row, n) => fmt(row, (i, cell) => (i === 3 ? styledState(items[n]!.state, style).replace(items[n]!.state, cell) : cell))),
   ].join('\n')
+}
+
+/** How the approval policy judged the review: what it refuses, what was let through and why. */
+export function renderPolicy(
+  policy: { refuse?: string },
+  result: { blocked: Array<{ code: string }>; allowed: Array<{ code: string }> },
+  style: Style,
+): string {
+  if (!policy.refuse) return ''
+  const codes = (list: Array<{ code: string }>): string => [...new Set(list.map((f) => f.code))].join(', ')
+  const lines = [`${style('bold', 'Policy:')}     refuses ${policy.refuse} findings${policy.refuse === 'danger' ? '' : ' and above'}`]
+  if (result.allowed.length) lines.push(`  allowed:   ${codes(result.allowed)} ${style('dim', '(--allow or stagePublish.policy.allow)')}`)
+  lines.push(result.blocked.length ? `  ${style('red', 'blocked:')}   ${codes(result.blocked)}` : `  ${style('green', 'passed')}`)
+  return lines.join('\n')
+}
+
+const MAX_DIFFERENCES = 20
+
+/** One line per file that differs between the staged tarball and a local packing (approve --verify-local). */
+export function describeDifferences(differences: ContentDifference[]): string {
+  const line = (d: ContentDifference): string => {
+    const p = safe(d.path)
+    switch (d.kind) {
+      case 'only-staged':
+        return `  + ${p}: only in the staged tarball (${formatBytes(d.size)})`
+      case 'only-local':
+        return `  - ${p}: only in the local packing (${formatBytes(d.size)})`
+      case 'size':
+        return `  ~ ${p}: ${formatBytes(d.stagedSize)} staged, ${formatBytes(d.localSize)} local`
+      case 'bytes':
+        return `  ~ ${p}: same size, different bytes (first at byte ${d.offset})`
+      case 'mode':
+        return `  ~ ${p}: mode ${d.stagedMode} staged, ${d.localMode} local`
+      case 'duplicate':
+        return `  ! ${p}: appears ${d.count} times in one tarball`
+    }
+  }
+  const lines = differences.slice(0, MAX_DIFFERENCES).map(line)
+  if (differences.length > MAX_DIFFERENCES) lines.push(`  … and ${differences.length - MAX_DIFFERENCES} more`)
+  return lines.join('\n')
 }

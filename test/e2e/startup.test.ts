@@ -16,7 +16,7 @@ async function modulesLoadedBy(args: string[]): Promise<string[]> {
 }
 
 describe('start-up', () => {
-  it.each([['--version'], ['--help'], ['approve', '--help']])('%s loads no heavy module', async (...args) => {
+  it.each([['--version'], ['--help'], ['approve', '--help'], ['diff', '--help']])('%s loads no heavy module', async (...args) => {
     const loaded = await modulesLoadedBy(args)
     expect(loaded.some((m) => m.includes('/dist/cli.js'))).toBe(true)
     expect(loaded.filter((m) => HEAVY.some((h) => m.includes(h)))).toEqual([])

@@ -1,0 +1,33 @@
+/**
+ * `stage-publish diff <id> [<file>...]`: unified diffs of the staged release against the published
+ * version its review compares with, binary files summarised; through a pager on a terminal.
+ */
+import type { Command } from 'commander'
+import { createOutput } from '../ui/output.js'
+import { defaultDeps, type CommonOptions, type Deps } from './shared.js'
+
+export interface DiffOptions extends CommonOptions {
+  /** Lines of context around each change (-U). */
+  unified?: string
+  /** false with --no-pager. */
+  pager?: boolean
+}
+
+export function register(program: Command, deps: () => Deps = defaultDeps): void {
+  program
+    .command('diff <id> [files...]')
+    .description('show what changed, file by file, between the published version and a staged release (unified diff)')
+    .option('-U, --unified <lines>', 'lines of context around each change (default: 3)')
+    .option('--no-pager', 'do not page the output, even on a terminal')
+    .option('--backend <url>', 'where releases are staged')
+    .option('--json', 'print the diff as JSON: one entry per changed, added or removed file')
+    .action(async (id: string, files: string[], opts: DiffOptions) => runDiff(id, files, opts, deps()))
+}
+
+export async function runDiff(rawId: string, files: string[], opts: DiffOptions, deps: Deps): Promise<void> {
+  // Colour follows stdout here, not stderr: a diff redirected into a file must stay a plain patch.
+  const toTerminal = Boolean((deps.stdout as { isTTY?: boolean }).isTTY) && opts.color !== false
+  const out = createOutput({ json: Boolean(opts.json), stdout: deps.stdout, stderr: deps.stderr, ...(!toTerminal && { color: false }) })
+  const { diffRelease } = await import('../flows/diff.js')
+  await diffRelease(rawId, files, opts, deps, out)
+}

@@ -1,0 +1,39 @@
+/** `stage-publish diff`: verified staged bytes against the review's baseline, file by file. */
+import { usageError } from '../errors.js'
+import { diffPackages } from '../core/package-diff.js'
+import { fetchBaseline } from '../registry/baseline.js'
+import { loadNpmConfig } from '../registry/config.js'
+import { renderPackageDiff } from '../ui/render-diff.js'
+import { page, pagerCommand } from '../ui/pager.js'
+import type { Output } from '../ui/output.js'
+import { backendFor, findRecord, type Deps } from '../commands/shared.js'
+import type { DiffOptions } from '../commands/diff.js'
+import { loadVerified } from './verify.js'
+
+export async function diffRelease(rawId: string, paths: string[], opts: DiffOptions, deps: Deps, out: Output): Promise<void> {
+  const context = opts.unified === undefined ? undefined : Number(opts.unified)
+  if (context !== undefined && !(Number.isInteger(context) && context >= 0)) {
+    throw usageError(`--unified needs a number of lines, not "${opts.unified}"`)
+  }
+  const backend = await backendFor(opts, deps)
+  const { record } = await findRecord(backend, rawId)
+  const staged = await loadVerified(backend, record)
+  const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env })
+  const base = await fetchBaseline({ name: record.packageName, version: record.version, tag: record.tag, registry: record.registry }, conf.flat)
+  const diff = diffPackages(base.contents, staged.contents, { paths, ...(context !== undefined && { context }) })
+  if (diff.unmatched.length) {
+    throw usageError(
+      `${diff.unmatched.join(', ')}: no such file in ${record.packageName}@${record.version}${base.baseline.version ? ` or ${base.baseline.version}` : ''}`,
+      `Paths are relative to the package root, as \`stage-publish view ${record.id.slice(0, 8)}\` lists them.`,
+    )
+  }
+  const about = { name: record.packageName, version: record.version, baseline: base.baseline }
+  if (out.json) {
+    out.data({ id: record.id, ...about, files: diff.files })
+    return
+  }
+  const text = renderPackageDiff(diff, about, out.style)
+  const ctx = { stdout: deps.stdout, env: deps.env }
+  if (opts.pager === false || pagerCommand(ctx) === null) out.line(text)
+  else await page(text, ctx)
+}

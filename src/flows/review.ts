@@ -1,0 +1,118 @@
+/**
+ * The review of a staged release against what is published, and the approval policy applied to it.
+ * Shared by view and approve (diff uses the same baseline): the registry is read here, the core judges.
+ */
+import { StagePublishError } from '../errors.js'
+import type { StagedRecord } from '../core/record.js'
+import { reviewRelease, type Review } from '../core/review.js'
+import { applyPolicy, parsePolicy, type Policy, type PolicyResult } from '../core/policy.js'
+import { fetchBaseline, type Baseline } from '../registry/baseline.js'
+import type { TarballContents } from '../registry/tarball.js'
+import type { StagingBackend } from '../backends/types.js'
+import { loadNpmConfig } from '../registry/config.js'
+import { renderPolicy } from '../ui/render.js'
+import { renderReview, reviewColors } from '../ui/render-review.js'
+import type { Output } from '../ui/output.js'
+import { readProjectStageConfig, type Deps } from '../commands/shared.js'
+import { loadVerified } from './verify.js'
+
+export interface Reviewed {
+  review: Review
+  baseline: Baseline
+}
+
+/** Fetches the baseline from `registry` and reviews the verified staged contents against it. */
+export async function reviewStaged(
+  record: StagedRecord,
+  staged: { bytes: Buffer; contents: TarballContents },
+  registry: string,
+  flat: Record<string, unknown>,
+): Promise<Reviewed> {
+  const baseline = await fetchBaseline({ name: record.packageName, version: record.version, tag: record.tag, registry }, flat)
+  // CI knows the full ref (refs/tags/v1.2.3); a local staging knows only the branch.
+  const gitRef = record.ci?.ref ?? record.git?.branch
+  const review = reviewRelease({
+    previous: baseline.contents,
+    previousVersion: baseline.baseline.version,
+    staged: staged.contents,
+    tag: record.tag,
+    ...(gitRef && { gitRef }),
+    distTags: baseline.distTags,
+    publishedVersions: baseline.versions,
+    packedSize: staged.bytes.length,
+    ...(baseline.packedSize !== undefined && { previousPackedSize: baseline.packedSize }),
+  })
+  return { review, baseline }
+}
+
+export interface Gate {
+  policy: Policy
+  /** `--allow` codes, as typed. */
+  allow: string[]
+}
+
+/**
+ * The policy of the project the approver runs in (package.json `stagePublish.policy` above cwd).
+ * Never the staged tarball's own package.json: whoever staged it must not choose its policy.
+ */
+export async function loadGate(cwd: string, allow: string[]): Promise<Gate> {
+  const { config, dir } = await readProjectStageConfig(cwd)
+  const policy = parsePolicy(config?.policy, `${dir ? `${dir}/` : ''}package.json stagePublish.policy`)
+  applyPolicy([], policy, allow) // an unknown --allow code is a usage error before anything else happens
+  return { policy, allow }
+}
+
+/** What approve --json reports of the policy. */
+export interface PolicyVerdict {
+  refuse: string | null
+  blocked: string[]
+  allowed: string[]
+}
+
+/**
+ * Reviews the release for approve and shows the review and the policy's verdict to the approver
+ * (on stderr, even with --json: it is what they are about to ratify). Blocked findings stop the
+ * approval here with EPOLICY, before any prompt, with the release still pending.
+ */
+export async function presentReview(
+  record: StagedRecord,
+  staged: { bytes: Buffer; contents: TarballContents },
+  registry: string,
+  flat: Record<string, unknown>,
+  gate: Gate,
+  out: Output,
+): Promise<{ review: Review; policy: PolicyVerdict }> {
+  const { review } = await reviewStaged(record, staged, registry, flat)
+  out.tell(renderReview(review, { color: reviewColors(out.style) }))
+  const result = applyPolicy(review.findings, gate.policy, gate.allow)
+  const verdict = renderPolicy(gate.policy, result, out.style)
+  if (verdict) out.tell(verdict)
+  if (result.blocked.length) throw policyError(result, gate.policy, record)
+  return {
+    review,
+    policy: { refuse: gate.policy.refuse ?? null, blocked: [], allowed: [...new Set(result.allowed.map((f) => f.code))] },
+  }
+}
+
+function policyError(result: PolicyResult, policy: Policy, record: StagedRecord): StagePublishError {
+  const codes = [...new Set(result.blocked.map((f) => f.code))]
+  const one = codes.length === 1
+  return new StagePublishError('EPOLICY', `The approval policy refuses ${policy.refuse} findings, and ${record.packageName}@${record.version} has ${one ? 'one' : codes.length}: ${codes.join(', ')}`, {
+    hint: `Nothing was published; the release is still pending. If you have reviewed ${one ? 'it' : 'them'} and accept ${one ? 'it' : 'them'}, run approve again with --allow ${codes.join(' ')}; otherwise reject it (stage-publish reject ${record.id}).`,
+  })
+}
+
+/**
+ * The review for `view`: never fatal. A registry that cannot be reached, or bytes that fail their
+ * check, become a warning and `review: null`, so the record itself is always shown.
+ */
+export async function reviewForView(backend: StagingBackend, record: StagedRecord, deps: Deps): Promise<{ review: Review } | { error: unknown }> {
+  try {
+    const staged = await loadVerified(backend, record)
+    const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env })
+    const { review } = await reviewStaged(record, staged, record.registry, conf.flat)
+    return { review }
+  } catch (error) {
+    return { error }
+  }
+}
