@@ -38,8 +38,8 @@ if (before !== null) {
   // npm_execpath is set when this runs from an npm script; otherwise find npm on PATH.
   const npmCli = process.env.npm_execpath;
   const [cmd, args] = npmCli && /npm-cli\.js$/.test(npmCli)
-    ? [process.execPath, [npmCli, 'ci', '--no-audit', '--no-fund']]
-    : ['npm', ['ci', '--no-audit', '--no-fund']];
+    ? [process.execPath, [npmCli, 'ci', '--no-audit', '--no-fund', '--loglevel=error']]
+    : ['npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error']];
   const res = spawnSync(cmd, args, {
     cwd: dir,
     stdio: ['ignore', 'inherit', 'inherit'],
