@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from 'commander'
 import { createRequire } from 'node:module'
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeOf } from './errors.js'
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeOf, isStagePublishError } from './errors.js'
 import { createOutput } from './ui/output.js'
 import { defaultDeps, type Deps } from './commands/shared.js'
 import * as publish from './commands/publish.js'
@@ -34,8 +34,12 @@ Examples:
   $ stage-publish view 3f2a9c1e          one release and its review (ids may be shortened to 8+ characters)
   $ stage-publish diff 3f2a9c1e          what changed against the published version, file by file
   $ stage-publish approve 3f2a9c1e       verify, confirm, enter your one-time password, publish
+  $ npx stage-publish --workspaces       stage every public workspace package as one release set
+  $ stage-publish approve <set-id>       publish a release set, dependencies first, with one one-time password
+  $ stage-publish approve --all          every pending release: one review each, one confirmation, one code
 
 Backends: --backend file:<dir> | s3://<bucket>/<prefix>?region=&endpoint=&forcePathStyle=true
+          | registry | registry+https://<host>/<path>/   (a registry's own npm staging API)
           (or STAGE_PUBLISH_BACKEND, or package.json "stagePublish": { "backend": ... })`,
   )
   return program
@@ -52,6 +56,8 @@ export async function main(argv: string[], deps: () => Deps = defaultDeps): Prom
       // Commander has already printed what was wrong with the command line.
       return EXIT_USAGE
     }
+    // A batch that printed its summary (what was and was not published) has nothing more to say.
+    if (isStagePublishError(err) && err.reported) return err.exitCode
     const json = argv.includes('--json')
     const d = deps()
     createOutput({ json, stdout: d.stdout, stderr: d.stderr }).error(err)

@@ -38,17 +38,22 @@ export type ErrorCode =
   | 'EPACK'
   | 'EPOLICY'
   | 'EEXPECT'
+  | 'ESETINCOMPLETE'
+  | 'ENOTALLPUBLISHED'
 
 export interface StagePublishErrorOptions {
   hint?: string
   exitCode?: number
   cause?: unknown
+  /** The user has been told already (a batch summary was printed): only the exit code is left to set. */
+  reported?: boolean
 }
 
 export class StagePublishError extends Error {
   readonly code: ErrorCode
   readonly hint: string | undefined
   readonly exitCode: number
+  readonly reported: boolean
 
   constructor(code: ErrorCode, summary: string, options: StagePublishErrorOptions = {}) {
     super(summary, options.cause === undefined ? undefined : { cause: options.cause })
@@ -56,6 +61,7 @@ export class StagePublishError extends Error {
     this.code = code
     this.hint = options.hint
     this.exitCode = options.exitCode ?? (code === 'EUSAGE' || code === 'EINVALIDID' ? EXIT_USAGE : EXIT_FAILURE)
+    this.reported = options.reported ?? false
   }
 }
 

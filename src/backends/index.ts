@@ -66,7 +66,19 @@ export function parseBackendUrl(url: string, cwd = process.cwd()): ParsedBackend
   })
 }
 
-export async function openBackend(url: string, cwd = process.cwd()): Promise<StagingBackend> {
+/** npm's configuration for a registry backend: the registry it names, and the user's credentials for it. */
+export interface RegistryContext {
+  /** The registry `--backend registry` means here (ends with '/'). */
+  registry: string
+  /** npm's flat options (auth for the registry among them). */
+  flat: Record<string, unknown>
+}
+
+/**
+ * Opens the backend a URL names. `registryContext` is asked for only by a registry backend: the
+ * registry `--backend registry` stands for, and npm's options with the user's credentials.
+ */
+export async function openBackend(url: string, cwd = process.cwd(), registryContext?: () => Promise<RegistryContext>): Promise<StagingBackend> {
   const parsed = parseBackendUrl(url, cwd)
   switch (parsed.kind) {
     case 'file': {
@@ -80,9 +92,25 @@ export async function openBackend(url: string, cwd = process.cwd()): Promise<Sta
       }
       return mod.createS3Backend(parsed.url)
     }
-    case 'registry':
-      throw new StagePublishError('EBACKEND', "The registry's own staging API is not supported by this version of stage-publish", {
-        hint: 'Use the local backend (file:<dir>) or an S3 bucket (s3://<bucket>/<prefix>).',
-      })
+    case 'registry': {
+      if (!registryContext) {
+        throw new StagePublishError('EBACKEND', 'The registry backend needs npm\'s configuration, and none was given', { hint: 'This is a bug in stage-publish.' })
+      }
+      const context = await registryContext()
+      const registry = parsed.registry ? normaliseRegistryUrl(parsed.registry) : context.registry
+      const { createRegistryBackend } = await import('./registry.js')
+      return createRegistryBackend({ registry, flat: context.flat })
+    }
   }
+}
+
+/** The registry part of `registry+<url>`: a valid http(s) URL, ending with '/'. */
+export function normaliseRegistryUrl(url: string): string {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new StagePublishError('EUSAGE', `"${url.replace(/\/\/[^@/]*@/, '//***@')}" is not a registry URL`, { hint: 'For example https://registry.npmjs.org/ (or --backend registry+https://registry.npmjs.org/)', exitCode: 2 })
+  }
+  return parsed.href.endsWith('/') ? parsed.href : `${parsed.href}/`
 }

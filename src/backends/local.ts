@@ -14,12 +14,12 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { StagePublishError } from '../errors.js'
 import { isUuid, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
-import type { CreateResult, StagingBackend, UpdateResult, Versioned } from './types.js'
+import type { CasStagingBackend, CreateResult, UpdateResult, Versioned } from './types.js'
 
 const STALE_LOCK_MS = 30_000
 const LOCK_WAIT_MS = 10_000
 
-export function createLocalBackend(root: string): StagingBackend {
+export function createLocalBackend(root: string): CasStagingBackend {
   const dirs = {
     records: path.join(root, 'records'),
     tarballs: path.join(root, 'tarballs'),
@@ -191,7 +191,7 @@ export function createLocalBackend(root: string): StagingBackend {
       )
       return out.sort(newestFirst)
     },
-  } satisfies StagingBackend
+  } satisfies CasStagingBackend
   return backend
 }
 

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto'
 import type * as S3 from '@aws-sdk/client-s3'
 import { StagePublishError } from '../errors.js'
 import { isUuid, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
-import type { CreateResult, ListOptions, StagingBackend, UpdateResult, Versioned } from './types.js'
+import type { CasStagingBackend, CreateResult, ListOptions, UpdateResult, Versioned } from './types.js'
 
 type Sdk = typeof S3
 
@@ -101,7 +101,7 @@ export function parseS3Url(url: string): S3Location {
   return { bucket, prefix: path ? `${path}/` : '', region: u.searchParams.get('region') || undefined, endpoint, forcePathStyle: fps === 'true', ...(acl && { acl }) }
 }
 
-export function createS3Backend(url: string, deps: S3BackendDeps = {}): StagingBackend {
+export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagingBackend {
   const loc = parseS3Url(url)
   const pageSize = Math.max(1, Math.min(1000, deps.pageSize ?? 1000))
   const concurrency = Math.max(1, deps.concurrency ?? 32)
@@ -287,7 +287,7 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): StagingB
       })
       return out.sort(newestFirst)
     },
-  } satisfies StagingBackend
+  } satisfies CasStagingBackend
   return backend
 }
 

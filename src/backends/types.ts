@@ -1,20 +1,29 @@
 /**
- * The contract every place that holds staged releases must keep (local directory, S3 bucket,
- * a registry's own staging API).
+ * The contract every place that holds staged releases must keep. There are two kinds, and the type
+ * says which one a backend is, so nothing can ask a registry for a compare-and-set it does not have:
  *
- * Two rules make it safe for several machines and several approvers at once:
- *  - a record is created once: `createRecord` is create-if-absent (S3 `If-None-Match: *`,
+ * Record stores (local directory, S3 bucket) — `CasStagingBackend` — hold our own records and
+ * tarballs; approval is ours to coordinate. Two rules make that safe for several machines and
+ * several approvers at once:
+ *  - a record is created once: `createRelease` is create-if-absent (S3 `If-None-Match: *`,
  *    link(2) on a file system); the tarball is stored before its record, so a visible record
  *    never points at missing bytes;
  *  - a record changes only by compare-and-set: `updateRecord` names the version (ETag) it read,
  *    and fails as a value when someone else changed it first, so two approvers can never both win.
+ *  Approval is claim (pending → approving) → publish with libnpmpublish → approved.
+ *
+ * Registries that stage natively (npm's `/-/stage` API) — `NativeStagingBackend` — assign the id
+ * themselves, keep only npm's fields for an item (no integrity, no files, no expiry), and have no
+ * states: an item exists while it waits, and approving (publish) or rejecting removes it. The
+ * registry is the single arbiter, so approval is one call, `native.approve`, with the approver's
+ * credentials and one-time password, and exactly one of several approvers can succeed.
  *
  * Adapters never print and map their vendor errors to StagePublishError codes at the edge:
- * ENOTFOUND, EBACKENDUNREACHABLE, EACCESSDENIED, EBACKEND.
+ * ENOTFOUND, EBACKENDUNREACHABLE, EACCESSDENIED, EBACKEND, ENOSTAGE, ENEEDAUTH.
  */
 import type { StagedRecord } from '../core/record.js'
 
-/** A record and the opaque version (ETag) it was read at; pass it back to updateRecord. */
+/** A record and the opaque version (ETag) it was read at; pass it back to updateRecord. '' for a native backend. */
 export interface Versioned {
   record: StagedRecord
   etag: string
@@ -28,30 +37,74 @@ export interface ListOptions {
   packageName?: string
 }
 
-export interface StagingBackend {
+/** What every backend does: stage, read, list. */
+interface BackendBase {
   /** `file`, `s3` or `registry`. */
   readonly kind: string
   /** Where it is, for people to read. Never contains credentials. */
   readonly location: string
 
   /**
-   * Stages a release: stores the bytes, then creates the record with create-if-absent.
-   * `{created:false}` when a record with this id exists (nothing of it is touched).
-   * Returns the id the release is known by: ours, or the one a registry assigns.
+   * Stages a release. Record stores store the bytes, then create the record with create-if-absent,
+   * and return `{created:false}` when a record with this id exists (nothing of it is touched).
+   * A registry ignores `record.id` and returns the id it assigned.
    * A failure part-way leaves no visible record.
    */
   createRelease(record: StagedRecord, bytes: Uint8Array): Promise<CreateResult>
   /** The stored bytes; ENOTFOUND when there are none. Callers verify them against the record. */
   getTarball(id: string): Promise<Buffer>
-  /** Deletes the bytes (reject). Absent bytes are not an error. */
-  deleteTarball(id: string): Promise<void>
 
   /** The record and its etag, or null when there is none. ECORRUPT when it exists but is not a record. */
   getRecord(id: string): Promise<Versioned | null>
-  /** Compare-and-set: replaces the record only if it is still at `etag`. */
-  updateRecord(record: StagedRecord, etag: string): Promise<UpdateResult>
   /** Every record id (no order). Pages through any number of them. */
   listIds(): Promise<string[]>
   /** Every readable record, newest first; corrupt ones are reported through onCorrupt and skipped. */
   listRecords(options?: ListOptions & { onCorrupt?: (id: string, err: Error) => void }): Promise<Versioned[]>
 }
+
+/** A backend that keeps our records: approval is coordinated by compare-and-set on them. */
+export interface CasStagingBackend extends BackendBase {
+  readonly native?: undefined
+  /** Deletes the bytes (reject). Absent bytes are not an error. */
+  deleteTarball(id: string): Promise<void>
+  /** Compare-and-set: replaces the record only if it is still at `etag`. */
+  updateRecord(record: StagedRecord, etag: string): Promise<UpdateResult>
+}
+
+/** How the approver proves presence for one write: a code from their authenticator, or a web-auth token. */
+export interface WriteAuth {
+  otp?: string
+  /** What npm sends as `npm-auth-type`: `legacy` when a code was typed, `web` otherwise. */
+  authType: 'legacy' | 'web'
+}
+
+/**
+ * One native write (approve or reject). Expected outcomes are values:
+ *  - `otp`: the registry wants a (fresh) one-time password;
+ *  - `web-auth`: it wants the browser sign-in at authUrl, then the token from doneUrl;
+ *  - `gone`: the item is not there any more (approved or rejected by someone else, or never was);
+ *  - `exists`: the registry refused because the version is already published.
+ */
+export type NativeWrite =
+  | { ok: true }
+  | { ok: false; reason: 'otp'; message: string }
+  | { ok: false; reason: 'web-auth'; authUrl: string; doneUrl: string }
+  | { ok: false; reason: 'gone'; message: string }
+  | { ok: false; reason: 'exists'; message: string }
+
+/** Approval and rejection done by the registry itself (npm's `/-/stage/<id>/approve` and `DELETE /-/stage/<id>`). */
+export interface NativeApproval {
+  /** The registry releases go to and are approved on, ending with '/'. */
+  readonly registry: string
+  approve(id: string, auth: WriteAuth): Promise<NativeWrite>
+  reject(id: string, auth: WriteAuth): Promise<NativeWrite>
+}
+
+/** A registry's own staging API: it approves and rejects; there is no compare-and-set and no tarball to delete. */
+export interface NativeStagingBackend extends BackendBase {
+  readonly native: NativeApproval
+}
+
+export type StagingBackend = CasStagingBackend | NativeStagingBackend
+
+export const isNative = (backend: StagingBackend): backend is NativeStagingBackend => backend.native !== undefined

@@ -1,6 +1,7 @@
 /**
- * `stage-publish approve <id>`: verify the staged bytes, show what is being approved, ask for
- * confirmation and a one-time password, then publish with the approver's own npm credentials.
+ * `stage-publish approve <id|set-id> [<id>...] | --package <name> | --all`: verify the staged bytes,
+ * show what is being approved, ask for confirmation and a one-time password (once for a batch), then
+ * publish with the approver's own npm credentials, dependencies first.
  */
 import type { Command } from 'commander'
 import { defaultDeps, outputFor, type CommonOptions, type Deps } from './shared.js'
@@ -20,13 +21,19 @@ export interface ApproveOptions extends CommonOptions {
   verifyLocal?: string | boolean
   /** With --verify-local: pack without running prepublishOnly, prepack, prepare or postpack. */
   ignoreScripts?: boolean
+  /** Every pending release of this package. */
+  package?: string
+  /** Every pending release. */
+  all?: boolean
 }
 
 export function register(program: Command, deps: () => Deps = defaultDeps): void {
   program
-    .command('approve <id>')
-    .description('verify a staged release, then publish it with your npm credentials and a one-time password')
-    .option('--otp <code>', 'one-time password from your authenticator (required without a terminal)')
+    .command('approve [ids...]')
+    .description('verify staged releases (an id, several, or a release set id), then publish them with your npm credentials and one one-time password')
+    .option('--package <name>', 'approve every pending release of this package')
+    .option('--all', 'approve every pending release')
+    .option('--otp <code>', 'one-time password from your authenticator (required without a terminal); reused for every release of a batch')
     .option('-y, --yes', 'skip the confirmation question (the one-time password is still required)')
     .option('--registry <url>', 'publish to this registry instead of the one recorded at staging (shown before you confirm)')
     .option('--auth-type <type>', 'legacy: ask for a code from your authenticator (default); web: sign in through the browser URL the registry gives')
@@ -37,11 +44,11 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .option('--ignore-scripts', 'with --verify-local: do not run prepublishOnly, prepack, prepare or postpack while packing')
     .option('--backend <url>', 'where releases are staged')
     .option('--json', 'print the result (with the review) as JSON')
-    .action(async (id: string, opts: ApproveOptions) => runApprove(id, opts, deps()))
+    .action(async (ids: string[], opts: ApproveOptions) => runApprove(ids, opts, deps()))
 }
 
-export async function runApprove(rawId: string, opts: ApproveOptions, deps: Deps): Promise<void> {
+export async function runApprove(ids: string[], opts: ApproveOptions, deps: Deps): Promise<void> {
   const out = outputFor(opts, deps)
   const { approveRelease } = await import('../flows/approve.js')
-  await approveRelease(rawId, opts, deps, out)
+  await approveRelease(ids, opts, deps, out)
 }

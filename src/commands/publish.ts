@@ -5,6 +5,7 @@
 import type { Command } from 'commander'
 import { StagePublishError } from '../errors.js'
 import type { StagedRecord } from '../core/record.js'
+import type { StagedSet } from '../flows/stage-set.js'
 import { defaultDeps, outputFor, type CommonOptions, type Deps } from './shared.js'
 
 export interface PublishOptions extends CommonOptions {
@@ -16,6 +17,10 @@ export interface PublishOptions extends CommonOptions {
   otp?: string
   expiresIn?: string
   userconfig?: string
+  /** -w <name|path>: these workspaces (repeatable). */
+  workspace?: string[]
+  /** --workspaces: every workspace. */
+  workspaces?: boolean
 }
 
 export function register(program: Command, deps: () => Deps = defaultDeps): void {
@@ -25,7 +30,9 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .option('--tag <tag>', 'dist-tag to publish under once approved (default: latest, or publishConfig.tag)')
     .option('--access <access>', 'public or restricted (default: publishConfig.access or the registry default)')
     .option('--registry <url>', 'registry to publish to once approved (default: from .npmrc / publishConfig)')
-    .option('--backend <url>', 'where to stage: file:<dir>, s3://<bucket>/<prefix>?... (default: STAGE_PUBLISH_BACKEND, package.json stagePublish.backend, or a local directory)')
+    .option('--backend <url>', 'where to stage: file:<dir>, s3://<bucket>/<prefix>?..., registry, registry+https://<host>/ (default: STAGE_PUBLISH_BACKEND, package.json stagePublish.backend, or a local directory)')
+    .option('-w, --workspace <name>', 'stage this workspace (name or folder; repeat for more) as part of one release set', (value: string, list: string[] = []) => [...list, value])
+    .option('--workspaces', 'stage every public workspace package as one release set')
     .option('--expires-in <duration>', 'how long the release may wait for approval, e.g. 30d, 12h (default: 30d or stagePublish.expiresIn)')
     .option('--dry-run', 'pack and check everything, but stage nothing')
     .option('--ignore-scripts', 'do not run prepublishOnly, prepack, prepare or postpack')
@@ -36,33 +43,63 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
 
 export async function runPublish(spec: string | undefined, opts: PublishOptions, deps: Deps): Promise<void> {
   const out = outputFor(opts, deps)
+  if (opts.workspaces || opts.workspace?.length) {
+    if (spec !== undefined) throw new StagePublishError('EUSAGE', 'Give either a folder or tarball, or --workspaces / -w, not both', { exitCode: 2 })
+    const { stageWorkspaces } = await import('../flows/stage-set.js')
+    const set = await stageWorkspaces(opts.workspaces ? [] : (opts.workspace ?? []), opts, deps, out)
+    printSet(set, opts, out)
+    return
+  }
   const { stageRelease } = await import('../flows/stage.js')
   const staged = await stageRelease(spec, opts, deps, out)
-  printStaged(staged.record, staged.dryRun, staged.backendHint, opts, out)
+  printStaged(staged.record, staged.dryRun, staged.backendHint, opts, out, staged.backendKind)
 }
 
-function printStaged(record: StagedRecord, dryRun: boolean, backendHint: string, opts: PublishOptions, out: ReturnType<typeof outputFor>): void {
+function packJson(record: StagedRecord, dryRun: boolean): Record<string, unknown> {
+  return {
+    id: dryRun ? null : record.id,
+    name: record.packageName,
+    version: record.version,
+    size: record.size,
+    unpackedSize: record.unpackedSize,
+    shasum: record.shasum,
+    integrity: record.integrity,
+    filename: `${record.packageName.replace(/^@/, '').replace('/', '-')}-${record.version}.tgz`,
+    files: record.files,
+    entryCount: record.fileCount,
+    bundled: record.bundled,
+    tag: record.tag,
+    access: record.access,
+    registry: record.registry,
+    createdAt: record.createdAt,
+    expiresAt: record.expiresAt ?? null,
+    ...(record.setId && { setId: record.setId }),
+    state: dryRun ? 'dry-run' : record.state,
+    dryRun,
+  }
+}
+
+function printSet(set: StagedSet, opts: PublishOptions, out: ReturnType<typeof outputFor>): void {
   if (out.json) {
-    out.data({
-      id: dryRun ? null : record.id,
-      name: record.packageName,
-      version: record.version,
-      size: record.size,
-      unpackedSize: record.unpackedSize,
-      shasum: record.shasum,
-      integrity: record.integrity,
-      filename: `${record.packageName.replace(/^@/, '').replace('/', '-')}-${record.version}.tgz`,
-      files: record.files,
-      entryCount: record.fileCount,
-      bundled: record.bundled,
-      tag: record.tag,
-      access: record.access,
-      registry: record.registry,
-      createdAt: record.createdAt,
-      expiresAt: record.expiresAt,
-      state: dryRun ? 'dry-run' : record.state,
-      dryRun,
-    })
+    out.data({ setId: set.setId, releases: set.records.map((r) => packJson(r, set.dryRun)), skipped: set.skipped, dryRun: set.dryRun })
+    return
+  }
+  for (const r of set.records) out.line(`+ ${r.packageName}@${r.version} (${set.dryRun ? 'dry-run: nothing was staged' : `staged with id ${r.id}`})`)
+  if (set.dryRun) return
+  const ids = set.records.map((r) => r.id).join(' ')
+  if (set.setId) {
+    out.line(`Release set ${set.setId}: ${set.records.length} packages. Nothing is public yet. To publish them all, a maintainer runs:`)
+    out.line(`  npx stage-publish approve ${set.setId}${set.backendHint}`)
+  } else {
+    out.line(`Nothing is public yet. To publish ${set.records.length === 1 ? 'it' : 'them, dependencies first'}, a maintainer runs:`)
+    out.line(`  npx stage-publish approve ${ids}${set.backendHint}`)
+  }
+  if (opts.otp) out.notice('note: --otp is ignored when staging; the one-time password is asked for at approval.')
+}
+
+function printStaged(record: StagedRecord, dryRun: boolean, backendHint: string, opts: PublishOptions, out: ReturnType<typeof outputFor>, backendKind: string): void {
+  if (out.json) {
+    out.data(packJson(record, dryRun))
     return
   }
   if (dryRun) {
@@ -72,6 +109,7 @@ function printStaged(record: StagedRecord, dryRun: boolean, backendHint: string,
   out.line(`+ ${record.packageName}@${record.version} (staged with id ${record.id})`)
   out.line(`Nothing is public yet. To publish it, a maintainer runs:`)
   out.line(`  npx stage-publish approve ${record.id}${backendHint}`)
+  // It is the registry's own staged item: npm's own command approves it too.
+  if (backendKind === 'registry') out.line(`  (or: npm stage approve ${record.id} --registry ${record.registry})`)
   if (opts.otp) out.notice('note: --otp is ignored when staging; the one-time password is asked for at approval.')
 }
-

@@ -45,13 +45,18 @@ export const outputFor = (opts: CommonOptions, deps: Deps): Output =>
 
 /**
  * The backend for commands that act on existing releases. package.json `stagePublish.backend`
- * of the project in cwd counts too, so a maintainer in the repo needs no flag.
+ * of the project in cwd counts too, so a maintainer in the repo needs no flag. `--backend registry`
+ * means the registry npm is configured for here (or --registry), with the user's own credentials.
  */
-export async function backendFor(opts: CommonOptions, deps: Deps): Promise<StagingBackend> {
-  const { chooseBackend, openBackend } = await import('../backends/index.js')
+export async function backendFor(opts: CommonOptions & { registry?: string; userconfig?: string }, deps: Deps): Promise<StagingBackend> {
+  const { chooseBackend, openBackend, normaliseRegistryUrl } = await import('../backends/index.js')
   const pkg = await readProjectStageConfig(deps.cwd)
   const choice = chooseBackend({ flag: opts.backend, env: deps.env, packageBackend: pkg.backend, packageDir: pkg.dir })
-  return openBackend(choice.url, deps.cwd)
+  return openBackend(choice.url, deps.cwd, async () => {
+    const { loadNpmConfig, registryFor } = await import('../registry/config.js')
+    const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env, flags: { ...(opts.registry && { registry: opts.registry }), ...(opts.userconfig && { userconfig: opts.userconfig }) } })
+    return { registry: normaliseRegistryUrl(registryFor('', conf.flat)), flat: conf.flat }
+  })
 }
 
 /** package.json `stagePublish` of the nearest package above cwd, if any. */

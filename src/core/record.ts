@@ -36,26 +36,46 @@ export interface Claim {
   at: string
 }
 
+/** One package of a release set, as staged: the set is complete only when every member is. */
+export interface SetMember {
+  name: string
+  version: string
+}
+
+/**
+ * A staged release. Record stores (file, S3) keep every field. A registry's staging API lists only
+ * npm's fields (id, packageName, version, tag, createdAt, actor, actorType, access, shasum): the fields
+ * marked "record stores" are absent in what it returns until the bytes are downloaded and verified
+ * (see `withTarballDetails`), and such a record never expires and is never in a state other than pending.
+ */
 export interface StagedRecord {
   schema: typeof RECORD_SCHEMA
   id: string
+  /** The release set (a UUID) this package was staged in with others (`stage-publish --workspaces`). */
   setId?: string
+  /** Every member of that set, so any one record tells whether the set is complete. */
+  setMembers?: SetMember[]
   packageName: string
   version: string
   tag: string
   access: 'public' | 'restricted' | null
   registry: string
-  integrity: string
+  /** sha512 of the tarball (record stores). */
+  integrity?: string
+  /** sha1 of the tarball, hex: the one digest npm's staging API lists. */
   shasum: string
-  size: number
-  unpackedSize: number
-  fileCount: number
-  files: PackedFile[]
-  bundled: string[]
+  /** Record stores: packed size, unpacked size, file count, files, bundled dependencies. */
+  size?: number
+  unpackedSize?: number
+  fileCount?: number
+  files?: PackedFile[]
+  bundled?: string[]
   createdAt: string
-  expiresAt: string
+  /** Record stores: when it stops being approvable. A registry's items do not expire. */
+  expiresAt?: string
   actor: string
-  actorType: 'user' | 'ci'
+  /** `trusted automation` is npm's word, from a registry, for what we call `ci`. */
+  actorType: 'user' | 'ci' | 'trusted automation'
   git?: GitInfo
   ci?: CiInfo
   state: StoredState
@@ -65,6 +85,25 @@ export interface StagedRecord {
   rejectedAt?: string
   rejectedBy?: string
   rejectReason?: string
+}
+
+/** What is known of a release once its bytes are verified: every tarball fact. */
+export type DetailedRecord = StagedRecord & Required<Pick<StagedRecord, 'integrity' | 'size' | 'unpackedSize' | 'fileCount' | 'files' | 'bundled'>>
+
+/** The tarball facts a registry's record lacks, filled in from verified bytes. A record store's own facts win. */
+export function withTarballDetails(
+  record: StagedRecord,
+  facts: { integrity: string; size: number; unpackedSize: number; entryCount: number; files: PackedFile[]; bundled: string[] },
+): DetailedRecord {
+  return {
+    ...record,
+    integrity: record.integrity ?? facts.integrity,
+    size: record.size ?? facts.size,
+    unpackedSize: record.unpackedSize ?? facts.unpackedSize,
+    fileCount: record.fileCount ?? facts.entryCount,
+    files: record.files ?? facts.files,
+    bundled: record.bundled ?? facts.bundled,
+  }
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
@@ -103,7 +142,7 @@ export function matchIdPrefix(prefix: string, ids: Iterable<string>): string {
 }
 
 export function effectiveState(record: Pick<StagedRecord, 'state' | 'expiresAt'>, now: Date): RecordState {
-  if (record.state === 'pending' && Date.parse(record.expiresAt) <= now.getTime()) return 'expired'
+  if (record.state === 'pending' && record.expiresAt !== undefined && Date.parse(record.expiresAt) <= now.getTime()) return 'expired'
   return record.state
 }
 
@@ -130,8 +169,13 @@ export function parseRecord(text: string, expectedId?: string): StagedRecord {
   }
   if (!STATES.includes(r.state as StoredState)) throw corrupt(r.id, `unknown state ${String(r.state)}`)
   if (!Array.isArray(r.files)) throw corrupt(r.id, 'field files is missing')
+  if (r.setId !== undefined && (typeof r.setId !== 'string' || !isUuid(r.setId))) throw corrupt(r.id, 'its setId is not a UUID')
+  if (r.setMembers !== undefined && !(Array.isArray(r.setMembers) && r.setMembers.every(isSetMember))) throw corrupt(r.id, 'field setMembers is malformed')
   return r as StagedRecord
 }
+
+const isSetMember = (m: unknown): m is SetMember =>
+  Boolean(m) && typeof (m as SetMember).name === 'string' && typeof (m as SetMember).version === 'string'
 
 function corrupt(id: string | undefined, why: string): StagePublishError {
   return new StagePublishError('ECORRUPT', `The staged record ${id ?? ''} is corrupt: ${why}`.replace('  ', ' '), {

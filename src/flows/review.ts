@@ -3,7 +3,7 @@
  * Shared by view and approve (diff uses the same baseline): the registry is read here, the core judges.
  */
 import { StagePublishError } from '../errors.js'
-import type { StagedRecord } from '../core/record.js'
+import type { DetailedRecord, StagedRecord } from '../core/record.js'
 import { reviewRelease, type Review } from '../core/review.js'
 import { applyPolicy, parsePolicy, type Policy, type PolicyResult } from '../core/policy.js'
 import { fetchBaseline, type Baseline } from '../registry/baseline.js'
@@ -104,14 +104,15 @@ function policyError(result: PolicyResult, policy: Policy, record: StagedRecord)
 
 /**
  * The review for `view`: never fatal. A registry that cannot be reached, or bytes that fail their
- * check, become a warning and `review: null`, so the record itself is always shown.
+ * check, become a warning and `review: null`, so the record itself is always shown. With the review
+ * comes the record completed from the verified bytes (a registry's item lists no files or sizes).
  */
-export async function reviewForView(backend: StagingBackend, record: StagedRecord, deps: Deps): Promise<{ review: Review } | { error: unknown }> {
+export async function reviewForView(backend: StagingBackend, record: StagedRecord, deps: Deps): Promise<{ review: Review; record: DetailedRecord; manifest: Record<string, unknown> } | { error: unknown }> {
   try {
     const staged = await loadVerified(backend, record)
     const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env })
-    const { review } = await reviewStaged(record, staged, record.registry, conf.flat)
-    return { review }
+    const { review } = await reviewStaged(staged.record, staged, record.registry, conf.flat)
+    return { review, record: staged.record, manifest: staged.contents.manifest }
   } catch (error) {
     return { error }
   }

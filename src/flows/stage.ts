@@ -5,49 +5,64 @@
  */
 import path from 'node:path'
 import { StagePublishError } from '../errors.js'
-import { RECORD_SCHEMA, effectiveState, type StagedRecord } from '../core/record.js'
-import { DEFAULT_EXPIRY, checkTagName, checkVersionAgainstRegistry, expiryFrom } from '../core/rules.js'
-import { chooseBackend, openBackend } from '../backends/index.js'
-import type { StagingBackend, Versioned } from '../backends/types.js'
-import { loadNpmConfig, registryFor } from '../registry/config.js'
-import { packLikePublish, readManifest, resolveSource, type Manifest } from '../registry/pack.js'
+import { RECORD_SCHEMA, effectiveState, type DetailedRecord, type StagedRecord } from '../core/record.js'
+import { checkTagName, checkVersionAgainstRegistry } from '../core/rules.js'
+import { isNative, type StagingBackend, type Versioned } from '../backends/types.js'
+import { loadNpmConfig, registryFor, type NpmConfig } from '../registry/config.js'
+import { packLikePublish, readManifest, resolveSource, type Manifest, type PackSource } from '../registry/pack.js'
 import { lookupPublished } from '../registry/publish.js'
-import { detectOrigin, isCi } from '../origin/origin.js'
+import { detectOrigin } from '../origin/origin.js'
 import type { Output } from '../ui/output.js'
 import { renderContents } from '../ui/render.js'
 import type { Deps } from '../commands/shared.js'
 import type { PublishOptions } from '../commands/publish.js'
+import { checkRegistryBackend, chooseDestination, type Destination } from './destination.js'
 
 export interface Staged {
   record: StagedRecord
   dryRun: boolean
   /** ` --backend <url>` when the approver must name the backend, else ''. */
   backendHint: string
+  /** `file`, `s3` or `registry`. */
+  backendKind: string
 }
 
 export async function stageRelease(spec: string | undefined, opts: PublishOptions, deps: Deps, out: Output): Promise<Staged> {
   const source = await resolveSource(spec, deps.cwd)
   const pkgDir = source.type === 'directory' ? source.path : deps.cwd
-  const conf = await loadNpmConfig({
-    cwd: pkgDir,
-    env: deps.env,
-    flags: { registry: opts.registry, tag: opts.tag, access: opts.access, ignoreScripts: opts.ignoreScripts, userconfig: opts.userconfig },
-  })
+  const conf = await loadNpmConfig({ cwd: pkgDir, env: deps.env, flags: npmFlags(opts) })
   const manifest = await readManifest(source, conf.flat)
+  checkManifest(manifest, source.path)
+  const destination = await chooseDestination((manifest.stagePublish ?? {}) as Record<string, unknown>, pkgDir, opts, deps)
+  const prepared = await preparePackage({ source, conf, manifest }, destination, opts, deps, out)
+  const backendHint = destination.hint
+  if (opts.dryRun) return { record: prepared.record, dryRun: true, backendHint: '', backendKind: prepared.backend.kind }
+  const id = await createStaged(prepared)
+  return { record: { ...prepared.record, id }, dryRun: false, backendHint, backendKind: prepared.backend.kind }
+}
+
+export const npmFlags = (opts: PublishOptions) => ({ registry: opts.registry, tag: opts.tag, access: opts.access, ignoreScripts: opts.ignoreScripts, userconfig: opts.userconfig })
+
+export interface PackageToStage {
+  source: PackSource
+  conf: NpmConfig
+  /** Read before any script ran. */
+  manifest: Manifest
+}
+
+export interface PreparedRelease {
+  record: DetailedRecord
+  bytes: Buffer
+  backend: StagingBackend
+}
+
+/**
+ * Everything npm publish does before its PUT, for one package: publishConfig, tag and access rules,
+ * the registry check, prepublishOnly and pack; plus ours: not already staged, who and where from.
+ */
+export async function preparePackage(pkg: PackageToStage, destination: Destination, opts: PublishOptions, deps: Deps, out: Output): Promise<PreparedRelease> {
+  const { source, conf, manifest } = pkg
   const { name, version } = checkManifest(manifest, source.path)
-
-  // Where it goes and how long it may wait: decided before any script runs, so a bad flag costs nothing.
-  const stageConfig = (manifest.stagePublish ?? {}) as Record<string, unknown>
-  const backendChoice = chooseBackend({ flag: opts.backend, env: deps.env, packageBackend: stageConfig.backend, packageDir: pkgDir })
-  if (backendChoice.source === 'default' && (await isCi(deps.env)).isCI) {
-    throw new StagePublishError('ECIBACKEND', 'Refusing to stage into a local directory on a CI runner: it vanishes with the runner, and the release with it', {
-      hint: 'Name a shared backend: --backend s3://<bucket>/<prefix>, STAGE_PUBLISH_BACKEND, or package.json "stagePublish": { "backend": ... }. (--backend file:<dir> forces a local directory.)',
-    })
-  }
-  const expiresIn = opts.expiresIn ?? (typeof stageConfig.expiresIn === 'string' ? stageConfig.expiresIn : DEFAULT_EXPIRY)
-  const createdAt = deps.now()
-  const expiresAt = expiryFrom(createdAt, expiresIn)
-
   conf.applyPublishConfig(manifest.publishConfig)
   const flat = conf.flat
   const tag = String(flat.defaultTag ?? 'latest')
@@ -55,7 +70,8 @@ export async function stageRelease(spec: string | undefined, opts: PublishOption
   const explicitTag = !conf.isDefault('tag') || Boolean(manifest.publishConfig?.tag)
   const access = normaliseAccess(flat.access, name)
   const registry = registryFor(name, flat)
-  const backend = await openBackend(backendChoice.url, deps.cwd)
+  const backend = await destination.open(registry, flat)
+  if (isNative(backend)) checkRegistryBackend(backend.native.registry, registry, name, conf, opts, out)
 
   // The registry and the backend are asked while the package packs: staging costs no more than npm pack.
   const checks = Promise.all([
@@ -63,6 +79,7 @@ export async function stageRelease(spec: string | undefined, opts: PublishOption
     stagedAlready(backend, name, out),
   ])
   checks.catch(() => undefined)
+  const pkgDir = source.type === 'directory' ? source.path : deps.cwd
   const originP = detectOrigin(pkgDir, deps.env)
   originP.catch(() => undefined)
 
@@ -71,7 +88,7 @@ export async function stageRelease(spec: string | undefined, opts: PublishOption
   const packed = await packLikePublish(source, manifest, packOptions)
   const [published, others] = await checks
   checkVersionAgainstRegistry({ name, version, explicitTag, published: { versions: published } })
-  const clash = others.find((v) => v.record.version === version && ['pending', 'approving'].includes(effectiveState(v.record, createdAt)))
+  const clash = others.find((v) => v.record.version === version && ['pending', 'approving'].includes(effectiveState(v.record, destination.createdAt)))
   if (clash) {
     throw new StagePublishError('EALREADYSTAGED', `${name}@${version} is already staged and waiting for approval (id ${clash.record.id})`, {
       hint: `Approve or reject it first (stage-publish reject ${clash.record.id}), or bump the version.`,
@@ -88,7 +105,7 @@ export async function stageRelease(spec: string | undefined, opts: PublishOption
 
   const origin = await originP
   const { summary } = packed
-  const record: StagedRecord = {
+  const record: DetailedRecord = {
     schema: RECORD_SCHEMA,
     id: deps.newId(),
     packageName: name,
@@ -103,8 +120,9 @@ export async function stageRelease(spec: string | undefined, opts: PublishOption
     fileCount: summary.entryCount,
     files: summary.files,
     bundled: summary.bundled,
-    createdAt: createdAt.toISOString(),
-    expiresAt: expiresAt.toISOString(),
+    createdAt: destination.createdAt.toISOString(),
+    // A registry keeps a staged item until it is approved or rejected: no expiry to promise.
+    ...(!isNative(backend) && { expiresAt: destination.expiresAt.toISOString() }),
     actor: origin.actor,
     actorType: origin.actorType,
     ...(origin.git && { git: origin.git }),
@@ -113,18 +131,19 @@ export async function stageRelease(spec: string | undefined, opts: PublishOption
   }
   out.notice(renderContents(record, out.style))
   out.notice(`Staging to ${backend.location} for ${registry} with tag ${tag} and ${access ?? 'default'} access${opts.dryRun ? ' (dry-run)' : ''}`)
-  if (opts.dryRun) return { record, dryRun: true, backendHint: '' }
-
-  const created = await backend.createRelease(record, packed.bytes)
-  if (!created.created) {
-    throw new StagePublishError('EBACKEND', `A staged release with id ${record.id} already exists`, { hint: 'Run the command again.' })
-  }
-  record.id = created.id
-  const backendHint = backendChoice.source === 'flag' || backendChoice.source === 'env' ? ` --backend ${backendChoice.url}` : ''
-  return { record, dryRun: false, backendHint }
+  return { record, bytes: packed.bytes, backend }
 }
 
-function checkManifest(manifest: Manifest, where: string): { name: string; version: string } {
+/** Stores a prepared release; returns the id it is known by (ours, or the one a registry assigned). */
+export async function createStaged(prepared: PreparedRelease): Promise<string> {
+  const created = await prepared.backend.createRelease(prepared.record, prepared.bytes)
+  if (!created.created) {
+    throw new StagePublishError('EBACKEND', `A staged release with id ${prepared.record.id} already exists`, { hint: 'Run the command again.' })
+  }
+  return created.id
+}
+
+export function checkManifest(manifest: Manifest, where: string): { name: string; version: string } {
   if (manifest.private) {
     throw new StagePublishError('EPRIVATE', `${String(manifest.name ?? path.basename(where))} is marked private in package.json`, {
       hint: "Remove the 'private' field from package.json to publish it. Nothing was staged.",

@@ -59,19 +59,26 @@ export async function publishOnce(
     await publish(input.manifest, input.bytes, opts)
     return { ok: true }
   } catch (err) {
-    const e = err as { code?: string; statusCode?: number; body?: unknown; message?: string }
-    const body = (e.body && typeof e.body === 'object' ? e.body : {}) as { authUrl?: unknown; doneUrl?: unknown }
-    if (e.code === 'EOTP' || (e.code === 'E401' && /one-time pass/i.test(JSON.stringify(e.body ?? '')))) {
-      if (typeof body.authUrl === 'string' && typeof body.doneUrl === 'string') {
-        return { ok: false, reason: 'web-auth', authUrl: body.authUrl, doneUrl: body.doneUrl }
-      }
-      return { ok: false, reason: 'otp', message: registryMessage(err) }
-    }
+    const e = err as { code?: string }
+    const challenge = twoFactorChallenge(err)
+    if (challenge) return { ok: false, ...challenge }
     if (e.code === 'E409' || (e.code === 'E403' && /previously published|cannot publish over/i.test(registryMessage(err)))) {
       return { ok: false, reason: 'exists', message: registryMessage(err) }
     }
     throw registryError(err, target.registry, `publish ${target.name}@${target.version}`)
   }
+}
+
+/**
+ * The registry asking for proof of presence, as npm reads it (lib/utils/auth.js otplease): a web
+ * sign-in when the 401 carries authUrl/doneUrl, else a one-time password. Undefined for anything else.
+ */
+export function twoFactorChallenge(err: unknown): { reason: 'otp'; message: string } | { reason: 'web-auth'; authUrl: string; doneUrl: string } | undefined {
+  const e = err as { code?: string; body?: unknown }
+  if (!(e.code === 'EOTP' || (e.code === 'E401' && /one-time pass/i.test(JSON.stringify(e.body ?? ''))))) return undefined
+  const body = (e.body && typeof e.body === 'object' ? e.body : {}) as { authUrl?: unknown; doneUrl?: unknown }
+  if (typeof body.authUrl === 'string' && typeof body.doneUrl === 'string') return { reason: 'web-auth', authUrl: body.authUrl, doneUrl: body.doneUrl }
+  return { reason: 'otp', message: registryMessage(err) }
 }
 
 /** Polls a web-2FA doneUrl (npm-profile webAuthCheckLogin) until it hands out a token or time runs out. */
@@ -100,6 +107,8 @@ export type PublishedState = { exists: false; distTags: Record<string, string>; 
   exists: true
   integrity?: string
   shasum?: string
+  /** The version's manifest as the registry serves it (what npm installs by). */
+  manifest: Record<string, unknown>
   distTags: Record<string, string>
   versions: string[]
 }
@@ -111,13 +120,14 @@ export async function lookupPublished(target: Pick<Target, 'name' | 'version' | 
   const { distTags, versions } = packument
   const dist = packument.dists[target.version]
   if (!dist) return { exists: false, distTags, versions }
-  return { exists: true, integrity: dist.integrity, shasum: dist.shasum, distTags, versions }
+  return { exists: true, integrity: dist.integrity, shasum: dist.shasum, manifest: packument.manifests[target.version] ?? {}, distTags, versions }
 }
 
 export interface Packument {
   distTags: Record<string, string>
   versions: string[]
   dists: Record<string, { integrity?: string; shasum?: string; tarball?: string }>
+  manifests: Record<string, Record<string, unknown>>
 }
 
 /** The package document, fresh from the registry; null when the registry has never seen the package (404). */
@@ -140,8 +150,12 @@ export async function readPackument(target: Pick<Target, 'name' | 'registry'>, f
     throw registryError(err, target.registry, `read ${target.name}`)
   }
   const dists: Packument['dists'] = {}
-  for (const [version, manifest] of Object.entries(doc.versions ?? {})) if (manifest?.dist) dists[version] = manifest.dist
-  return { distTags: doc['dist-tags'] ?? {}, versions: Object.keys(doc.versions ?? {}), dists }
+  const manifests: Packument['manifests'] = {}
+  for (const [version, manifest] of Object.entries(doc.versions ?? {})) {
+    if (manifest?.dist) dists[version] = manifest.dist
+    if (manifest && typeof manifest === 'object') manifests[version] = manifest as Record<string, unknown>
+  }
+  return { distTags: doc['dist-tags'] ?? {}, versions: Object.keys(doc.versions ?? {}), dists, manifests }
 }
 
 /** The manifest `npm publish <tarball>` would send, read by pacote from the verified bytes. */
@@ -176,7 +190,7 @@ export const QUICK_RETRIES = { retry: { retries: 1, factor: 2, minTimeout: 500, 
 
 const NETWORK = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'FETCH_ERROR', 'ERR_SOCKET_TIMEOUT'])
 
-function registryMessage(err: unknown): string {
+export function registryMessage(err: unknown): string {
   const e = err as { body?: unknown; message?: string }
   const body = e.body as { error?: unknown; message?: unknown } | string | undefined
   const fromBody = typeof body === 'string' ? body : body && (body.error ?? body.message)

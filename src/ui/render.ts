@@ -1,8 +1,9 @@
 /** Words for records, lists and approval summaries. Pure: takes a Style, returns text. */
-import type { RecordState, StagedRecord } from '../core/record.js'
+import type { DetailedRecord, RecordState, StagedRecord } from '../core/record.js'
 import type { Style } from './output.js'
 import type { ContentDifference } from '../core/pin.js'
 import { formatBytes, formatTime, safe, shortIntegrity } from './format.js'
+import { groupBySet } from '../core/release-set.js'
 
 const stateColor: Record<RecordState, Parameters<Style>[0]> = {
   pending: 'cyan',
@@ -15,7 +16,7 @@ const stateColor: Record<RecordState, Parameters<Style>[0]> = {
 export const styledState = (state: RecordState, style: Style): string => style(stateColor[state], state)
 
 /** The npm-style contents block printed while staging (npm lib/utils/tar.js logTar). */
-export function renderContents(r: Pick<StagedRecord, 'packageName' | 'version' | 'files' | 'bundled' | 'size' | 'unpackedSize' | 'shasum' | 'integrity' | 'fileCount'>, style: Style): string {
+export function renderContents(r: Pick<DetailedRecord, 'packageName' | 'version' | 'files' | 'bundled' | 'size' | 'unpackedSize' | 'shasum' | 'integrity' | 'fileCount'>, style: Style): string {
   const lines = [`${style('bold', 'package:')} ${r.packageName}@${r.version}`, style('bold', 'Tarball Contents')]
   for (const f of r.files) if (!f.path.startsWith('node_modules/')) lines.push(`${formatBytes(f.size).padStart(9)} ${f.path}`)
   if (r.bundled.length) lines.push(style('bold', 'Bundled Dependencies'), ...r.bundled.map((b) => `  ${b}`))
@@ -43,7 +44,10 @@ function originLines(r: StagedRecord): string[] {
   return lines
 }
 
-/** Everything about one release, with its file list (view). */
+/**
+ * Everything about one release, with its file list (view). A registry's record lacks the tarball
+ * facts until its bytes are verified: what is unknown is said to be.
+ */
 export function renderRecord(r: StagedRecord, state: RecordState, now: Date, style: Style): string {
   const lines = [
     `${style('bold', `${r.packageName}@${r.version}`)}  ${styledState(state, style)}`,
@@ -54,24 +58,22 @@ export function renderRecord(r: StagedRecord, state: RecordState, now: Date, sty
     `access:      ${r.access ?? 'default'}`,
     ...originLines(r),
     `staged:      ${formatTime(r.createdAt, now)}`,
-    `expires:     ${formatTime(r.expiresAt, now)}`,
+    `expires:     ${r.expiresAt ? formatTime(r.expiresAt, now) : 'never (the registry keeps it until it is approved or rejected)'}`,
   ]
   if (r.claim && r.state === 'approving') lines.push(`approving:   by ${r.claim.by} since ${formatTime(r.claim.at, now)}`)
   if (r.approvedAt) lines.push(`approved:    by ${r.approvedBy ?? 'unknown'} ${formatTime(r.approvedAt, now)}`)
   if (r.rejectedAt) lines.push(`rejected:    by ${r.rejectedBy ?? 'unknown'} ${formatTime(r.rejectedAt, now)}${r.rejectReason ? `: ${r.rejectReason}` : ''}`)
   lines.push(
-    `size:        ${formatBytes(r.size)} packed, ${formatBytes(r.unpackedSize)} unpacked, ${r.fileCount} files`,
+    r.size === undefined ? 'size:        unknown (the tarball could not be verified)' : `size:        ${formatBytes(r.size)} packed, ${formatBytes(r.unpackedSize ?? 0)} unpacked, ${r.fileCount ?? 0} files`,
     `shasum:      ${r.shasum}`,
-    `integrity:   ${r.integrity}`,
-    '',
-    style('bold', 'Files'),
-    ...r.files.map((f) => `${formatBytes(f.size).padStart(9)} ${f.path}`),
+    `integrity:   ${r.integrity ?? 'unknown (the tarball could not be verified)'}`,
   )
+  if (r.files) lines.push('', style('bold', 'Files'), ...r.files.map((f) => `${formatBytes(f.size).padStart(9)} ${f.path}`))
   return lines.join('\n')
 }
 
 /** The block shown before the confirmation and the one-time password prompt. */
-export function renderApprovalSummary(r: StagedRecord, registry: string, now: Date, style: Style): string {
+export function renderApprovalSummary(r: DetailedRecord, registry: string, now: Date, style: Style, checkedAgainst: 'integrity' | 'shasum' = 'integrity'): string {
   return [
     style('bold', `Approve ${r.packageName}@${r.version}?`),
     `registry:    ${registry}${registry !== r.registry ? style('yellow', ` (staged for ${r.registry})`) : ''}`,
@@ -80,27 +82,40 @@ export function renderApprovalSummary(r: StagedRecord, registry: string, now: Da
     ...originLines(r),
     `staged:      ${formatTime(r.createdAt, now)}`,
     `size:        ${formatBytes(r.size)} packed, ${formatBytes(r.unpackedSize)} unpacked, ${r.fileCount} files`,
-    `integrity:   ${r.integrity} ${style('green', '(verified)')}`,
+    checkedAgainst === 'integrity'
+      ? `integrity:   ${r.integrity} ${style('green', '(verified)')}`
+      : `integrity:   ${r.integrity} ${style('green', `(of the downloaded bytes, which match the shasum ${r.shasum} the registry lists)`)}`,
     `id:          ${r.id}`,
   ].join('\n')
 }
 
+/** The table of `list`, newest first; the releases of a release set stay together under a row of their own. */
 export function renderList(items: Array<{ record: StagedRecord; state: RecordState }>, now: Date, style: Style): string {
-  const rows = items.map(({ record: r, state }) => [
-    r.id.slice(0, 8),
-    `${r.packageName}@${r.version}`,
-    r.tag,
-    state,
-    r.actor,
-    formatTime(r.createdAt, now),
-  ])
+  const rows = groupBySet(items)
+  const cells = (row: (typeof rows)[number]): string[] =>
+    row.kind === 'set'
+      ? [`set ${row.setId.slice(0, 8)}`, `release set of ${row.size} package${row.size === 1 ? '' : 's'}`, '', '', '', '']
+      : [
+          `${row.inSet ? '  ' : ''}${row.item.record.id.slice(0, 8)}`,
+          `${row.item.record.packageName}@${row.item.record.version}`,
+          row.item.record.tag,
+          row.item.state,
+          row.item.record.actor,
+          formatTime(row.item.record.createdAt, now),
+        ]
+  const table = rows.map(cells)
   const header = ['ID', 'PACKAGE', 'TAG', 'STATE', 'STAGED BY', 'STAGED']
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)))
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => (row[i] as string).length)))
   const fmt = (row: string[], color?: (i: number, cell: string) => string) =>
     row.map((cell, i) => (color ? color(i, cell.padEnd(widths[i] as number)) : cell.padEnd(widths[i] as number))).join('  ').trimEnd()
   return [
     style('bold', fmt(header)),
-    ...rows.map((row, n) => fmt(row, (i, cell) => (i === 3 ? styledState(items[n]!.state, style).replace(items[n]!.state, cell) : cell))),
+    ...rows.map((row, n) => {
+      const line = table[n] as string[]
+      if (row.kind === 'set') return style('bold', fmt(line))
+      const { state } = row.item
+      return fmt(line, (i, cell) => (i === 3 ? styledState(state, style).replace(state, cell) : cell))
+    }),
   ].join('\n')
 }
 

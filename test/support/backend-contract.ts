@@ -1,10 +1,19 @@
 /**
- * The one suite every StagingBackend must pass (local directory, S3, ...): what src/backends/types.ts
- * promises, checked against the real thing. Each test gets a fresh, empty backend from `make`.
+ * The one suite every StagingBackend must pass (local directory, S3, a registry's staging API): what
+ * src/backends/types.ts promises, checked against the real thing. Each test gets a fresh, empty
+ * backend from `make`.
+ *
+ * Record stores (`CasStagingBackend`) get all of it. A registry that stages natively
+ * (`NativeStagingBackend`, options.native) gets what applies to it — staging, reading records and
+ * bytes, ids checked before any I/O, paging and filtering lists — plus its own contract: it assigns
+ * ids, refuses a second staging of a version, and approve/reject remove the item (one winner).
+ * What does not apply, and why: compare-and-set and etags (it has no states: the registry arbitrates),
+ * deleteTarball (rejecting deletes the item), staging "with the same id" (it assigns ids), corrupt
+ * records (nothing can put one there), and record equality (it keeps only npm's fields).
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { StagingBackend, Versioned } from '../../src/backends/types.js'
+import type { CasStagingBackend, StagingBackend, Versioned } from '../../src/backends/types.js'
 import { RECORD_SCHEMA, type StagedRecord } from '../../src/core/record.js'
 
 export interface ContractSubject {
@@ -15,11 +24,15 @@ export interface ContractSubject {
    * backend). Without it the corrupt-record test is skipped.
    */
   corruptRecord?(id: string, text: string): Promise<void>
+  /** Real package tarballs, for backends that read what they stage (a registry). Default: random bytes. */
+  tarball?(name: string, version: string): Promise<Buffer>
 }
 
 export interface ContractOptions {
   /** Records for the paging test: more than one page of the backend's listing. Default 260. */
   manyRecords?: number
+  /** The backend is a registry's own staging API (a NativeStagingBackend). */
+  native?: boolean
 }
 
 /** Bytes that stand in for a tarball: random, so every release differs. */
@@ -93,16 +106,33 @@ const codeOfCall = (fn: () => Promise<unknown>) => {
 export function describeBackendContract(name: string, make: () => Promise<ContractSubject>, options: ContractOptions = {}): void {
   const many = options.manyRecords ?? 260
 
+  const native = Boolean(options.native)
   describe(`StagingBackend contract: ${name}`, () => {
     let subject: ContractSubject
     let backend: StagingBackend
+    /** The same backend, typed as a record store: only in tests that skip native backends. */
+    let cas: CasStagingBackend
     beforeEach(async () => {
       subject = await make()
       backend = subject.backend
+      cas = backend as CasStagingBackend
+      expect(Boolean(backend.native)).toBe(native)
     })
     afterEach(async () => {
       await subject?.cleanup()
     })
+    /** Stages a release as this backend needs it (real tarballs where asked for); returns the id it got. */
+    const stageIn = async (overrides: Partial<StagedRecord> = {}, size = 512) => {
+      const pkg = overrides.packageName ?? 'contract-pkg'
+      const version = overrides.version ?? '1.0.0'
+      const bytes = subject.tarball ? await subject.tarball(pkg, version) : fakeTarball(size)
+      const record = makeRecord(bytes, overrides)
+      const res = await backend.createRelease(record, bytes)
+      if (!res.created) throw new Error(`createRelease refused ${record.id}: ${res.reason}`)
+      return { record, bytes, etag: res.etag, id: res.id }
+    }
+    const casOnly = it.skipIf(native)
+    const nativeOnly = it.runIf(native)
 
     it('describes itself without credentials', () => {
       expect(backend.kind).toMatch(/\S/)
@@ -110,7 +140,40 @@ export function describeBackendContract(name: string, make: () => Promise<Contra
       expect(backend.location).not.toMatch(/secret|:[^/@]*@/i)
     })
 
-    it('round-trips a release: record, etag and identical bytes', async () => {
+    nativeOnly('stages a release under an id it assigns: the record carries npm\'s fields, the bytes are identical', async () => {
+      const { record, bytes, id } = await stageIn({ packageName: 'contract-pkg', version: '1.0.0', tag: 'next' })
+      expect(id).toMatch(/^[0-9a-f-]{36}$/)
+      expect(id).not.toBe(record.id)
+      const got = await backend.getRecord(id)
+      expect(got?.record).toMatchObject({ id, packageName: 'contract-pkg', version: '1.0.0', tag: 'next', shasum: record.shasum, state: 'pending' })
+      expect(got?.record.integrity).toBeUndefined()
+      expect(Buffer.compare(await backend.getTarball(id), bytes)).toBe(0)
+      expect((await backend.listIds())).toEqual([id])
+    })
+
+    nativeOnly('refuses to stage a version twice, and keeps the first', async () => {
+      const first = await stageIn({ version: '1.0.0' })
+      const again = await codeOf(stageIn({ version: '1.0.0' }))
+      expect(again).toBe('EALREADYSTAGED')
+      expect(await backend.listIds()).toEqual([first.id])
+      expect(Buffer.compare(await backend.getTarball(first.id), first.bytes)).toBe(0)
+    })
+
+    nativeOnly('approves natively: the item is gone, and a second approval (or a reject) finds nothing', async () => {
+      const { id } = await stageIn({ version: '1.0.0' })
+      const other = await stageIn({ version: '2.0.0' })
+      const auth = { authType: 'legacy' as const }
+      const results = await Promise.all([backend.native?.approve(id, auth), backend.native?.approve(id, auth)])
+      expect(results.filter((r) => r?.ok)).toHaveLength(1)
+      expect(results.filter((r) => !r?.ok).map((r) => (r && !r.ok ? r.reason : '')).every((reason) => reason === 'gone' || reason === 'exists')).toBe(true)
+      expect(await backend.getRecord(id)).toBeNull()
+      expect(await codeOf(backend.getTarball(id))).toBe('ENOTFOUND')
+      expect(await backend.native?.reject(id, auth)).toMatchObject({ ok: false, reason: 'gone' })
+      expect(await backend.native?.reject(other.id, auth)).toEqual({ ok: true })
+      expect(await backend.listIds()).toEqual([])
+    })
+
+    casOnly('round-trips a release: record, etag and identical bytes', async () => {
       const bytes = fakeTarball(64 * 1024 + 7)
       const record = makeRecord(bytes)
       const res = await backend.createRelease(record, bytes)
@@ -123,7 +186,7 @@ export function describeBackendContract(name: string, make: () => Promise<Contra
       expect(Buffer.compare(tarball, bytes)).toBe(0)
     })
 
-    it('creates a record only once: a second staging with the same id changes nothing', async () => {
+    casOnly('creates a record only once: a second staging with the same id changes nothing', async () => {
       const first = await stage(backend, { version: '1.0.0' })
       const otherBytes = fakeTarball(300)
       const again = await backend.createRelease(makeRecord(otherBytes, { id: first.record.id, version: '9.9.9' }), otherBytes)
@@ -134,7 +197,7 @@ export function describeBackendContract(name: string, make: () => Promise<Contra
     })
 
     it('returns null for an unknown record and ENOTFOUND for unknown bytes', async () => {
-      await stage(backend)
+      await stageIn()
       expect(await backend.getRecord(randomUUID())).toBeNull()
       expect(await codeOf(backend.getTarball(randomUUID()))).toBe('ENOTFOUND')
     })
@@ -142,39 +205,45 @@ export function describeBackendContract(name: string, make: () => Promise<Contra
     it('refuses ids that are not UUIDs before any I/O, as a rejected promise', async () => {
       expect(await codeOfCall(() => backend.getRecord('../../etc/passwd'))).toBe('EINVALIDID')
       expect(await codeOfCall(() => backend.getTarball('x/../y'))).toBe('EINVALIDID')
-      expect(await codeOfCall(() => backend.deleteTarball('../records/x'))).toBe('EINVALIDID')
+      if (backend.native) {
+        const native = backend.native
+        expect(await codeOfCall(() => native.approve('../x', { authType: 'legacy' }))).toBe('EINVALIDID')
+        expect(await codeOfCall(() => native.reject('x?y', { authType: 'legacy' }))).toBe('EINVALIDID')
+        return
+      }
+      expect(await codeOfCall(() => cas.deleteTarball('../records/x'))).toBe('EINVALIDID')
       const bytes = fakeTarball()
       expect(await codeOfCall(() => backend.createRelease(makeRecord(bytes, { id: '../../x' }), bytes))).toBe('EINVALIDID')
-      expect(await codeOfCall(() => backend.updateRecord(makeRecord(bytes, { id: '../../x' }), 'etag'))).toBe('EINVALIDID')
+      expect(await codeOfCall(() => cas.updateRecord(makeRecord(bytes, { id: '../../x' }), 'etag'))).toBe('EINVALIDID')
     })
 
-    it('updates by compare-and-set: the current etag wins and yields a new one, a stale one conflicts', async () => {
+    casOnly('updates by compare-and-set: the current etag wins and yields a new one, a stale one conflicts', async () => {
       const { record, etag } = await stage(backend)
       const rejected: StagedRecord = { ...record, state: 'rejected', rejectedAt: new Date().toISOString(), rejectedBy: 'alice' }
-      const first = await backend.updateRecord(rejected, etag)
+      const first = await cas.updateRecord(rejected, etag)
       expect(first.updated).toBe(true)
       const newEtag = first.updated ? first.etag : ''
       expect(newEtag).not.toBe(etag)
       const now = await backend.getRecord(record.id)
       expect(now).toEqual({ record: rejected, etag: newEtag })
 
-      const stale = await backend.updateRecord({ ...record, state: 'approved', approvedBy: 'mallory' }, etag)
+      const stale = await cas.updateRecord({ ...record, state: 'approved', approvedBy: 'mallory' }, etag)
       expect(stale).toEqual({ updated: false, reason: 'conflict' })
       expect((await backend.getRecord(record.id))?.record).toEqual(rejected)
     })
 
-    it('reports an update of a record that does not exist as missing', async () => {
+    casOnly('reports an update of a record that does not exist as missing', async () => {
       const { etag } = await stage(backend)
       const ghost = makeRecord(fakeTarball())
-      expect(await backend.updateRecord(ghost, etag)).toEqual({ updated: false, reason: 'missing' })
+      expect(await cas.updateRecord(ghost, etag)).toEqual({ updated: false, reason: 'missing' })
       expect(await backend.getRecord(ghost.id)).toBeNull()
     })
 
-    it('lets exactly one of 8 concurrent claims from the same etag win', async () => {
+    casOnly('lets exactly one of 8 concurrent claims from the same etag win', async () => {
       const { record, etag } = await stage(backend)
       const at = new Date().toISOString()
       const claims = Array.from({ length: 8 }, (_, i): StagedRecord => ({ ...record, state: 'approving', claim: { by: `approver-${i}`, at } }))
-      const results = await Promise.all(claims.map((c) => backend.updateRecord(c, etag)))
+      const results = await Promise.all(claims.map((c) => cas.updateRecord(c, etag)))
       const winners = results.flatMap((r, i) => (r.updated ? [i] : []))
       expect(winners).toHaveLength(1)
       for (const r of results) if (!r.updated) expect(r).toEqual({ updated: false, reason: 'conflict' })
@@ -183,23 +252,28 @@ export function describeBackendContract(name: string, make: () => Promise<Contra
       expect(stored?.etag).toBe((results[winners[0] as number] as { etag: string }).etag)
     })
 
-    it(`lists ${many} records across pages, newest first, filtered by package`, { timeout: 120_000 }, async () => {
+    it(`lists ${many} records across pages, newest first, filtered by package`, { timeout: 180_000 }, async () => {
       const base = Date.parse('2026-01-01T00:00:00Z')
-      // Staged in a shuffled order, so "newest first" cannot come from insertion order.
+      // Staged in a shuffled order, so "newest first" cannot come from insertion order (a registry
+      // assigns createdAt itself: there it is the staging order, one at a time).
       const order = Array.from({ length: many }, (_, i) => i).sort(() => Math.random() - 0.5)
-      const staged = await inBatches(order, 16, (i) =>
-        stage(backend, { packageName: i % 3 === 0 ? 'pkg-b' : 'pkg-a', version: `1.0.${i}`, createdAt: new Date(base + i * 1000).toISOString() }, fakeTarball(32)),
+      const staged = await inBatches(order, native ? 1 : 16, (i) =>
+        stageIn({ packageName: i % 3 === 0 ? 'pkg-b' : 'pkg-a', version: `1.0.${i}`, createdAt: new Date(base + i * 1000).toISOString() }, 32),
       )
       const ids = await backend.listIds()
       expect(ids).toHaveLength(many)
-      expect(new Set(ids)).toEqual(new Set(staged.map((s) => s.record.id)))
+      expect(new Set(ids)).toEqual(new Set(staged.map((s) => s.id)))
 
       const all = await backend.listRecords()
       expect(all).toHaveLength(many)
       const times = all.map((v) => Date.parse(v.record.createdAt))
       expect(times).toEqual([...times].sort((a, b) => b - a))
-      const byId = new Map(staged.map((s) => [s.record.id, s]))
-      for (const v of all) expect(v).toEqual({ record: byId.get(v.record.id)?.record, etag: byId.get(v.record.id)?.etag })
+      const byId = new Map(staged.map((s) => [s.id, s]))
+      for (const v of all) {
+        const s = byId.get(v.record.id)
+        if (native) expect(v.record).toMatchObject({ packageName: s?.record.packageName, version: s?.record.version, shasum: s?.record.shasum })
+        else expect(v).toEqual({ record: s?.record, etag: s?.etag })
+      }
 
       const onlyB = await backend.listRecords({ packageName: 'pkg-b' })
       expect(onlyB.map((v) => v.record.id)).toEqual(all.filter((v) => v.record.packageName === 'pkg-b').map((v) => v.record.id))
@@ -207,8 +281,9 @@ export function describeBackendContract(name: string, make: () => Promise<Contra
       expect(await backend.listRecords({ packageName: 'pkg-none' })).toEqual([])
 
       // An etag from a listing is a real version: it can be used for compare-and-set.
+      if (native) return
       const newest = all[0] as Versioned
-      expect((await backend.updateRecord({ ...newest.record, state: 'rejected' }, newest.etag)).updated).toBe(true)
+      expect((await cas.updateRecord({ ...newest.record, state: 'rejected' }, newest.etag)).updated).toBe(true)
     })
 
     it('lists nothing when nothing was staged', async () => {
@@ -216,7 +291,7 @@ export function describeBackendContract(name: string, make: () => Promise<Contra
       expect(await backend.listRecords()).toEqual([])
     })
 
-    it('reports a corrupt record through onCorrupt, skips it in lists, and getRecord throws ECORRUPT', async (ctx) => {
+    casOnly('reports a corrupt record through onCorrupt, skips it in lists, and getRecord throws ECORRUPT', async (ctx) => {
       if (!subject.corruptRecord) return ctx.skip()
       const good = await stage(backend, { createdAt: '2026-02-01T00:00:00.000Z' })
       const older = await stage(backend, { createdAt: '2026-01-01T00:00:00.000Z' })
@@ -232,18 +307,18 @@ export function describeBackendContract(name: string, make: () => Promise<Contra
       expect(Buffer.compare(await backend.getTarball(bad.record.id), bad.bytes)).toBe(0)
     })
 
-    it('deletes bytes (twice is fine) and keeps the record', async () => {
+    casOnly('deletes bytes (twice is fine) and keeps the record', async () => {
       const { record } = await stage(backend)
-      await backend.deleteTarball(record.id)
+      await cas.deleteTarball(record.id)
       expect(await codeOf(backend.getTarball(record.id))).toBe('ENOTFOUND')
-      await backend.deleteTarball(record.id)
-      await backend.deleteTarball(randomUUID())
+      await cas.deleteTarball(record.id)
+      await cas.deleteTarball(randomUUID())
       expect((await backend.getRecord(record.id))?.record).toEqual(record)
     })
 
-    it('does not bring bytes back when a rejected release is staged again with its id', async () => {
+    casOnly('does not bring bytes back when a rejected release is staged again with its id', async () => {
       const { record } = await stage(backend)
-      await backend.deleteTarball(record.id)
+      await cas.deleteTarball(record.id)
       const bytes = fakeTarball()
       expect(await backend.createRelease(makeRecord(bytes, { id: record.id }), bytes)).toEqual({ created: false, reason: 'exists' })
       expect(await codeOf(backend.getTarball(record.id))).toBe('ENOTFOUND')

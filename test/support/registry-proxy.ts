@@ -15,6 +15,13 @@
  *    clicking), or automatically with `autoCompleteAfterMs` — then 200 `{ "token": "<random>" }`.
  *    A request carrying that token (single use) is forwarded with `npm-otp` replaced by a fresh TOTP
  *    code from `user.otp()`.
+ * 3. A registry that accepts a one-time password again while it is valid, as the public registry does
+ *    (`otpWindow: { user }`; Verdaccio refuses a replayed code): a write whose `npm-otp` the registry
+ *    already accepted through this proxy within `windowMs` is forwarded with one of the user's unused
+ *    recovery codes instead (Verdaccio takes those as OTPs, and they do not move its replay guard).
+ *    `requests[i].otpReused` marks those writes.
+ * 4. Refusing writes on demand (`refuse`): a function of (method, path) that returns a status and an
+ *    error message makes the proxy answer that instead of forwarding; set `proxy.refuse` to change it.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -29,7 +36,13 @@ export interface ProxiedRequest {
   otp: boolean;
   /** Registry's status code, set once the response headers arrived (undefined before, or on proxy errors). */
   status?: number;
+  /** otpWindow: the client's code had been accepted before, and was swapped for a recovery code. */
+  otpReused?: boolean;
+  /** The proxy answered this request itself (`refuse`); it did not reach the registry. */
+  refused?: boolean;
 }
+
+export type RefuseFn = (method: string, path: string) => { status: number; error: string } | undefined;
 
 export interface RegistryProxyOptions {
   webAuth?: {
@@ -37,6 +50,14 @@ export interface RegistryProxyOptions {
     /** Complete every web-auth session automatically this many ms after it was issued. */
     autoCompleteAfterMs?: number;
   };
+  /** Emulate a registry that accepts a code again while it is valid (see 3. above). */
+  otpWindow?: {
+    user: TestUser;
+    /** How long an accepted code stays usable. Default 30 000 ms. */
+    windowMs?: number;
+  };
+  /** Answer some writes with an error instead of forwarding them (see 4. above). */
+  refuse?: RefuseFn;
 }
 
 export interface RegistryProxy {
@@ -52,6 +73,8 @@ export interface RegistryProxy {
   completeWebAuth(authUrlOrId: string): void;
   /** Resolves with the authUrl of the oldest web-auth session not completed yet (waits for one to be issued). */
   waitForWebAuth(opts?: { timeoutMs?: number }): Promise<string>;
+  /** Which requests to refuse from now on (undefined: forward everything). */
+  refuse: RefuseFn | undefined;
   /** Closes the proxy and all its connections. Idempotent. */
   stop(): Promise<void>;
 }
@@ -173,8 +196,18 @@ export async function startRegistryProxy(target: TestRegistry, opts: RegistryPro
     res.end(html);
   };
 
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse, headers: http.OutgoingHttpHeaders): void => {
-    const record: ProxiedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', otp: headers['npm-otp'] !== undefined };
+  // otpWindow: codes the registry accepted through this proxy, and when.
+  const acceptedCodes = new Map<string, number>();
+  const unusedRecoveryCodes = [...(opts.otpWindow?.user.recoveryCodes ?? [])];
+
+  const forward = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    headers: http.OutgoingHttpHeaders,
+    extra: Partial<ProxiedRequest> = {},
+    onStatus?: (status: number) => void,
+  ): void => {
+    const record: ProxiedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', otp: headers['npm-otp'] !== undefined, ...extra };
     requests.push(record);
     const upReq = http.request({
       protocol: upstream.protocol,
@@ -188,6 +221,7 @@ export async function startRegistryProxy(target: TestRegistry, opts: RegistryPro
     upReq.setTimeout(UPSTREAM_TIMEOUT_MS, () => upReq.destroy(new Error(`no answer from the registry within ${UPSTREAM_TIMEOUT_MS} ms`)));
     upReq.on('response', (upRes) => {
       record.status = upRes.statusCode;
+      onStatus?.(upRes.statusCode ?? 0);
       res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, forwardableHeaders(upRes.headers));
       upRes.pipe(res);
       upRes.on('error', () => res.destroy());
@@ -212,6 +246,29 @@ export async function startRegistryProxy(target: TestRegistry, opts: RegistryPro
       return;
     }
     const headers = forwardableHeaders(req.headers);
+    const refusal = proxy.refuse?.(method, req.url ?? '/');
+    if (refusal) {
+      await drain(req);
+      requests.push({ method, path: req.url ?? '/', otp: req.headers['npm-otp'] !== undefined, status: refusal.status, refused: true });
+      sendJson(res, refusal.status, { error: refusal.error });
+      return;
+    }
+    const window = opts.otpWindow;
+    if (window && needsWebAuth(method, pathname) && typeof req.headers['npm-otp'] === 'string') {
+      const code = req.headers['npm-otp'].trim();
+      const acceptedAt = acceptedCodes.get(code);
+      if (acceptedAt !== undefined && Date.now() - acceptedAt <= (window.windowMs ?? 30_000)) {
+        const recovery = unusedRecoveryCodes.shift();
+        if (!recovery) throw new Error('otpWindow: the user has no recovery codes left');
+        headers['npm-otp'] = recovery;
+        forward(req, res, headers, { otpReused: true });
+        return;
+      }
+      forward(req, res, headers, {}, (status) => {
+        if (status >= 200 && status < 300 && !acceptedCodes.has(code)) acceptedCodes.set(code, Date.now());
+      });
+      return;
+    }
     const webAuth = opts.webAuth;
     if (webAuth && needsWebAuth(method, pathname)) {
       const presented = req.headers['npm-otp'];
@@ -260,7 +317,8 @@ export async function startRegistryProxy(target: TestRegistry, opts: RegistryPro
   baseUrl = `http://127.0.0.1:${port}/`;
 
   let stopping: Promise<void> | null = null;
-  return {
+  const proxy: RegistryProxy = {
+    refuse: opts.refuse,
     url: baseUrl,
     host: `127.0.0.1:${port}`,
     requests,
@@ -302,4 +360,5 @@ export async function startRegistryProxy(target: TestRegistry, opts: RegistryPro
       return stopping;
     },
   };
+  return proxy;
 }

@@ -1,0 +1,248 @@
+/**
+ * Approving one staged release, in two halves that a single approval and a batch share:
+ *
+ *   prepareApproval   settle other approvers → verify bytes → pins (--expect, --verify-local) →
+ *                     credentials → already published? → review and policy.
+ *                     Nothing is asked and nothing is published; what cannot be approved throws.
+ *   publishApproved   record stores: claim (pending → approving) → publish the verified bytes with
+ *                     libnpmpublish → approved, each by compare-and-set (see ./claim.ts);
+ *                     a registry that stages natively: its approve call.
+ *                     Either way with the approver's credentials and the batch's OtpSession.
+ *
+ * Nothing is published twice: only the holder of a claim publishes and the registry refuses a second
+ * PUT; a version already published with the same bytes is recognised and reported, never re-sent.
+ */
+import { StagePublishError } from '../errors.js'
+import type { DetailedRecord, StagedRecord } from '../core/record.js'
+import type { Review } from '../core/review.js'
+import { normaliseRegistryUrl } from '../backends/index.js'
+import { isNative, type CasStagingBackend, type NativeApproval, type StagingBackend, type Versioned } from '../backends/types.js'
+import type { NpmConfig } from '../registry/config.js'
+import { lookupPublished, manifestFromTarball, publishOnce, whoami, type Target } from '../registry/publish.js'
+import { localActor } from '../origin/origin.js'
+import { manifestMismatches } from '../core/manifest-confusion.js'
+import { dependenciesAmong } from '../core/batch.js'
+import type { Prompts } from '../ui/prompts.js'
+import type { Output } from '../ui/output.js'
+import type { Deps } from '../commands/shared.js'
+import type { ApproveOptions } from '../commands/approve.js'
+import { alreadyDone, claim, markApproved, release, settleOthers, type Timing } from './claim.js'
+import { withOneTimePassword, type OtpSession } from './otp.js'
+import { checkPins, type Pins } from './pin.js'
+import { presentReview, type Gate, type PolicyVerdict } from './review.js'
+import { loadVerified, type Verified } from './verify.js'
+
+export interface ApprovalContext {
+  opts: ApproveOptions
+  deps: Deps
+  out: Output
+  prompts: Prompts
+  authType: 'legacy' | 'web'
+  timing: Timing
+  gate: Gate
+  /** The approver's npm configuration, loaded once. */
+  conf: NpmConfig
+  backend: StagingBackend
+}
+
+/** What a finished approval reports. */
+export interface ReportExtras {
+  alreadyApproved: boolean
+  alreadyPublished?: boolean
+  review?: Review
+  policy?: PolicyVerdict
+  verified?: { expect: boolean; local?: string }
+  /** Registry backend: install-relevant fields of the served manifest that differ from the tarball's package.json. */
+  manifestMismatch?: string[]
+}
+
+export interface Finished {
+  record: StagedRecord
+  how: ReportExtras
+}
+
+/** A release that passed every check and may be published once the approver confirms. */
+export interface Ready {
+  current: Versioned
+  /** The record with every tarball fact, from the verified bytes. */
+  record: DetailedRecord
+  staged: Verified
+  target: Target
+  review: Review
+  policy: PolicyVerdict
+  verified?: { expect: boolean; local?: string }
+}
+
+export type Prepared = { done: Finished } | { ready: Ready }
+
+export async function prepareApproval(current: Versioned, ctx: ApprovalContext, pins?: Pins): Promise<Prepared> {
+  const { backend, deps, out, opts } = ctx
+  if (!isNative(backend)) {
+    current = await settleOthers(backend, current, ctx.timing, deps, out)
+    if (alreadyDone(current.record)) return { done: { record: current.record, how: { alreadyApproved: true } } }
+  }
+  const staged = await loadVerified(backend, current.record)
+  const { record } = staged
+  const verified = pins ? await checkPins(pins, record, staged, opts, deps, out) : undefined
+
+  const target = targetFor(record, ctx)
+  if (!ctx.conf.hasCredentials(target.registry)) {
+    throw new StagePublishError('ENEEDAUTH', `You are not logged in to ${target.registry}`, {
+      hint: `Approval publishes with your own npm credentials: run \`npm login --registry ${target.registry}\` first.`,
+    })
+  }
+
+  // Already published with these exact bytes (a crashed approval, or someone used npm publish)?
+  const early = await alreadyPublished({ ...current, record }, target, ctx)
+  if (early) return { done: early }
+
+  // What is being approved, against what is published: before the confirmation and the OTP prompt.
+  const { review, policy } = await presentReview(record, staged, target.registry, ctx.conf.flat, ctx.gate, out)
+  return { ready: { current, record, staged, target, review, policy, ...(verified && { verified }) } }
+}
+
+/** Where the release goes: where it was staged for (or --registry); a native backend publishes where it stages. */
+function targetFor(record: StagedRecord, ctx: ApprovalContext): Target {
+  const { backend, opts } = ctx
+  let registry = normaliseRegistryUrl(opts.registry ?? record.registry)
+  if (isNative(backend)) {
+    if (opts.registry && registry !== backend.native.registry) {
+      throw new StagePublishError('EUSAGE', `--registry ${opts.registry} is not where ${record.packageName}@${record.version} is staged (${backend.native.registry})`, {
+        hint: 'A registry that stages releases itself also publishes them: leave --registry out, or name the staging registry with --backend registry+<url>.',
+        exitCode: 2,
+      })
+    }
+    registry = backend.native.registry
+  }
+  return { name: record.packageName, version: record.version, registry, tag: record.tag, access: record.access }
+}
+
+/**
+ * A release of a set approved without the set's packages it depends on (on its own, or in a batch
+ * that leaves them out) must wait for them: npm would install it against versions not published yet.
+ * `inBatch`: names published in the same run, dependencies first.
+ */
+export async function requireSetDependencies(ready: Ready, inBatch: ReadonlySet<string>, ctx: ApprovalContext): Promise<void> {
+  const { record, staged, target } = ready
+  if (!record.setId || !record.setMembers?.length) return
+  const members = new Map(record.setMembers.map((m) => [m.name, m.version]))
+  const missing: string[] = []
+  for (const name of dependenciesAmong(staged.contents.manifest, new Set(members.keys()))) {
+    if (inBatch.has(name)) continue
+    const version = members.get(name) as string
+    if (!(await lookupPublished({ name, version, registry: target.registry }, ctx.conf.flat)).exists) missing.push(`${name}@${version}`)
+  }
+  if (!missing.length) return
+  throw new StagePublishError('ESTATE', `${record.packageName}@${record.version} depends on ${missing.join(', ')} of its release set, not published yet`, {
+    hint: `Nothing was published. Approve the whole set, dependencies first: stage-publish approve ${record.setId}`,
+  })
+}
+
+/** Publishes one prepared release after the approver confirmed. Throws what failed; the release then stays pending. */
+export async function publishApproved(ready: Ready, session: OtpSession, ctx: ApprovalContext): Promise<Finished> {
+  const { backend } = ctx
+  return isNative(backend) ? approveNatively(backend.native, ready, session, ctx) : claimAndPublish(backend, ready, session, ctx)
+}
+
+async function claimAndPublish(backend: CasStagingBackend, ready: Ready, session: OtpSession, ctx: ApprovalContext): Promise<Finished> {
+  const { deps, out, timing, conf } = ctx
+  const { target, staged, record } = ready
+  const [manifest, approver] = await Promise.all([manifestFromTarball(staged.bytes, conf.flat), whoami(target.registry, conf.flat)])
+  const by = approver ?? localActor()
+
+  let current = await claim(backend, ready.current, by, timing, deps, out)
+  if (alreadyDone(current.record)) return { record: current.record, how: { alreadyApproved: true } }
+
+  try {
+    const attempt = await withOneTimePassword(
+      ({ otp }) => publishOnce({ target, manifest, bytes: staged.bytes, flat: conf.flat, ...(otp && { otp }) }, deps.publishFn),
+      session,
+      otpContext(record, target.registry, ctx),
+    )
+    if (!attempt.ok) {
+      const finished = await alreadyPublished(current, target, ctx)
+      if (finished) return finished
+      throw new StagePublishError('EPUBLISHCONFLICT', `The registry refused ${target.name}@${target.version}: ${attempt.message}`)
+    }
+  } catch (err) {
+    await release(backend, current)
+    throw err
+  }
+
+  const { record: approved } = await markApproved(backend, current, by, deps, timing, out)
+  return { record: approved, how: { alreadyApproved: false, review: ready.review, policy: ready.policy, ...(ready.verified && { verified: ready.verified }) } }
+}
+
+async function approveNatively(native: NativeApproval, ready: Ready, session: OtpSession, ctx: ApprovalContext): Promise<Finished> {
+  const { record, target } = ready
+  const approver = await whoami(target.registry, ctx.conf.flat)
+  const res = await withOneTimePassword((auth) => native.approve(record.id, auth), session, otpContext(record, target.registry, ctx))
+  if (!res.ok) {
+    // Gone: approved or rejected by someone else meanwhile. Exists: the version got published another way.
+    const finished = await alreadyPublished({ ...ready.current, record }, target, ctx, res.reason === 'gone')
+    if (finished) return finished
+    if (res.reason === 'gone') {
+      throw new StagePublishError('ENOTFOUND', `${record.packageName}@${record.version} (${record.id}) is no longer staged on ${target.registry}, and that version is not published`, {
+        hint: 'Someone rejected it while you were approving. Stage it again if it should be published.',
+      })
+    }
+    throw new StagePublishError('EPUBLISHCONFLICT', `The registry refused ${target.name}@${target.version}: ${res.message}`)
+  }
+  const approved: StagedRecord = { ...record, state: 'approved', approvedBy: approver ?? localActor(), approvedAt: ctx.deps.now().toISOString() }
+  const manifestMismatch = await servedManifestCheck(ready, ctx)
+  return {
+    record: approved,
+    how: { alreadyApproved: false, review: ready.review, policy: ready.policy, ...(ready.verified && { verified: ready.verified }), ...(manifestMismatch.length && { manifestMismatch }) },
+  }
+}
+
+/**
+ * The registry published the manifest sent at staging, which its staging API never showed: compare
+ * what it now serves with the package.json that was reviewed, and say so loudly when they differ.
+ */
+async function servedManifestCheck(ready: Ready, ctx: ApprovalContext): Promise<string[]> {
+  const published = await lookupPublished(ready.target, ctx.conf.flat).catch(() => null)
+  if (!published?.exists) return []
+  const fields = manifestMismatches(ready.staged.contents.manifest, published.manifest)
+  if (fields.length) {
+    ctx.out.warn(
+      `${ready.target.name}@${ready.target.version} is published, but ${ready.target.registry} serves ${fields.join(', ')} that differ from the package.json in the tarball you reviewed ` +
+        `(the manifest sent when it was staged; npm installs by it). Check with \`npm view ${ready.target.name}@${ready.target.version} ${fields[0]}\` and deprecate the version if it is not what you approved.`,
+    )
+  }
+  return fields
+}
+
+function otpContext(record: StagedRecord, registry: string, ctx: ApprovalContext) {
+  return { prompts: ctx.prompts, authType: ctx.authType, out: ctx.out, flat: ctx.conf.flat, registry, retry: `stage-publish approve ${record.id}` }
+}
+
+/**
+ * The idempotency rule: the version is already on the registry. Same integrity → done (a record
+ * store's record is marked approved); different integrity → an error, and nothing changes.
+ * `byOthers`: a native item vanished while approving it — the same bytes published means someone
+ * else approved it.
+ */
+async function alreadyPublished(current: Versioned, target: Target, ctx: ApprovalContext, byOthers = false): Promise<Finished | null> {
+  const { backend, deps, out, timing, conf } = ctx
+  const published = await lookupPublished(target, conf.flat)
+  if (!published.exists) return null
+  const { record } = current
+  if (published.integrity !== record.integrity) {
+    if (!isNative(backend) && record.state === 'approving') await release(backend, current)
+    throw new StagePublishError('EPUBLISHCONFLICT', `A different ${target.name}@${target.version} is already published on ${target.registry}`, {
+      hint: `Its integrity is ${published.integrity ?? 'unknown'}, the staged one is ${record.integrity ?? `shasum ${record.shasum}`}. Nothing was published; reject this release (stage-publish reject ${record.id}).`,
+    })
+  }
+  if (isNative(backend)) {
+    if (byOthers) return { record: { ...record, state: 'approved' }, how: { alreadyApproved: true } }
+    // The registry keeps the item: only approving or rejecting removes it, and approving would fail.
+    out.notice(`${target.name}@${target.version} is already on ${target.registry} with the same integrity; nothing to publish. The staged item stays until it is rejected (stage-publish reject ${record.id}).`)
+    return { record: { ...record, state: 'approved' }, how: { alreadyApproved: false, alreadyPublished: true } }
+  }
+  const by = record.claim?.by ?? (await whoami(target.registry, conf.flat)) ?? localActor()
+  const { record: marked, byUs } = await markApproved(backend, current, by, deps, timing, out)
+  if (!byUs) return { record: marked, how: { alreadyApproved: true } }
+  out.notice(`${target.name}@${target.version} is already on ${target.registry} with the same integrity; the staged release is marked approved.`)
+  return { record: marked, how: { alreadyApproved: false, alreadyPublished: true } }
+}

@@ -1,0 +1,148 @@
+/**
+ * Approving several releases at once (`approve <id> <id>...`, `--package`, `--all`, `<set-id>`):
+ *   prepare each (verify, review, policy: nothing is asked while any fails) → the publish order
+ *   (dependencies first) → one confirmation → one one-time password → publish each in order, every
+ *   one by its own claim → publish → approved (./approve-release.ts) → the summary.
+ * A release whose dependency was not published waits (pending). A refused code that worked before
+ * (expired, or used up on a registry that refuses replays) gets one fresh prompt in a terminal;
+ * without one, or when no code is accepted, the run stops there and says what is still pending.
+ * Nothing is ever left half-done: a failed release is released back to pending.
+ */
+import { StagePublishError, errorToJson, isStagePublishError } from '../errors.js'
+import { blockingDependencies, dependenciesAmong, publishOrder, summarizeBatch, type BatchMember, type Outcome } from '../core/batch.js'
+import type { StagedRecord } from '../core/record.js'
+import { renderPlan, renderSummary, type PlanEntry } from '../ui/render-batch.js'
+import { renderApprovalSummary } from '../ui/render.js'
+import { prepareApproval, publishApproved, requireSetDependencies, type ApprovalContext, type Finished, type Ready } from './approve-release.js'
+import type { OtpSession } from './otp.js'
+import type { Selection } from './select.js'
+
+export async function approveBatch(selection: Selection, ctx: ApprovalContext): Promise<void> {
+  const { out, opts, prompts } = ctx
+  if (!selection.releases.length) {
+    if (out.json) out.data(summarizeBatch([], new Map(), selection.setId))
+    else out.line(`Nothing is waiting for approval${opts.package ? ` of ${opts.package}` : ''} in ${ctx.backend.location}.`)
+    return
+  }
+
+  // Every release is checked and reviewed before anything is asked: one that cannot be approved stops them all.
+  const ready = new Map<string, Ready>()
+  const outcomes = new Map<string, Outcome>()
+  const manifests = new Map<string, Record<string, unknown>>()
+  const refused: Array<{ record: StagedRecord; err: unknown }> = []
+  for (const current of selection.releases) {
+    try {
+      const prepared = await prepareApproval(current, ctx)
+      if ('done' in prepared) outcomes.set(current.record.id, outcomeOf(prepared.done))
+      else {
+        out.tell(renderApprovalSummary(prepared.ready.record, prepared.ready.target.registry, ctx.deps.now(), out.style, prepared.ready.staged.checkedAgainst))
+        ready.set(current.record.id, prepared.ready)
+        manifests.set(current.record.id, prepared.ready.staged.contents.manifest)
+      }
+    } catch (err) {
+      refused.push({ record: current.record, err })
+    }
+  }
+  const names = new Set(selection.releases.map((v) => v.record.packageName))
+  for (const [id, r] of ready) {
+    await requireSetDependencies(r, names, ctx).catch((err: unknown) => {
+      ready.delete(id)
+      refused.push({ record: r.record, err })
+    })
+  }
+  if (refused.length) throw cannotApprove(refused, selection.releases.length)
+
+  const members: BatchMember[] = selection.releases.map(({ record }) => ({
+    id: record.id,
+    name: record.packageName,
+    version: record.version,
+    dependsOn: dependenciesAmong(manifests.get(record.id) ?? {}, names),
+  }))
+  const { order, cycles } = publishOrder(members)
+  const resume = `stage-publish approve ${selection.setId ?? '<ids>'}${opts.backend ? ` --backend ${opts.backend}` : ''}`
+
+  if (ready.size) {
+    const plan: PlanEntry[] = order.map((m) => {
+      const done = outcomes.get(m.id)
+      return {
+        name: m.name,
+        version: m.version,
+        registry: ready.get(m.id)?.target.registry ?? '',
+        dependsOn: m.dependsOn,
+        ...(done && { done: done.status === 'already-approved' ? ('already-approved' as const) : ('already-published' as const) }),
+      }
+    })
+    out.tell(renderPlan(plan, cycles, selection.setId, out.style))
+    const registries = [...new Set([...ready.values()].map((r) => r.target.registry))].join(', ')
+    const these = ready.size === 1 ? 'this release' : `these ${ready.size} releases`
+    if (!opts.yes && !(await prompts.confirm(`Publish ${these} to ${registries}?`))) {
+      throw new StagePublishError('EABORTED', 'Not approved; nothing was published', { hint: 'The releases are still pending.' })
+    }
+    const session: OtpSession = {
+      accepted: false,
+      ...(opts.otp ? { code: opts.otp } : ctx.authType === 'legacy' ? { code: await prompts.otp('One-time password from your authenticator:') } : {}),
+    }
+    await publishInOrder(order, ready, outcomes, session, ctx)
+  }
+
+  const summary = summarizeBatch(order, outcomes, selection.setId)
+  const left = [...summary.failed, ...summary.pending].map((e) => e.id)
+  const resumeCommand = selection.setId ? resume : resume.replace('<ids>', left.join(' '))
+  if (out.json) out.data({ ...summary, ...(summary.complete ? {} : { resume: resumeCommand }) })
+  else out.line(renderSummary(summary, resumeCommand, out.style))
+  if (!summary.complete) {
+    throw new StagePublishError('ENOTALLPUBLISHED', `${left.length} of ${order.length} releases were not published`, { reported: true })
+  }
+}
+
+async function publishInOrder(order: BatchMember[], ready: Map<string, Ready>, outcomes: Map<string, Outcome>, session: OtpSession, ctx: ApprovalContext): Promise<void> {
+  const { out } = ctx
+  let stopped = false
+  let n = 0
+  for (const m of order) {
+    const release = ready.get(m.id)
+    if (!release || outcomes.has(m.id)) continue
+    n++
+    if (stopped) {
+      outcomes.set(m.id, { status: 'pending', reason: 'stopped' })
+      continue
+    }
+    const blocking = blockingDependencies(m, order, outcomes)
+    if (blocking.length) {
+      outcomes.set(m.id, { status: 'pending', reason: 'dependency', on: blocking })
+      continue
+    }
+    out.notice(out.style('dim', `Publishing ${m.name}@${m.version} (${n} of ${ready.size})...`))
+    try {
+      outcomes.set(m.id, outcomeOf(await publishApproved(release, session, ctx)))
+    } catch (err) {
+      const error = errorToJson(err).error
+      // No usable one-time password (none accepted, none can be asked for): stop here, cleanly.
+      if (isStagePublishError(err) && (err.code === 'EOTP' || err.code === 'EABORTED')) {
+        outcomes.set(m.id, { status: 'pending', reason: 'otp', error })
+        stopped = true
+      } else {
+        outcomes.set(m.id, { status: 'failed', error })
+      }
+    }
+  }
+}
+
+function outcomeOf(done: Finished): Outcome {
+  if (done.how.alreadyApproved) return { status: 'already-approved', ...(done.record.approvedBy && { by: done.record.approvedBy }), ...(done.record.approvedAt && { at: done.record.approvedAt }) }
+  return done.how.alreadyPublished ? { status: 'already-published' } : { status: 'published' }
+}
+
+/** Checks failed before anything was asked: one error that names every release and why. */
+function cannotApprove(refused: Array<{ record: StagedRecord; err: unknown }>, total: number): StagePublishError {
+  const first = refused[0] as { record: StagedRecord; err: unknown }
+  const lines = refused.map(({ record, err }) => {
+    const e = errorToJson(err).error
+    return `  ${record.packageName}@${record.version} (${record.id}): ${e.code}: ${e.summary}`
+  })
+  const code = isStagePublishError(first.err) ? first.err.code : 'EBACKEND'
+  return new StagePublishError(code, `Nothing was published: ${refused.length} of ${total} releases cannot be approved\n${lines.join('\n')}`, {
+    hint: refused.length === 1 && isStagePublishError(first.err) && first.err.hint ? first.err.hint : 'Fix or reject them (stage-publish reject <id>), then approve again.',
+    ...(isStagePublishError(first.err) && { exitCode: first.err.exitCode }),
+  })
+}

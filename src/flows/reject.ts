@@ -1,0 +1,89 @@
+/**
+ * `stage-publish reject`: refuse a staged release.
+ * Record stores keep the record (rejected, with who, when and why: the audit trail) by
+ * compare-and-set, then delete the bytes. A registry that stages natively deletes its item
+ * (`DELETE /-/stage/<id>`), which needs the approver's one-time password, as npm asks for it.
+ */
+import { StagePublishError } from '../errors.js'
+import type { StagedRecord } from '../core/record.js'
+import { isNative, type CasStagingBackend, type NativeStagingBackend, type Versioned } from '../backends/types.js'
+import { loadNpmConfig } from '../registry/config.js'
+import { localActor } from '../origin/origin.js'
+import { createPrompts } from '../ui/prompts.js'
+import type { Output } from '../ui/output.js'
+import { backendFor, type Deps } from '../commands/shared.js'
+import type { RejectOptions } from '../commands/reject.js'
+import { withOneTimePassword } from './otp.js'
+import { resolveName } from './select.js'
+
+export async function rejectRelease(rawId: string, opts: RejectOptions, deps: Deps, out: Output): Promise<void> {
+  const backend = await backendFor(opts, deps)
+  const named = await resolveName(backend, rawId)
+  if (named.kind === 'set') {
+    throw new StagePublishError('EUSAGE', `${rawId} is a release set: reject its releases one by one`, {
+      hint: `Its releases: ${named.members.map((m) => `${m.record.packageName}@${m.record.version} ${m.record.id}`).join(', ')}.`,
+      exitCode: 2,
+    })
+  }
+  const rejected = isNative(backend) ? await rejectNatively(backend, named.current.record, opts, deps, out) : await rejectRecord(backend, named.current, opts, deps)
+  if (out.json) {
+    out.data(rejected)
+    return
+  }
+  out.line(`- ${rejected.packageName}@${rejected.version} rejected (id ${rejected.id})${rejected.rejectReason ? `: ${rejected.rejectReason}` : ''}`)
+}
+
+async function rejectRecord(backend: CasStagingBackend, current: Versioned, opts: RejectOptions, deps: Deps): Promise<StagedRecord> {
+  for (let attempt = 0; ; attempt++) {
+    const { record, etag } = current
+    if (record.state === 'approved' || record.state === 'approving') {
+      throw new StagePublishError('ESTATE', `${record.packageName}@${record.version} (${record.id}) is ${record.state}${record.approvedBy ? ` by ${record.approvedBy}` : ''}; it can no longer be rejected`, {
+        hint: record.state === 'approved' ? 'It is published. To withdraw it, deprecate it (npm deprecate) or unpublish it within npm\'s rules.' : 'Wait for the approval to finish, then check with `stage-publish view`.',
+      })
+    }
+    if (record.state === 'rejected') break
+    const now = deps.now().toISOString()
+    const next = { ...record, state: 'rejected' as const, rejectedAt: now, rejectedBy: localActor(), ...(opts.reason && { rejectReason: opts.reason }) }
+    const result = await backend.updateRecord(next, etag)
+    if (result.updated) {
+      current = { record: next, etag: result.etag }
+      break
+    }
+    // Someone changed it between our read and our write: read again and decide again.
+    const again = attempt < 5 ? await backend.getRecord(record.id) : null
+    if (!again) throw new StagePublishError('ECONFLICT', `The staged release ${record.id} changed while rejecting it`, { hint: 'Run the command again.' })
+    current = again
+  }
+  // After the record says rejected, the bytes go. A crash in between leaves bytes nobody can approve;
+  // running reject again removes them.
+  await backend.deleteTarball(current.record.id)
+  return current.record
+}
+
+async function rejectNatively(backend: NativeStagingBackend, record: StagedRecord, opts: RejectOptions, deps: Deps, out: Output): Promise<StagedRecord> {
+  const prompts = deps.prompts ?? createPrompts(deps.promptStreams)
+  const authType = opts.authType === 'web' ? 'web' : 'legacy'
+  if (!prompts.interactive && !opts.otp && authType === 'legacy') {
+    throw new StagePublishError('ENEEDOTP', `No terminal to ask on: rejecting on ${backend.native.registry} needs --otp <code>`, {
+      hint: `The registry asks for a one-time password to delete a staged item: stage-publish reject ${record.id} --otp <code>.`,
+      exitCode: 2,
+    })
+  }
+  if (opts.reason) out.notice(`note: ${backend.native.registry} keeps no record of rejections; the reason is not stored.`)
+  const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env })
+  const otp = opts.otp ?? (authType === 'legacy' ? await prompts.otp('One-time password from your authenticator:') : undefined)
+  const res = await withOneTimePassword((auth) => backend.native.reject(record.id, auth), { accepted: false, ...(otp && { code: otp }) }, {
+    prompts,
+    authType,
+    out,
+    flat: conf.flat,
+    registry: backend.native.registry,
+    retry: `stage-publish reject ${record.id}`,
+  })
+  if (!res.ok) {
+    throw new StagePublishError('ENOTFOUND', `${record.packageName}@${record.version} (${record.id}) is no longer staged on ${backend.native.registry}`, {
+      hint: 'Someone approved or rejected it meanwhile: `stage-publish list` shows what is still staged.',
+    })
+  }
+  return { ...record, state: 'rejected', rejectedAt: deps.now().toISOString(), rejectedBy: localActor(), ...(opts.reason && { rejectReason: opts.reason }) }
+}

@@ -1,0 +1,108 @@
+/**
+ * `stage-publish --workspaces` / `-w <name>`: every public workspace package (or the named ones) as
+ * one release set. Each package goes through exactly the single-package staging (./stage.ts); all
+ * are packed and checked before the first is stored, and every record carries the set id and the
+ * full member list (core/release-set.ts), so the set needs no record of its own.
+ * If storing a member fails, the members already stored are withdrawn (rejected, bytes deleted):
+ * a set is staged whole or not at all.
+ * A registry's staging API cannot hold a set id: there each package is staged on its own, and
+ * `approve <id> <id>...` publishes them in dependency order all the same.
+ */
+import path from 'node:path'
+import { StagePublishError } from '../errors.js'
+import type { DetailedRecord, StagedRecord } from '../core/record.js'
+import { isNative } from '../backends/types.js'
+import { loadNpmConfig } from '../registry/config.js'
+import { readManifest } from '../registry/pack.js'
+import { readWorkspaces } from '../registry/workspaces.js'
+import { localActor } from '../origin/origin.js'
+import type { Output } from '../ui/output.js'
+import { readProjectStageConfig, type Deps } from '../commands/shared.js'
+import type { PublishOptions } from '../commands/publish.js'
+import { chooseDestination } from './destination.js'
+import { createStaged, npmFlags, preparePackage, type PreparedRelease } from './stage.js'
+
+export interface StagedSet {
+  /** null on a registry backend (it cannot record sets) and for a dry run. */
+  setId: string | null
+  records: StagedRecord[]
+  skipped: Array<{ name: string; reason: 'private' }>
+  dryRun: boolean
+  backendHint: string
+  backendKind: string
+}
+
+export async function stageWorkspaces(filters: string[], opts: PublishOptions, deps: Deps, out: Output): Promise<StagedSet> {
+  const rootConf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env, flags: npmFlags(opts) })
+  const root = rootConf.localPrefix
+  const workspaces = await readWorkspaces(root, filters, deps.cwd)
+  const { config } = await readProjectStageConfig(root)
+  const destination = await chooseDestination(config ?? {}, root, opts, deps)
+
+  const prepared: PreparedRelease[] = []
+  const skipped: StagedSet['skipped'] = []
+  for (const ws of workspaces) {
+    const conf = await loadNpmConfig({ cwd: ws.path, env: deps.env, flags: npmFlags(opts) })
+    const source = { type: 'directory' as const, path: ws.path, raw: ws.path }
+    const manifest = await readManifest(source, conf.flat)
+    if (manifest.private) {
+      skipped.push({ name: ws.name, reason: 'private' })
+      out.warn(`Skipping workspace ${ws.name} (${path.relative(deps.cwd, ws.path) || '.'}): it is marked private`)
+      continue
+    }
+    prepared.push(await preparePackage({ source, conf, manifest }, destination, opts, deps, out))
+  }
+  if (!prepared.length) {
+    throw new StagePublishError('EPRIVATE', `Every workspace ${filters.length ? 'named ' : ''}is private: there is nothing to stage`, {
+      hint: 'Remove "private": true from the packages to publish, or name public workspaces with -w.',
+    })
+  }
+
+  const native = prepared.some((p) => isNative(p.backend))
+  const setId = native || prepared.length < 2 ? null : deps.newId()
+  if (setId) {
+    const setMembers = prepared.map((p) => ({ name: p.record.packageName, version: p.record.version }))
+    for (const p of prepared) Object.assign(p.record, { setId, setMembers })
+  }
+  const base = { skipped, backendHint: destination.hint, backendKind: (prepared[0] as PreparedRelease).backend.kind }
+  if (opts.dryRun) return { setId: null, records: prepared.map((p) => p.record), dryRun: true, ...base }
+  if (native) out.warn('a registry\'s staging API cannot record a release set: the packages are staged one by one; approve them together (stage-publish approve <id> <id>...) to publish them in dependency order')
+
+  const records: StagedRecord[] = []
+  for (const p of prepared) {
+    try {
+      records.push({ ...p.record, id: await createStaged(p) })
+    } catch (err) {
+      throw await withdraw(records, prepared, p.record, err, native, deps)
+    }
+  }
+  return { setId, records, dryRun: false, ...base }
+}
+
+/** Storing one member failed: take back the ones stored before it, so no half set waits for approval. */
+async function withdraw(stored: StagedRecord[], prepared: PreparedRelease[], failed: DetailedRecord, err: unknown, native: boolean, deps: Deps): Promise<unknown> {
+  if (!stored.length) return err
+  const what = `${failed.packageName}@${failed.version}`
+  const reason = err instanceof Error ? err.message : String(err)
+  if (native) {
+    // Deleting a registry's staged item needs a one-time password: say what is staged instead.
+    return new StagePublishError('EBACKEND', `Staging ${what} failed (${reason}); ${stored.map((r) => `${r.packageName}@${r.version} (${r.id})`).join(', ')} ${stored.length === 1 ? 'is' : 'are'} staged already`, {
+      hint: 'Fix the cause and approve them all together, or reject the ones already staged (stage-publish reject <id> --otp <code>).',
+      cause: err,
+    })
+  }
+  const now = deps.now().toISOString()
+  for (const r of stored) {
+    const backend = prepared.find((p) => p.record.packageName === r.packageName)?.backend
+    if (!backend || isNative(backend)) continue
+    const current = await backend.getRecord(r.id).catch(() => null)
+    if (!current) continue
+    const rejected: StagedRecord = { ...current.record, state: 'rejected', rejectedAt: now, rejectedBy: localActor(), rejectReason: `staging the rest of release set ${r.setId ?? ''} failed at ${what}` }
+    await backend.updateRecord(rejected, current.etag).catch(() => undefined)
+    await backend.deleteTarball(r.id).catch(() => undefined)
+  }
+  return new StagePublishError(err instanceof StagePublishError ? err.code : 'EBACKEND', `Staging the release set failed at ${what}: ${reason}`, {
+    hint: `Nothing of the set waits for approval: the ${stored.length} already stored ${stored.length === 1 ? 'was' : 'were'} withdrawn (rejected). Fix the cause and stage the workspace again.`,
+    cause: err,
+  })
+}
