@@ -131,8 +131,10 @@ export function describeBackendContract(name: string, make: () => Promise<Contra
       if (!res.created) throw new Error(`createRelease refused ${record.id}: ${res.reason}`)
       return { record, bytes, etag: res.etag, id: res.id }
     }
-    const casOnly = it.skipIf(native)
-    const nativeOnly = it.runIf(native)
+    // Cases that cannot apply to a kind of backend are not declared for it (rather than reported as skipped).
+    const notDeclared = (() => undefined) as unknown as typeof it
+    const casOnly = native ? notDeclared : it
+    const nativeOnly = native ? it : notDeclared
 
     it('describes itself without credentials', () => {
       expect(backend.kind).toMatch(/\S/)
