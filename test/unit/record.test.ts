@@ -1,33 +1,10 @@
 import { errorCodeOf } from '../support/cli.js'
 import { describe, expect, it } from 'vitest'
-import { effectiveState, matchIdPrefix, parseIdArgument, parseRecord, serializeRecord, type StagedRecord } from '../../src/core/record.js'
+import { sampleRecord } from '../support/records.js'
+import { effectiveState, matchIdPrefix, parseIdArgument, parseRecord, serializeRecord } from '../../src/core/record.js'
 import { StagePublishError } from '../../src/errors.js'
 
 const ID = '3f2a9c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b'
-
-export const sampleRecord = (over: Partial<StagedRecord> = {}): StagedRecord => ({
-  schema: 1,
-  id: ID,
-  packageName: 'pkg',
-  version: '1.0.0',
-  tag: 'latest',
-  access: null,
-  registry: 'http://127.0.0.1:4873/',
-  integrity: 'sha512-abc',
-  shasum: 'abc',
-  size: 10,
-  unpackedSize: 20,
-  fileCount: 1,
-  files: [{ path: 'package.json', size: 20, mode: 0o644 }],
-  bundled: [],
-  createdAt: '2026-11-01T00:00:00.000Z',
-  expiresAt: '2026-12-01T00:00:00.000Z',
-  actor: 'me@host',
-  actorType: 'user',
-  state: 'pending',
-  ...over,
-})
-
 
 describe('ids', () => {
   it('accepts a full UUID and normalises case', () => {

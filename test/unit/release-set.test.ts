@@ -1,31 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { sampleRecord } from '../support/records.js'
 import { findSet, groupBySet, setIdsOf } from '../../src/core/release-set.js'
 import { manifestMismatches } from '../../src/core/manifest-confusion.js'
 import { effectiveState, parseRecord, serializeRecord, withTarballDetails, type StagedRecord } from '../../src/core/record.js'
 
-// Not imported from record.test.ts: importing a test file runs its tests here too.
-const sampleRecord = (over: Partial<StagedRecord> = {}): StagedRecord => ({
-  schema: 1,
-  id: '3f2a9c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b',
-  packageName: 'pkg',
-  version: '1.0.0',
-  tag: 'latest',
-  access: null,
-  registry: 'http://127.0.0.1:4873/',
-  integrity: 'sha512-abc',
-  shasum: 'abc',
-  size: 10,
-  unpackedSize: 20,
-  fileCount: 1,
-  files: [{ path: 'package.json', size: 20, mode: 0o644 }],
-  bundled: [],
-  createdAt: '2026-11-01T00:00:00.000Z',
-  expiresAt: '2026-12-01T00:00:00.000Z',
-  actor: 'me@host',
-  actorType: 'user',
-  state: 'pending',
-  ...over,
-})
 
 const SET = '11111111-2222-4333-8444-555555555555'
 const OTHER = '99999999-2222-4333-8444-555555555555'
