@@ -89,7 +89,7 @@ describe('interactive approval in a terminal', () => {
     const { sb, id, env } = await staged()
     const file = path.join(sb.store, 'tarballs', `${id}.tgz`)
     const bytes = await fs.readFile(file)
-    bytes[10] ^= 0x01
+    bytes.writeUInt8(bytes.readUInt8(10) ^ 0x01, 10)
     await fs.writeFile(file, bytes)
     const result = await runInPty(process.execPath, [BIN, 'approve', id, '--backend', sb.backend], { cwd: sb.dir, env })
     expect(result.exitCode).toBe(1)

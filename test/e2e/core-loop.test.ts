@@ -122,7 +122,7 @@ describe('stage, list, view, approve', () => {
     const { sb, name, data, approver, asApprover } = await stagedRelease()
     const file = path.join(sb.store, 'tarballs', `${data.id}.tgz`)
     const bytes = await fs.readFile(file)
-    bytes[bytes.length - 20] ^= 0xff
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 20) ^ 0xff, bytes.length - 20)
     await fs.writeFile(file, bytes)
     const otp = await approver.otp()
     const r = await sb.run(['approve', data.id, '--yes', '--otp', otp, '--backend', sb.backend], { env: asApprover })
