@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { sharedRegistry, type TestRegistry } from '../support/verdaccio.js'
 import { startRegistryProxy } from '../support/registry-proxy.js'
 import { parseJson, publishedIntegrity, sandbox, uniqueName } from '../support/cli.js'
+import { workspace } from '../support/workspace.js'
 
 const endpoint = process.env.STAGE_PUBLISH_TEST_S3_ENDPOINT
 if (!endpoint) console.warn('\n⚠  S3 end-to-end tests were SKIPPED: STAGE_PUBLISH_TEST_S3_ENDPOINT is not set. Run `npm run test:s3` (or .ci/run) to start a Ceph radosgw and run them.\n')
@@ -103,6 +104,35 @@ describe.skipIf(!endpoint)('S3 backend, end to end', () => {
       }
       expect(proxy.requests.filter((q) => q.method === 'PUT' && !q.path.startsWith('/-/'))).toHaveLength(1)
       expect(await publishedIntegrity(sb, registry.url, `${name}@1.0.0`)).toBe(integrity)
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('stages a workspace as one release set in S3 and approves it in dependency order with one code', async () => {
+    const { sb, root, names } = await workspace()
+    const approver = await registry.createUser()
+    // Verdaccio refuses a reused code; the proxy's otpWindow plays a registry that accepts it while valid.
+    const proxy = await startRegistryProxy(registry, { otpWindow: { user: approver } })
+    try {
+      const backend = backendUrl(`set-${randomUUID().slice(0, 8)}`)
+      const staged = await sb.run(['--workspaces', '--json', '--backend', backend, '--registry', proxy.url], { cwd: root, env: s3Env() })
+      expect(staged.code, staged.all).toBe(0)
+      const { setId } = parseJson<{ setId: string }>(staged.stdout)
+      const npmrc = await approver.writeNpmrc(path.join(sb.dir, 'approver'), proxy.url)
+      const env = { ...s3Env(), NPM_CONFIG_USERCONFIG: npmrc }
+      const approve = await sb.run(['approve', setId, '--yes', '--otp', await approver.otp(), '--json', '--backend', backend], { cwd: sb.home, env })
+      expect(approve.code, approve.all).toBe(0)
+      const summary = parseJson<{ published: Array<{ name: string }>; complete: boolean }>(approve.stdout)
+      expect(summary.complete).toBe(true)
+      expect(summary.published.map((p) => p.name)).toEqual([names.c, names.b, names.a])
+      const puts = proxy.requests.filter((q) => q.method === 'PUT' && !q.path.startsWith('/-/')).map((q) => decodeURIComponent(q.path.slice(1)))
+      expect(puts).toEqual([names.c, names.b, names.a])
+      for (const n of [names.a, names.b, names.c]) expect(await publishedIntegrity(sb, registry.url, `${n}@1.0.0`)).toMatch(/^sha512-/)
+      // Approving the set again publishes nothing twice.
+      const again = await sb.run(['approve', setId, '--yes', '--otp', '000000', '--json', '--backend', backend], { cwd: sb.home, env })
+      expect(again.code, again.all).toBe(0)
+      expect(proxy.requests.filter((q) => q.method === 'PUT' && !q.path.startsWith('/-/'))).toHaveLength(3)
     } finally {
       await proxy.stop()
     }
