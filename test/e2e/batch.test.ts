@@ -168,3 +168,28 @@ describe('batch approval', () => {
     expect(pinned.stderr).toContain('--expect and --verify-local pin one release')
   })
 })
+
+describe('batch approval with web-based 2FA', () => {
+  it('follows the browser sign-in for each publish the registry asks it for, and publishes them all', async () => {
+    const sb = await sandbox()
+    const approverUser = await registry.createUser()
+    // Every publish is answered with authUrl/doneUrl; the "human" finishes each sign-in after 300 ms.
+    const proxy = await startRegistryProxy(registry, { webAuth: { user: approverUser, autoCompleteAfterMs: 300 } })
+    try {
+      const { releases } = await stagedMany(2, proxy.url, sb)
+      const npmrc = await approverUser.writeNpmrc(path.join(sb.dir, 'web-approver'), proxy.url)
+      const r = await sb.run(['approve', ...releases.map((x) => x.id), '--yes', '--auth-type', 'web', '--json', '--backend', sb.backend], {
+        env: { NPM_CONFIG_USERCONFIG: npmrc },
+      })
+      expect(r.code, r.all).toBe(0)
+      const summary = parseJson<Summary>(r.stdout)
+      expect(summary.complete).toBe(true)
+      expect(byName(summary.published).map((p) => p.name)).toEqual(byName(releases).map((x) => x.name))
+      expect(proxy.challenges.length).toBeGreaterThanOrEqual(2)
+      for (const c of proxy.challenges.slice(0, 2)) expect(r.stderr).toContain(c.authUrl)
+      for (const x of releases) expect(await publishedIntegrity(sb, registry.url, `${x.name}@1.0.0`)).toBe(x.integrity)
+    } finally {
+      await proxy.stop()
+    }
+  })
+})
