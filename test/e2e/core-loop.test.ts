@@ -188,6 +188,19 @@ describe('stage, list, view, approve', () => {
     expect((await sb.run(['list', '--json', '--backend', sb.backend])).stdout.trim()).toBe('[]')
   })
 
+  it('says clearly when the registry is unreachable at approval, and leaves the release pending', async () => {
+    const { sb, data, approver } = await stagedRelease()
+    const npmrc = await approver.writeNpmrc(path.join(sb.dir, 'offline'), 'http://127.0.0.1:9/')
+    const r = await sb.run(['approve', data.id, '--yes', '--otp', '123456', '--registry', 'http://127.0.0.1:9/', '--backend', sb.backend], { env: { NPM_CONFIG_USERCONFIG: npmrc } })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('EREGISTRYUNREACHABLE')
+    expect(r.stderr).toContain('127.0.0.1:9')
+    expect(r.all).not.toContain(approver.token)
+    const view = parseJson<{ state: string; claim?: unknown }>((await sb.run(['view', data.id, '--json', '--no-review', '--backend', sb.backend])).stdout)
+    expect(view.state).toBe('pending')
+    expect(view.claim).toBeUndefined()
+  })
+
   it('downloads the verified tarball under a safe name', async () => {
     const { sb, name, data } = await stagedRelease()
     const r = await sb.run(['download', data.id, '--dest', 'out', '--json', '--backend', sb.backend])
