@@ -6,7 +6,6 @@
 import semver from 'semver'
 import { StagePublishError } from '../errors.js'
 
-export const DEFAULT_TAG = 'latest'
 export const DEFAULT_EXPIRY = '30d'
 
 export function checkTagName(tag: string): void {
