@@ -18,6 +18,7 @@ import { createRequire } from 'node:module'
 import { StagePublishError, redact } from '../errors.js'
 import { isUuid, type StagedRecord } from '../core/record.js'
 import { parseStagePage, recordFromStageItem } from '../core/stage-item.js'
+import { stagedManifestOf } from '../core/manifest-confusion.js'
 import { manifestFromTarball, optionsFor, QUICK_RETRIES, registryError, registryMessage, twoFactorChallenge } from '../registry/publish.js'
 import type { PublishFn } from '../registry/publish.js'
 import type { CreateResult, ListOptions, NativeStagingBackend, NativeWrite, Versioned, WriteAuth } from './types.js'
@@ -195,7 +196,8 @@ export function createRegistryBackend(options: RegistryBackendOptions): NativeSt
         if (mapped === 'missing') return null
         throw mapped
       }
-      return { record: recordFromStageItem(item, registry, id), etag: '' }
+      const record = recordFromStageItem(item, registry, id)
+      return { record, etag: '', stagedManifest: stagedManifestOf(item, record.version) }
     },
 
     async listIds(): Promise<string[]> {
@@ -213,7 +215,7 @@ export function createRegistryBackend(options: RegistryBackendOptions): NativeSt
           options.onCorrupt(String((item as { id?: unknown } | null)?.id ?? '?').slice(0, 60), err as Error)
           continue
         }
-        if (!options.packageName || record.packageName === options.packageName) out.push({ record, etag: '' })
+        if (!options.packageName || record.packageName === options.packageName) out.push({ record, etag: '', stagedManifest: stagedManifestOf(item, record.version) })
       }
       return out.sort((a, b) => b.record.createdAt.localeCompare(a.record.createdAt) || a.record.id.localeCompare(b.record.id))
     },

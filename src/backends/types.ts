@@ -27,6 +27,11 @@ import type { StagedRecord } from '../core/record.js'
 export interface Versioned {
   record: StagedRecord
   etag: string
+  /**
+   * Registry backend only: the version manifest the registry holds for the item and will publish (null
+   * when its API does not show one). Untrusted; compared with the tarball's before approval.
+   */
+  stagedManifest?: Record<string, unknown> | null
 }
 
 export type CreateResult = { created: true; id: string; etag: string } | { created: false; reason: 'exists' }

@@ -37,14 +37,20 @@ export function applyPolicy(findings: Finding[], policy: Policy, cliAllow: strin
     allow.add(code)
   }
   const result: PolicyResult = { blocked: [], allowed: [] }
-  if (policy.refuse === undefined) return result
-  const threshold = severityRank(policy.refuse)
+  const threshold = policy.refuse === undefined ? Infinity : severityRank(policy.refuse)
   for (const f of findings) {
-    if (severityRank(f.severity) < threshold) continue
+    if (severityRank(f.severity) < threshold && !ALWAYS_REFUSED.has(f.code)) continue
     ;(allow.has(f.code) ? result.allowed : result.blocked).push(f)
   }
   return result
 }
+
+/**
+ * Findings that block whatever the policy says, unless allowed by name: the approval would publish a
+ * manifest other than the one reviewed (MANIFEST_MISMATCH), or one nobody could compare
+ * (MANIFEST_UNVERIFIED: a registry that stages natively and does not show the document it holds).
+ */
+export const ALWAYS_REFUSED: ReadonlySet<FindingCode> = new Set<FindingCode>(['MANIFEST_MISMATCH', 'MANIFEST_UNVERIFIED'])
 
 /**
  * Checks package.json `stagePublish.policy`. Anything unexpected is an error rather than ignored:

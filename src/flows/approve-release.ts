@@ -29,7 +29,7 @@ import type { ApproveOptions } from '../commands/approve.js'
 import { alreadyDone, claim, markApproved, release, settleOthers, type Timing } from './claim.js'
 import { withOneTimePassword, type OtpSession } from './otp.js'
 import { checkPins, type Pins } from './pin.js'
-import { presentReview, type Gate, type PolicyVerdict } from './review.js'
+import { presentReview, registryManifestCheck, type Gate, type PolicyVerdict } from './review.js'
 import { loadVerified, type Verified } from './verify.js'
 
 export interface ApprovalContext {
@@ -97,7 +97,8 @@ export async function prepareApproval(current: Versioned, ctx: ApprovalContext, 
   if (early) return { done: early }
 
   // What is being approved, against what is published: before the confirmation and the OTP prompt.
-  const { review, policy } = await presentReview(record, staged, target.registry, ctx.conf.flat, ctx.gate, out)
+  const registryManifest = await registryManifestCheck(current, staged, ctx.conf.flat)
+  const { review, policy } = await presentReview(record, staged, target.registry, ctx.conf.flat, ctx.gate, out, registryManifest)
   return { ready: { current, record, staged, target, review, policy, ...(verified && { verified }) } }
 }
 
@@ -203,7 +204,7 @@ async function approveNatively(native: NativeApproval, ready: Ready, session: Ot
 async function servedManifestCheck(ready: Ready, ctx: ApprovalContext): Promise<string[]> {
   const published = await lookupPublished(ready.target, ctx.conf.flat).catch(() => null)
   if (!published?.exists) return []
-  const fields = manifestMismatches(ready.staged.contents.manifest, published.manifest)
+  const fields = manifestMismatches(await manifestFromTarball(ready.staged.bytes, ctx.conf.flat), published.manifest)
   if (fields.length) {
     ctx.out.warn(
       `${ready.target.name}@${ready.target.version} is published, but ${ready.target.registry} serves ${fields.join(', ')} that differ from the package.json in the tarball you reviewed ` +

@@ -4,11 +4,13 @@
  */
 import { StagePublishError } from '../errors.js'
 import type { DetailedRecord, StagedRecord } from '../core/record.js'
-import { reviewRelease, type Review } from '../core/review.js'
-import { applyPolicy, parsePolicy, type Policy, type PolicyResult } from '../core/policy.js'
+import { reviewRelease, type Review, type ReviewInput } from '../core/review.js'
+import { manifestMismatches } from '../core/manifest-confusion.js'
+import { manifestFromTarball } from '../registry/publish.js'
+import { ALWAYS_REFUSED, applyPolicy, parsePolicy, type Policy, type PolicyResult } from '../core/policy.js'
 import { fetchBaseline, type Baseline } from '../registry/baseline.js'
 import type { TarballContents } from '../registry/tarball.js'
-import type { StagingBackend } from '../backends/types.js'
+import type { StagingBackend, Versioned } from '../backends/types.js'
 import { loadNpmConfig } from '../registry/config.js'
 import { renderPolicy } from '../ui/render.js'
 import { renderReview, reviewColors } from '../ui/render-review.js'
@@ -27,6 +29,7 @@ export async function reviewStaged(
   staged: { bytes: Buffer; contents: TarballContents },
   registry: string,
   flat: Record<string, unknown>,
+  registryManifest?: ReviewInput['registryManifest'],
 ): Promise<Reviewed> {
   const baseline = await fetchBaseline({ name: record.packageName, version: record.version, tag: record.tag, registry }, flat)
   // CI knows the full ref (refs/tags/v1.2.3); a local staging knows only the branch.
@@ -41,8 +44,21 @@ export async function reviewStaged(
     publishedVersions: baseline.versions,
     packedSize: staged.bytes.length,
     ...(baseline.packedSize !== undefined && { previousPackedSize: baseline.packedSize }),
+    ...(registryManifest !== undefined && { registryManifest }),
   })
   return { review, baseline }
+}
+
+/**
+ * A registry that stages natively will publish the manifest it was sent at staging: compare the one it
+ * holds (when its API shows it) with the manifest npm would send for the verified bytes. Undefined for
+ * record stores, which publish the tarball's own manifest.
+ */
+export async function registryManifestCheck(current: Versioned, staged: { bytes: Buffer }, flat: Record<string, unknown>): Promise<ReviewInput['registryManifest']> {
+  if (current.stagedManifest === undefined) return undefined
+  if (current.stagedManifest === null) return 'unavailable'
+  const manifest = await manifestFromTarball(staged.bytes, flat)
+  return { mismatched: manifestMismatches(manifest, current.stagedManifest) }
 }
 
 export interface Gate {
@@ -81,8 +97,9 @@ export async function presentReview(
   flat: Record<string, unknown>,
   gate: Gate,
   out: Output,
+  registryManifest?: ReviewInput['registryManifest'],
 ): Promise<{ review: Review; policy: PolicyVerdict }> {
-  const { review } = await reviewStaged(record, staged, registry, flat)
+  const { review } = await reviewStaged(record, staged, registry, flat, registryManifest)
   out.tell(renderReview(review, { color: reviewColors(out.style) }))
   const result = applyPolicy(review.findings, gate.policy, gate.allow)
   const verdict = renderPolicy(gate.policy, result, out.style)
@@ -97,7 +114,8 @@ export async function presentReview(
 function policyError(result: PolicyResult, policy: Policy, record: StagedRecord): StagePublishError {
   const codes = [...new Set(result.blocked.map((f) => f.code))]
   const one = codes.length === 1
-  return new StagePublishError('EPOLICY', `The approval policy refuses ${policy.refuse} findings, and ${record.packageName}@${record.version} has ${one ? 'one' : codes.length}: ${codes.join(', ')}`, {
+  const why = policy.refuse === undefined || codes.every((c) => ALWAYS_REFUSED.has(c)) ? `${codes.join(', ')} ${one ? 'is' : 'are'} refused unless allowed by name` : `The approval policy refuses ${policy.refuse} findings`
+  return new StagePublishError('EPOLICY', `${why}, and ${record.packageName}@${record.version} has ${one ? 'one' : codes.length}: ${codes.join(', ')}`, {
     hint: `Nothing was published; the release is still pending. If you have reviewed ${one ? 'it' : 'them'} and accept ${one ? 'it' : 'them'}, run approve again with --allow ${codes.join(' ')}; otherwise reject it (stage-publish reject ${record.id}).`,
   })
 }
@@ -107,11 +125,13 @@ function policyError(result: PolicyResult, policy: Policy, record: StagedRecord)
  * check, become a warning and `review: null`, so the record itself is always shown. With the review
  * comes the record completed from the verified bytes (a registry's item lists no files or sizes).
  */
-export async function reviewForView(backend: StagingBackend, record: StagedRecord, deps: Deps): Promise<{ review: Review; record: DetailedRecord; manifest: Record<string, unknown> } | { error: unknown }> {
+export async function reviewForView(backend: StagingBackend, current: Versioned, deps: Deps): Promise<{ review: Review; record: DetailedRecord; manifest: Record<string, unknown> } | { error: unknown }> {
+  const { record } = current
   try {
     const staged = await loadVerified(backend, record)
     const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env })
-    const { review } = await reviewStaged(staged.record, staged, record.registry, conf.flat)
+    const registryManifest = await registryManifestCheck(current, staged, conf.flat)
+    const { review } = await reviewStaged(staged.record, staged, record.registry, conf.flat, registryManifest)
     return { review, record: staged.record, manifest: staged.contents.manifest }
   } catch (error) {
     return { error }

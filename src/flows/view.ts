@@ -6,7 +6,7 @@ import { errorToJson } from '../errors.js'
 import { effectiveState, type StagedRecord } from '../core/record.js'
 import { dependenciesAmong, publishOrder } from '../core/batch.js'
 import type { Review } from '../core/review.js'
-import type { StagingBackend } from '../backends/types.js'
+import type { StagingBackend, Versioned } from '../backends/types.js'
 import { renderRecord } from '../ui/render.js'
 import { renderReview, reviewColors } from '../ui/render-review.js'
 import type { Output } from '../ui/output.js'
@@ -27,7 +27,7 @@ export async function viewRelease(rawId: string, opts: ViewOptions, deps: Deps, 
   const backend = await backendFor(opts, deps)
   const named = await resolveName(backend, rawId)
   if (named.kind === 'release') {
-    const shown = await show(backend, named.current.record, opts, deps, out)
+    const shown = await show(backend, named.current, opts, deps, out)
     if (out.json) {
       out.data({ ...shown.record, state: shown.state, review: shown.review, ...(shown.reviewError && { reviewError: shown.reviewError }) })
       return
@@ -37,7 +37,7 @@ export async function viewRelease(rawId: string, opts: ViewOptions, deps: Deps, 
   }
   const { set } = named
   const shown: Shown[] = []
-  for (const m of named.members) shown.push(await show(backend, m.record, opts, deps, out))
+  for (const m of named.members) shown.push(await show(backend, m, opts, deps, out))
   // The order approval would publish them in: read from the verified bytes when they could be.
   const names = new Set(shown.map((s) => s.record.packageName))
   const { order } = publishOrder(shown.map((s) => ({ id: s.record.id, name: s.record.packageName, version: s.record.version, dependsOn: dependenciesAmong(s.manifest ?? {}, names) })))
@@ -60,11 +60,12 @@ export async function viewRelease(rawId: string, opts: ViewOptions, deps: Deps, 
   }
 }
 
-async function show(backend: StagingBackend, record: StagedRecord, opts: ViewOptions, deps: Deps, out: Output): Promise<Shown> {
+async function show(backend: StagingBackend, current: Versioned, opts: ViewOptions, deps: Deps, out: Output): Promise<Shown> {
+  const { record } = current
   const state = effectiveState(record, deps.now())
   // Only what can still be approved is reviewed: the others are published, rejected (no bytes) or expired.
   const reviewable = opts.review !== false && (state === 'pending' || state === 'approving')
-  const result = reviewable ? await reviewForView(backend, record, deps) : undefined
+  const result = reviewable ? await reviewForView(backend, current, deps) : undefined
   if (result && 'error' in result) {
     const failure = errorToJson(result.error).error
     out.warn(`no review against ${record.registry}${forWhom(record)}: ${failure.code}: ${failure.summary}${failure.detail ? ` (${failure.detail})` : ''}`)

@@ -91,6 +91,10 @@ const step = (a: Args, kind: string): string => `${STEP_WORDS[a.s('step')] ?? ki
 
 /** One sentence per code. Typed as a complete map, so a new code without wording does not compile. */
 export const FINDING_WORDING: { [C in FindingCode]: (a: Args) => string } = {
+  MANIFEST_MISMATCH: (a) =>
+    `The registry holds a manifest that differs from the package.json in the tarball on ${a.s('fields')}: npm would install by the registry's, which you cannot review here`,
+  MANIFEST_UNVERIFIED: () =>
+    'The registry does not show the manifest it will publish (npm installs by it), so nobody can check it against the tarball\'s package.json before approval; it is compared after publishing',
   INSTALL_SCRIPT_ADDED: (a) => `New install script "${a.s('script')}" runs on every install: ${a.s('command')}`,
   INSTALL_SCRIPT_CHANGED: (a) => `Install script "${a.s('script')}" changed: ${a.s('from')} → ${a.s('to')}`,
   NATIVE_BINARY_ADDED: (a) => `New native binary ${a.s('path')} (${NATIVE_KINDS[a.s('kind')] ?? a.s('kind')}): its code cannot be reviewed`,

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import os from 'node:os'
 import path from 'node:path'
 import { createRequire } from 'node:module'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -35,6 +36,8 @@ async function setup(registryUrl = registry.url) {
   const approver = await registry.createUser()
   const stagerEnv = { NPM_CONFIG_USERCONFIG: await stager.writeNpmrc(path.join(sb.dir, 'stager'), registryUrl) }
   const approverEnv = { NPM_CONFIG_USERCONFIG: await approver.writeNpmrc(path.join(sb.dir, 'approver'), registryUrl) }
+  // The approvers' project accepts that this registry does not show the manifest it holds (see the README).
+  await fs.writeFile(path.join(sb.dir, 'package.json'), JSON.stringify({ private: true, stagePublish: { policy: { allow: ['MANIFEST_UNVERIFIED'] } } }))
   return { sb, name, pkg, stager, approver, stagerEnv, approverEnv }
 }
 
@@ -151,19 +154,44 @@ describe('the registry backend', () => {
     }
   })
 
-  it('warns when the registry publishes a manifest that differs from the tarball it staged (manifest confusion)', async () => {
+  it('refuses before the one-time password when the registry does not show the manifest it would publish (manifest confusion)', async () => {
     const { sb, name, pkg, approver, stager, approverEnv } = await setup()
-    // A stager who sends a document whose dependencies differ from the tarball's package.json.
+    // A stager who sends a document whose install-time fields differ from the tarball's package.json.
     const packed = await npm(sb, ['pack', '--json', '--pack-destination', sb.dir], {}, pkg)
     expect(packed.code, packed.all).toBe(0)
     const bytes = await fs.readFile(path.join(sb.dir, parseJson<Array<{ filename: string }>>(packed.stdout)[0]!.filename))
     const { publish } = require('libnpmpublish') as { publish(m: unknown, b: Buffer, o: unknown): Promise<{ stageId: string }> }
-    const manifest = { name, version: '1.0.0', dependencies: { 'left-pad-evil': '1.0.0' } }
+    const manifest = { name, version: '1.0.0', dependencies: { 'left-pad-evil': '1.0.0' }, scripts: { postinstall: 'node -e "evil()"' } }
     const { stageId } = await publish(manifest, bytes, { registry: registry.url, [`//${registry.host}/:_authToken`]: stager.token, stage: true, npmCommand: 'stage' })
-    const r = await sb.run(['approve', stageId, '--yes', '--otp', await approver.otp(), '--json', '--backend', 'registry'], { env: approverEnv })
+
+    // An approver whose project has no policy: Verdaccio's item shows no manifest, so nothing proves it.
+    const strict = await fs.mkdtemp(path.join(os.tmpdir(), 'sp-strict-'))
+    const view = await sb.run(['view', stageId, '--json', '--backend', 'registry'], { env: approverEnv, cwd: strict })
+    expect(view.code, view.all).toBe(0)
+    expect(parseJson<{ review: { findings: Array<{ code: string; severity: string }> } }>(view.stdout).review.findings[0]).toMatchObject({ code: 'MANIFEST_UNVERIFIED', severity: 'danger' })
+    const refused = await sb.run(['approve', stageId, '--yes', '--otp', await approver.otp(), '--backend', 'registry'], { env: approverEnv, cwd: strict })
+    expect(refused.code, refused.all).toBe(1)
+    expect(refused.stderr).toContain('EPOLICY')
+    expect(refused.stderr).toContain('MANIFEST_UNVERIFIED')
+    expect(refused.stderr).not.toContain(`Approve ${name}`)
+    expect(await publishedIntegrity(sb, registry.url, `${name}@1.0.0`)).toBeNull()
+
+    // Let through by name: published, and what the registry then serves is compared with the tarball, loudly.
+    const r = await sb.run(['approve', stageId, '--yes', '--otp', await approver.otp(), '--json', '--allow', 'MANIFEST_UNVERIFIED', '--backend', 'registry'], { env: approverEnv, cwd: strict })
     expect(r.code, r.all).toBe(0)
-    expect(parseJson<{ manifestMismatch: string[] }>(r.stdout).manifestMismatch).toEqual(['dependencies'])
-    expect(r.stderr).toMatch(/serves dependencies that differ from the package\.json in the tarball you reviewed/)
+    expect(parseJson<{ manifestMismatch: string[] }>(r.stdout).manifestMismatch).toEqual(['dependencies', 'scripts'])
+    expect(r.stderr).toMatch(/serves dependencies, scripts that differ from the package\.json in the tarball you reviewed/)
+  })
+
+  it('finds no manifest mismatch after publishing a release staged honestly (bin and scripts normalised as npm does)', async () => {
+    const { sb, name, approver, approverEnv, stagerEnv } = await setup()
+    const pkg = await sb.makePackage(name, { version: '1.0.0', bin: 'cli.js', scripts: { test: 'node t.js' }, dependencies: { semver: '^7.0.0' } }, { 'cli.js': '#!/usr/bin/env node\n' })
+    const { id } = await stageWithStagePublish(sb, pkg, stagerEnv)
+    const r = await sb.run(['approve', id, '--yes', '--otp', await approver.otp(), '--json', '--backend', 'registry'], { env: approverEnv })
+    expect(r.code, r.all).toBe(0)
+    expect(parseJson<{ manifestMismatch?: string[]; review: { findings: Array<{ code: string }> } }>(r.stdout)).toMatchObject({ review: { findings: expect.arrayContaining([expect.objectContaining({ code: 'MANIFEST_UNVERIFIED' })]) } })
+    expect(parseJson<{ manifestMismatch?: string[] }>(r.stdout).manifestMismatch).toBeUndefined()
+    expect(r.stderr).not.toContain('that differ from the package.json')
   })
 })
 

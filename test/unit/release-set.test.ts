@@ -55,8 +55,8 @@ describe('records of a registry (no integrity, no files, no expiry)', () => {
 })
 
 describe('manifestMismatches', () => {
-  it('spots dependencies the served manifest adds or changes, and nothing else', () => {
-    expect(manifestMismatches({ dependencies: { a: '1' } }, { dependencies: { a: '1' }, bin: { x: 'y' }, _id: 'p@1' })).toEqual([])
+  it('spots dependencies the served manifest adds or changes, and ignores fields installs do not use', () => {
+    expect(manifestMismatches({ dependencies: { a: '1' } }, { dependencies: { a: '1' }, description: 'x', _id: 'p@1', dist: {} })).toEqual([])
     expect(manifestMismatches({}, { dependencies: {} })).toEqual([])
     expect(manifestMismatches({ dependencies: { a: '1' } }, { dependencies: { a: '1', evil: '1' } })).toEqual(['dependencies'])
     expect(manifestMismatches({ peerDependencies: { r: '18' } }, { optionalDependencies: { o: '1' } })).toEqual(['optionalDependencies', 'peerDependencies'])

@@ -11,6 +11,8 @@ export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s)
 
 /** Every finding code and its severity. Codes are stable: policies and `--allow` name them. */
 export const FINDINGS = {
+  MANIFEST_MISMATCH: 'danger',
+  MANIFEST_UNVERIFIED: 'danger',
   INSTALL_SCRIPT_ADDED: 'danger',
   INSTALL_SCRIPT_CHANGED: 'danger',
   NATIVE_BINARY_ADDED: 'danger',
@@ -101,6 +103,12 @@ export interface ReviewInput {
   /** Tarball byte sizes, when known (the review works on unpacked contents). */
   packedSize?: number
   previousPackedSize?: number
+  /**
+   * A registry that stages natively publishes the manifest it was sent at staging, not the tarball's
+   * package.json: the install-relevant fields in which they differ, or `unavailable` when the registry
+   * does not show the manifest it holds. Absent for record stores (we publish the tarball's own).
+   */
+  registryManifest?: { mismatched: string[] } | 'unavailable'
 }
 
 /** How the parts of a review report a finding; undefined arguments are dropped. */

@@ -54,6 +54,8 @@ export function reviewRelease(input: ReviewInput): Review {
       ? { version: null, reason: 'first-release' }
       : { version: baseVersion, reason: input.distTags?.[input.tag] === baseVersion ? 'tag' : 'highest' }
 
+  if (input.registryManifest === 'unavailable') add('MANIFEST_UNVERIFIED')
+  else if (input.registryManifest?.mismatched.length) add('MANIFEST_MISMATCH', { fields: input.registryManifest.mismatched.join(', ') })
   reviewVersion(version, baseline, input, add)
   reviewRef(name, version, input, add)
 
