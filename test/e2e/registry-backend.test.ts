@@ -183,6 +183,35 @@ describe('the registry backend', () => {
     expect(r.stderr).toMatch(/serves dependencies, scripts that differ from the package\.json in the tarball you reviewed/)
   })
 
+  it('refuses with MANIFEST_MISMATCH, naming the fields, when the registry shows a document that differs from the tarball', async () => {
+    const proxy = await startRegistryProxy(registry, { showStagedDocuments: true })
+    try {
+      const { sb, name, pkg, approver, stager, approverEnv, stagerEnv } = await setup(proxy.url)
+      const strict = await fs.mkdtemp(path.join(os.tmpdir(), 'sp-strict-'))
+      // Honest staging first: the registry's document agrees with the tarball on every install-time field.
+      const honest = await stageWithStagePublish(sb, pkg, stagerEnv)
+      const clean = await sb.run(['view', honest.id, '--json', '--backend', 'registry'], { env: approverEnv, cwd: strict })
+      expect(clean.code, clean.all).toBe(0)
+      expect(parseJson<{ review: { findings: Array<{ code: string }> } }>(clean.stdout).review.findings.map((f) => f.code).filter((c) => c.startsWith('MANIFEST'))).toEqual([])
+
+      // Then a stager who sends a document with a bin and a postinstall the tarball does not have.
+      const other = await sb.makePackage(`${name}-b`, { name: `${name}-b`, version: '1.0.0' })
+      const packed = await npm(sb, ['pack', '--json', '--pack-destination', sb.dir], {}, other)
+      const bytes = await fs.readFile(path.join(sb.dir, parseJson<Array<{ filename: string }>>(packed.stdout)[0]!.filename))
+      const { publish } = require('libnpmpublish') as { publish(m: unknown, b: Buffer, o: unknown): Promise<{ stageId: string }> }
+      const manifest = { name: `${name}-b`, version: '1.0.0', bin: { ls: 'evil.js' }, scripts: { postinstall: 'node evil.js' } }
+      const { stageId } = await publish(manifest, bytes, { registry: proxy.url, [`//${proxy.host}/:_authToken`]: stager.token, stage: true, npmCommand: 'stage' })
+      const r = await sb.run(['approve', stageId, '--yes', '--otp', await approver.otp(), '--backend', 'registry'], { env: approverEnv, cwd: strict })
+      expect(r.code, r.all).toBe(1)
+      expect(r.stderr).toContain('EPOLICY')
+      expect(r.stderr).toMatch(/differs from the package\.json in the tarball on scripts, bin/)
+      expect(proxy.requests.filter((q) => q.path.endsWith('/approve'))).toEqual([])
+      expect(await publishedIntegrity(sb, registry.url, `${name}-b@1.0.0`)).toBeNull()
+    } finally {
+      await proxy.stop()
+    }
+  })
+
   it('finds no manifest mismatch after publishing a release staged honestly (bin and scripts normalised as npm does)', async () => {
     const { sb, name, approver, approverEnv, stagerEnv } = await setup()
     const pkg = await sb.makePackage(name, { version: '1.0.0', bin: 'cli.js', scripts: { test: 'node t.js' }, dependencies: { semver: '^7.0.0' } }, { 'cli.js': '#!/usr/bin/env node\n' })

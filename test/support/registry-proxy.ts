@@ -22,6 +22,9 @@
  *    `requests[i].otpReused` marks those writes.
  * 4. Refusing writes on demand (`refuse`): a function of (method, path) that returns a status and an
  *    error message makes the proxy answer that instead of forwarding; set `proxy.refuse` to change it.
+ * 5. A registry whose staging API shows the document it holds (`showStagedDocuments`): the body of each
+ *    `POST /-/stage/package/<name>` (without its attachments) is kept by the stage id the registry
+ *    answered, and added as `packument` to `GET /-/stage/<id>` answers (Verdaccio keeps it but does not show it).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -58,6 +61,8 @@ export interface RegistryProxyOptions {
   };
   /** Answer some writes with an error instead of forwarding them (see 4. above). */
   refuse?: RefuseFn;
+  /** Show each staged item's document in `GET /-/stage/<id>` (see 5. above). */
+  showStagedDocuments?: boolean;
 }
 
 export interface RegistryProxy {
@@ -237,9 +242,52 @@ export async function startRegistryProxy(target: TestRegistry, opts: RegistryPro
     req.pipe(upReq);
   };
 
+  // showStagedDocuments: the document each staged item was sent with, by stage id.
+  const stagedDocuments = new Map<string, unknown>();
+  const readAll = async (stream: http.IncomingMessage): Promise<Buffer> => {
+    const chunks: Buffer[] = [];
+    for await (const c of stream) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  };
+  /** Forwards a request with a known body and lets `rewrite` change the registry's JSON answer. */
+  const forwardRewriting = async (req: http.IncomingMessage, res: http.ServerResponse, headers: http.OutgoingHttpHeaders, body: Buffer, rewrite: (status: number, answer: Buffer) => Buffer): Promise<void> => {
+    const record: ProxiedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', otp: headers['npm-otp'] !== undefined };
+    requests.push(record);
+    const upRes = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const upReq = http.request({ protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...headers, 'content-length': body.length }, agent });
+      upReq.on('response', resolve);
+      upReq.on('error', reject);
+      upReq.end(body);
+    });
+    record.status = upRes.statusCode;
+    const answer = rewrite(upRes.statusCode ?? 502, await readAll(upRes));
+    const out = forwardableHeaders(upRes.headers);
+    delete out['content-length'];
+    res.writeHead(upRes.statusCode ?? 502, { ...out, 'content-length': answer.length });
+    res.end(answer);
+  };
+
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const method = (req.method ?? 'GET').toUpperCase();
     const pathname = new URL(req.url ?? '/', 'http://proxy.invalid').pathname;
+    if (opts.showStagedDocuments && method === 'POST' && pathname.startsWith('/-/stage/package/')) {
+      const body = await readAll(req);
+      await forwardRewriting(req, res, forwardableHeaders(req.headers), body, (status, answer) => {
+        if (status === 201) {
+          const { _attachments: _omitted, ...document } = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+          stagedDocuments.set(String((JSON.parse(answer.toString('utf8')) as { stageId?: unknown }).stageId), document);
+        }
+        return answer;
+      });
+      return;
+    }
+    const itemId = /^\/-\/stage\/([0-9a-f-]{36})\/?$/.exec(pathname)?.[1];
+    if (opts.showStagedDocuments && method === 'GET' && itemId && stagedDocuments.has(itemId)) {
+      await forwardRewriting(req, res, forwardableHeaders(req.headers), await readAll(req), (status, answer) =>
+        status === 200 ? Buffer.from(JSON.stringify({ ...(JSON.parse(answer.toString('utf8')) as object), packument: stagedDocuments.get(itemId) })) : answer,
+      );
+      return;
+    }
     if (pathname.startsWith(WEB_AUTH_PREFIX)) {
       await drain(req);
       handleWebAuthRoute(req, res, pathname);
