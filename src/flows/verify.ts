@@ -6,7 +6,8 @@
  */
 import { timingSafeEqual } from 'node:crypto'
 import { StagePublishError } from '../errors.js'
-import { withTarballDetails, type DetailedRecord, type StagedRecord } from '../core/record.js'
+import { isDeepStrictEqual } from 'node:util'
+import type { DetailedRecord, PackedFile, StagedRecord } from '../core/record.js'
 import type { StagingBackend } from '../backends/types.js'
 import { readTarball, sha1Hex, sha512Integrity, summarize, type TarballContents } from '../registry/tarball.js'
 
@@ -49,8 +50,39 @@ export async function loadVerified(backend: StagingBackend, record: StagedRecord
       hint: `Nothing was published. Reject it (stage-publish reject ${record.id}) and stage again.`,
     })
   }
-  return { bytes, contents, record: withTarballDetails(record, summarize(bytes, contents)), checkedAgainst: record.integrity === undefined ? 'shasum' : 'integrity' }
+  const facts = summarize(bytes, contents)
+  const claimed = claimedButWrong(record, facts)
+  if (claimed.length) {
+    throw new StagePublishError('EINTEGRITY', `The record of ${record.packageName}@${record.version} describes its tarball wrongly (${claimed.join(', ')}): it was changed after staging`, {
+      hint: `Nothing was published. The bytes match the recorded integrity, but not the record's own account of them. Reject it (stage-publish reject ${record.id}) and stage again from a trusted source.`,
+    })
+  }
+  // What the bytes say, never what the record says: sizes, counts and the file list shown are proven.
+  const detailed: DetailedRecord = {
+    ...record,
+    integrity: facts.integrity,
+    size: facts.size,
+    unpackedSize: facts.unpackedSize,
+    fileCount: facts.entryCount,
+    files: facts.files,
+    bundled: facts.bundled,
+  }
+  return { bytes, contents, record: detailed, checkedAgainst: record.integrity === undefined ? 'shasum' : 'integrity' }
 }
+
+/** The tarball facts a record states (record stores keep them) that differ from what its bytes say. */
+function claimedButWrong(record: StagedRecord, facts: ReturnType<typeof summarize>): string[] {
+  const wrong: string[] = []
+  if (record.size !== undefined && record.size !== facts.size) wrong.push('size')
+  if (record.unpackedSize !== undefined && record.unpackedSize !== facts.unpackedSize) wrong.push('unpacked size')
+  if (record.fileCount !== undefined && record.fileCount !== facts.entryCount) wrong.push('file count')
+  if (record.files !== undefined && !isDeepStrictEqual(sortedFiles(record.files), facts.files)) wrong.push('file list')
+  if (record.bundled !== undefined && !isDeepStrictEqual([...record.bundled].sort(), facts.bundled)) wrong.push('bundled dependencies')
+  return wrong
+}
+
+const sortedFiles = (files: PackedFile[]): PackedFile[] =>
+  files.map(({ path, size, mode }) => ({ path, size, mode })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
 
 function sameText(a: string, b: string): boolean {
   const x = Buffer.from(a)
