@@ -119,6 +119,18 @@ describe('a release set is what its set object lists', () => {
     }
   })
 
+  it('writes the set object before any member record: when it cannot be written, no member is staged', async () => {
+    const { sb, root, names } = await workspace()
+    // sets/ on another file system (/proc): link(2) into it fails, while records and tarballs could be written.
+    await fs.mkdir(sb.store, { recursive: true })
+    await fs.symlink('/proc/self', path.join(sb.store, 'sets'))
+    const staged = await sb.run(['-w', names.b, '-w', names.c, '--json', '--backend', sb.backend, '--registry', registry.url], { cwd: root })
+    expect(staged.code, staged.all).toBe(1)
+    expect(staged.all).toContain('EBACKEND')
+    expect(await fs.readdir(path.join(sb.store, 'records'))).toEqual([])
+    expect(await fs.readdir(path.join(sb.store, 'tarballs'))).toEqual([])
+  })
+
   it('refuses the set, and the member on its own, when a listed record and its tarball were swapped', async () => {
     const { sb, root, names } = await workspace()
     const staged = await sb.run(['-w', names.b, '-w', names.c, '--json', '--backend', sb.backend, '--registry', registry.url], { cwd: root })
