@@ -10,7 +10,7 @@
 import { createRequire } from 'node:module'
 import semver from 'semver'
 import { StagePublishError } from '../errors.js'
-import { isUuid, type SetMember, type StagedRecord } from './record.js'
+import { isUuid, type DetailedRecord, type SetMember, type StagedRecord } from './record.js'
 
 export const SET_SCHEMA = 1
 /** More members than any workspace has: an object with more is not ours. */
@@ -51,12 +51,12 @@ const SET_KEYS = ['schema', 'setId', 'createdAt', 'members']
 const MEMBER_KEYS = ['id', 'name', 'version', 'integrity']
 
 /** The set object for members about to be stored (ids and integrities known). */
-export function newSetObject(setId: string, createdAt: Date, members: readonly Pick<StagedRecord, 'id' | 'packageName' | 'version' | 'integrity'>[]): SetObject {
+export function newSetObject(setId: string, createdAt: Date, members: readonly Pick<DetailedRecord, 'id' | 'packageName' | 'version' | 'integrity'>[]): SetObject {
   return {
     schema: SET_SCHEMA,
     setId,
     createdAt: createdAt.toISOString(),
-    members: members.map((r) => ({ id: r.id, name: r.packageName, version: r.version, integrity: r.integrity ?? '' })),
+    members: members.map((r) => ({ id: r.id, name: r.packageName, version: r.version, integrity: r.integrity })),
   }
 }
 
