@@ -39,6 +39,8 @@ export type ErrorCode =
   | 'EPOLICY'
   | 'EEXPECT'
   | 'ESETINCOMPLETE'
+  | 'ESETMISMATCH'
+  | 'ETOOLARGE'
   | 'ENOTALLPUBLISHED'
 
 export interface StagePublishErrorOptions {

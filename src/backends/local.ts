@@ -4,17 +4,19 @@
  *   <root>/tarballs/<id>.tgz   the bytes, written first
  *   <root>/records/<id>.json   the record, created with link(2), which fails if it exists
  *   <root>/locks/<id>          held for the few milliseconds of a compare-and-set
+ *   <root>/sets/<setId>.json   a release set, created with link(2) before its member records, never changed
  *
  * Every write goes to a temp file that is fsynced and then renamed or linked into place, so a crash
  * never leaves a partial file under a final name, and a record never points at missing bytes.
  * Directories are 0700 and files 0600: staged releases are nobody else's business.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { promises as fs } from 'node:fs'
+import { constants as fsConstants, promises as fs } from 'node:fs'
 import path from 'node:path'
 import { StagePublishError } from '../errors.js'
 import { isUuid, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
-import type { CasStagingBackend, CreateResult, UpdateResult, Versioned } from './types.js'
+import { MAX_SET_BYTES, parseSetObject, serializeSetObject, type SetObject } from '../core/release-set.js'
+import type { CasStagingBackend, CreateResult, CreateSetResult, UpdateResult, Versioned } from './types.js'
 
 const STALE_LOCK_MS = 30_000
 const LOCK_WAIT_MS = 10_000
@@ -25,6 +27,7 @@ export function createLocalBackend(root: string): CasStagingBackend {
     tarballs: path.join(root, 'tarballs'),
     locks: path.join(root, 'locks'),
     tmp: path.join(root, 'tmp'),
+    sets: path.join(root, 'sets'),
   }
   const recordPath = (id: string) => path.join(dirs.records, `${checkId(id)}.json`)
   const tarballPath = (id: string) => path.join(dirs.tarballs, `${checkId(id)}.tgz`)
@@ -191,8 +194,87 @@ export function createLocalBackend(root: string): CasStagingBackend {
       )
       return out.sort(newestFirst)
     },
+
+    ...localSets(root, dirs.sets, writeTemp),
   } satisfies CasStagingBackend
   return backend
+}
+
+/** Release set objects (core/release-set.ts): created once with link(2), read strictly, listed by name. */
+function localSets(root: string, dir: string, writeTemp: (bytes: string) => Promise<string>): Pick<CasStagingBackend, 'createSet' | 'getSet' | 'listSetIds'> {
+  const setPath = (setId: string) => path.join(dir, `${checkSetId(setId)}.json`)
+  return {
+    async createSet(set: SetObject): Promise<CreateSetResult> {
+      const target = setPath(set.setId)
+      const tmp = await writeTemp(serializeSetObject(set))
+      try {
+        await fs.link(tmp, target)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { created: false, reason: 'exists' }
+        throw fsError(err, root)
+      } finally {
+        await fs.rm(tmp, { force: true })
+      }
+      await syncDir(dir)
+      return { created: true }
+    },
+
+    async getSet(setId: string): Promise<SetObject | null> {
+      const text = await readBounded(setPath(setId), MAX_SET_BYTES, `The release set ${setId}`, root)
+      return text === null ? null : parseSetObject(text, setId)
+    },
+
+    async listSetIds(): Promise<string[]> {
+      let names: string[]
+      try {
+        names = await fs.readdir(dir)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+        throw fsError(err, root)
+      }
+      return names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).filter(isUuid)
+    },
+  }
+}
+
+/**
+ * A small file someone else may have written: null when absent. Never follows a link, never waits
+ * on a FIFO, reads a regular file only and at most `limit` bytes (ETOOLARGE beyond).
+ */
+async function readBounded(file: string, limit: number, what: string, root: string): Promise<string | null> {
+  let fh: fs.FileHandle
+  try {
+    fh = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return null
+    if (code === 'ELOOP') throw new StagePublishError('ECORRUPT', `${what} is corrupt: it is a symbolic link`, { hint: 'Nothing was changed. Inspect the backend.' })
+    throw fsError(err, root)
+  }
+  try {
+    const stat = await fh.stat()
+    if (!stat.isFile()) throw new StagePublishError('ECORRUPT', `${what} is corrupt: it is not a regular file`, { hint: 'Nothing was changed. Inspect the backend.' })
+    if (stat.size > limit) throw new StagePublishError('ETOOLARGE', `${what} is too large (${stat.size} bytes, at most ${limit})`, { hint: 'Nothing was changed. Inspect the backend.' })
+    const buf = Buffer.alloc(limit + 1)
+    let n = 0
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, n)
+      if (bytesRead === 0) break
+      n += bytesRead
+      if (n > limit) throw new StagePublishError('ETOOLARGE', `${what} is too large (over ${limit} bytes)`, { hint: 'Nothing was changed. Inspect the backend.' })
+    }
+    return buf.subarray(0, n).toString('utf8')
+  } catch (err) {
+    throw fsError(err, root)
+  } finally {
+    await fh.close()
+  }
+}
+
+function checkSetId(setId: string): string {
+  // Set ids become file names: only a UUID may ever reach the file system.
+  if (!isUuid(setId)) throw new StagePublishError('EINVALIDID', `"${String(setId).slice(0, 60)}" is not a release set id`)
+  return setId
 }
 
 export const newestFirst = (a: Versioned, b: Versioned): number =>

@@ -4,8 +4,9 @@
  *   s3://<bucket>/<prefix>?region=..&endpoint=..&forcePathStyle=true
  *   <prefix>/tarballs/<id>.tgz    the bytes, written first, create-if-absent
  *   <prefix>/records/<id>.json    the record: created with If-None-Match: *, changed with If-Match: <etag>
+ *   <prefix>/sets/<setId>.json    a release set: created with If-None-Match: * before its records, never changed
  *
- * Two key prefixes, so IAM can let a CI role PutObject on both and nothing else. Credentials come
+ * One key prefix per kind, so IAM can let a CI role PutObject (create-if-absent) on them and nothing else. Credentials come
  * only from the AWS SDK's default chain (env, profile, instance role, web identity), never from the URL.
  * The SDK is imported on first use, so commands that never touch S3 never load it.
  */
@@ -13,7 +14,8 @@ import { createHash } from 'node:crypto'
 import type * as S3 from '@aws-sdk/client-s3'
 import { StagePublishError } from '../errors.js'
 import { isUuid, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
-import type { CasStagingBackend, CreateResult, ListOptions, UpdateResult, Versioned } from './types.js'
+import { MAX_SET_BYTES, parseSetObject, serializeSetObject, type SetObject } from '../core/release-set.js'
+import type { CasStagingBackend, CreateResult, CreateSetResult, ListOptions, UpdateResult, Versioned } from './types.js'
 
 type Sdk = typeof S3
 
@@ -287,8 +289,61 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
       })
       return out.sort(newestFirst)
     },
+
+    ...setMethods(),
   } satisfies CasStagingBackend
   return backend
+
+  /** Release set objects (core/release-set.ts): created once with If-None-Match: *, read strictly and bounded. */
+  function setMethods(): Pick<CasStagingBackend, 'createSet' | 'getSet' | 'listSetIds'> {
+    const setsPrefix = `${loc.prefix}sets/`
+    const setKey = (setId: string) => `${setsPrefix}${checkSetId(setId)}.json`
+    return {
+      async createSet(set: SetObject): Promise<CreateSetResult> {
+        const res = await put(at('create the release set', 's3:PutObject', setKey(set.setId)), serializeSetObject(set), { IfNoneMatch: '*' }, ['preconditionFailed'])
+        return 'etag' in res ? { created: true } : { created: false, reason: 'exists' }
+      },
+
+      async getSet(setId: string): Promise<SetObject | null> {
+        const w = at('read the release set', 's3:GetObject', setKey(setId))
+        let out: S3.GetObjectCommandOutput
+        try {
+          out = await send<S3.GetObjectCommandOutput>((sdk) => new sdk.GetObjectCommand({ Bucket: loc.bucket, Key: w.key }))
+        } catch (err) {
+          if (s3Failure(err) === 'notFound') return null
+          throw s3Errors(err, w)
+        }
+        // Refused before its body is read: an object this large is not a set we wrote.
+        if ((out.ContentLength ?? 0) > MAX_SET_BYTES) {
+          ;(out.Body as { destroy?: () => void } | undefined)?.destroy?.()
+          throw new StagePublishError('ETOOLARGE', `The release set ${setId} is too large (${out.ContentLength} bytes, at most ${MAX_SET_BYTES})`, { hint: 'Nothing was changed. Inspect the bucket.' })
+        }
+        const bytes = (await out.Body?.transformToByteArray()) ?? new Uint8Array()
+        return parseSetObject(Buffer.from(bytes).toString('utf8'), setId)
+      },
+
+      async listSetIds(): Promise<string[]> {
+        const ids: string[] = []
+        const w = at('list the release sets', 's3:ListBucket', setsPrefix)
+        let token: string | undefined
+        do {
+          let out: S3.ListObjectsV2CommandOutput
+          try {
+            out = await send((sdk) => new sdk.ListObjectsV2Command({ Bucket: loc.bucket, Prefix: setsPrefix, MaxKeys: pageSize, ContinuationToken: token }))
+          } catch (err) {
+            throw s3Errors(err, w)
+          }
+          for (const obj of out.Contents ?? []) {
+            const name = (obj.Key ?? '').slice(setsPrefix.length)
+            // Keys are untrusted: only a UUID ever becomes a set id.
+            if (name.endsWith('.json') && isUuid(name.slice(0, -5))) ids.push(name.slice(0, -5))
+          }
+          token = out.IsTruncated ? out.NextContinuationToken : undefined
+        } while (token)
+        return ids
+      },
+    }
+  }
 }
 
 const newestFirst = (a: Versioned, b: Versioned): number =>
@@ -317,6 +372,12 @@ function checkId(id: string): string {
   // Ids become object keys: only a UUID ever reaches the bucket.
   if (!isUuid(id)) throw new StagePublishError('EINVALIDID', `"${String(id).slice(0, 60)}" is not a staged release id`)
   return id
+}
+
+function checkSetId(setId: string): string {
+  // Set ids become object keys: only a UUID ever reaches the bucket.
+  if (!isUuid(setId)) throw new StagePublishError('EINVALIDID', `"${String(setId).slice(0, 60)}" is not a release set id`)
+  return setId
 }
 
 const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {} }

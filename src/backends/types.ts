@@ -22,6 +22,7 @@
  * ENOTFOUND, EBACKENDUNREACHABLE, EACCESSDENIED, EBACKEND, ENOSTAGE, ENEEDAUTH.
  */
 import type { StagedRecord } from '../core/record.js'
+import type { SetObject } from '../core/release-set.js'
 
 /** A record and the opaque version (ETag) it was read at; pass it back to updateRecord. '' for a native backend. */
 export interface Versioned {
@@ -35,6 +36,7 @@ export interface Versioned {
 }
 
 export type CreateResult = { created: true; id: string; etag: string } | { created: false; reason: 'exists' }
+export type CreateSetResult = { created: true } | { created: false; reason: 'exists' }
 export type UpdateResult = { updated: true; etag: string } | { updated: false; reason: 'conflict' | 'missing' }
 
 export interface ListOptions {
@@ -74,6 +76,16 @@ export interface CasStagingBackend extends BackendBase {
   deleteTarball(id: string): Promise<void>
   /** Compare-and-set: replaces the record only if it is still at `etag`. */
   updateRecord(record: StagedRecord, etag: string): Promise<UpdateResult>
+
+  /**
+   * Release sets (core/release-set.ts): the set object is written once, create-if-absent, before
+   * its member records, and never changed: `{created:false}` when one with this set id exists.
+   */
+  createSet(set: SetObject): Promise<CreateSetResult>
+  /** The set object, or null when there is none. ECORRUPT (or ETOOLARGE) when it is not one. */
+  getSet(setId: string): Promise<SetObject | null>
+  /** Every set id (no order), from the set objects. */
+  listSetIds(): Promise<string[]>
 }
 
 /** How the approver proves presence for one write: a code from their authenticator, or a web-auth token. */

@@ -30,6 +30,7 @@ import { alreadyDone, claim, markApproved, release, settleOthers, type Timing } 
 import { withOneTimePassword, type OtpSession } from './otp.js'
 import { checkPins, type Pins } from './pin.js'
 import { presentReview, registryManifestCheck, type Gate, type PolicyVerdict } from './review.js'
+import { listedSetMembers } from './select.js'
 import { loadVerified, type Verified } from './verify.js'
 
 export interface ApprovalContext {
@@ -125,8 +126,10 @@ function targetFor(record: StagedRecord, ctx: ApprovalContext): Target {
  */
 export async function requireSetDependencies(ready: Ready, inBatch: ReadonlySet<string>, ctx: ApprovalContext): Promise<void> {
   const { record, staged, target } = ready
-  if (!record.setId || !record.setMembers?.length) return
-  const members = new Map(record.setMembers.map((m) => [m.name, m.version]))
+  // The set object, not the record, says what the set is (ESETMISMATCH when it does not list this record).
+  const listed = await listedSetMembers(ctx.backend, record)
+  if (!listed) return
+  const members = new Map(listed.map((m) => [m.name, m.version]))
   const missing: string[] = []
   for (const name of dependenciesAmong(staged.contents.manifest, new Set(members.keys()))) {
     if (inBatch.has(name)) continue

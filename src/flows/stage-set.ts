@@ -1,16 +1,21 @@
 /**
  * `stage-publish --workspaces` / `-w <name>`: every public workspace package (or the named ones) as
  * one release set. Each package goes through exactly the single-package staging (./stage.ts); all
- * are packed and checked before the first is stored, and every record carries the set id and the
- * full member list (core/release-set.ts), so the set needs no record of its own.
+ * are packed and checked before the first is stored. Then the set object (core/release-set.ts) is
+ * written once, create-if-absent, listing every member's record id, name, version and integrity;
+ * only after it the member records, each carrying the set id: a visible member always has its set,
+ * and nothing written later can join it. (Records no longer carry `setMembers`: the set object is
+ * the one list, and a list on a record is only the claim of whoever wrote that record.)
  * If storing a member fails, the members already stored are withdrawn (rejected, bytes deleted):
- * a set is staged whole or not at all.
+ * a set is staged whole or not at all. The set object stays (CI may not delete); it lists records
+ * that are rejected or missing, so it can never be approved.
  * A registry's staging API cannot hold a set id: there each package is staged on its own, and
  * `approve <id> <id>...` publishes them in dependency order all the same.
  */
 import path from 'node:path'
 import { StagePublishError } from '../errors.js'
 import type { DetailedRecord, StagedRecord } from '../core/record.js'
+import { newSetObject } from '../core/release-set.js'
 import { isNative } from '../backends/types.js'
 import { loadNpmConfig } from '../registry/config.js'
 import { readManifest } from '../registry/pack.js'
@@ -60,14 +65,12 @@ export async function stageWorkspaces(filters: string[], opts: PublishOptions, d
 
   const native = prepared.some((p) => isNative(p.backend))
   const setId = native || prepared.length < 2 ? null : deps.newId()
-  if (setId) {
-    const setMembers = prepared.map((p) => ({ name: p.record.packageName, version: p.record.version }))
-    for (const p of prepared) Object.assign(p.record, { setId, setMembers })
-  }
+  if (setId) for (const p of prepared) p.record.setId = setId
   const base = { skipped, backendHint: destination.hint, backendKind: (prepared[0] as PreparedRelease).backend.kind }
   if (opts.dryRun) return { setId: null, records: prepared.map((p) => p.record), dryRun: true, ...base }
   if (native) out.warn('a registry\'s staging API cannot record a release set: the packages are staged one by one; approve them together (stage-publish approve <id> <id>...) to publish them in dependency order')
 
+  if (setId) await createSetObject(setId, prepared, destination.createdAt)
   const records: StagedRecord[] = []
   for (const p of prepared) {
     try {
@@ -77,6 +80,16 @@ export async function stageWorkspaces(filters: string[], opts: PublishOptions, d
     }
   }
   return { setId, records, dryRun: false, ...base }
+}
+
+/** The set object, before any member record: it fixes which records are the set. */
+async function createSetObject(setId: string, prepared: PreparedRelease[], createdAt: Date): Promise<void> {
+  const backend = (prepared[0] as PreparedRelease).backend
+  if (isNative(backend)) return
+  const created = await backend.createSet(newSetObject(setId, createdAt, prepared.map((p) => p.record)))
+  if (!created.created) {
+    throw new StagePublishError('EBACKEND', `A release set with id ${setId} already exists in ${backend.location}`, { hint: 'Nothing was staged. Run the command again.' })
+  }
 }
 
 /** Storing one member failed: take back the ones stored before it, so no half set waits for approval. */

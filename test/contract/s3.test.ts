@@ -10,7 +10,7 @@ import net from 'node:net'
 import type * as S3 from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createS3Backend, parseS3Url, type S3BackendDeps } from '../../src/backends/s3.js'
-import { describeBackendContract, fakeTarball, inBatches, makeRecord, stage } from '../support/backend-contract.js'
+import { describeBackendContract, fakeTarball, inBatches, makeRecord, makeSet, stage } from '../support/backend-contract.js'
 
 const endpoint = process.env.STAGE_PUBLISH_TEST_S3_ENDPOINT
 const SKIPPED = 'S3 backend tests were SKIPPED: STAGE_PUBLISH_TEST_S3_ENDPOINT is not set. Run `npm run test:s3` to start a throwaway Ceph radosgw and run them.'
@@ -153,6 +153,9 @@ describe.skipIf(!endpoint)(`S3 backend against ${endpoint ?? 'a real S3 server (
       corruptRecord: async (id, text) => {
         await admin.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: `${prefix}/records/${id}.json`, Body: text }))
       },
+      corruptSet: async (setId, text) => {
+        await admin.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: `${prefix}/sets/${setId}.json`, Body: text }))
+      },
     }
   })
 
@@ -160,6 +163,13 @@ describe.skipIf(!endpoint)(`S3 backend against ${endpoint ?? 'a real S3 server (
     const prefix = `layout-${randomUUID()}`
     const { record } = await stage(open(prefix))
     expect((await keysUnder(`${prefix}/`)).sort()).toEqual([`${prefix}/records/${record.id}.json`, `${prefix}/tarballs/${record.id}.tgz`])
+  })
+
+  it('keeps a release set at <prefix>/sets/<setId>.json', async () => {
+    const prefix = `layout-${randomUUID()}`
+    const set = makeSet(2)
+    expect(await open(prefix).createSet(set)).toEqual({ created: true })
+    expect(await keysUnder(`${prefix}/`)).toEqual([`${prefix}/sets/${set.setId}.json`])
   })
 
   it('sends If-Match unquoted, so a quoted etag works too (radosgw 16 refuses quoted ones)', async () => {

@@ -1,7 +1,8 @@
 /**
  * The README's least-privilege setup, on a real radosgw: a CI identity that may only create staged
- * releases under the prefix (PutObject on tarballs/* and records/*, and only as create-if-absent)
- * can stage, but cannot list, read, approve, reject or overwrite; the approver can.
+ * releases under the prefix (PutObject on tarballs/*, records/* and sets/*, and only as create-if-absent)
+ * can stage, a single package or a release set, but cannot list, read, approve, reject or overwrite;
+ * the approver can.
  */
 import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -10,6 +11,8 @@ import { promisify } from 'node:util'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { sharedRegistry, type TestRegistry } from '../support/verdaccio.js'
 import { parseJson, publishedIntegrity, sandbox, uniqueName } from '../support/cli.js'
+import { startRegistryProxy } from '../support/registry-proxy.js'
+import { workspace } from '../support/workspace.js'
 
 const endpoint = process.env.STAGE_PUBLISH_TEST_S3_ENDPOINT
 const cephDir = process.env.STAGE_PUBLISH_TEST_S3_DIR
@@ -40,7 +43,7 @@ describe.skipIf(!endpoint || !cephDir)('least-privilege CI role on S3', () => {
           Effect: 'Allow',
           Principal: { AWS: [`arn:aws:iam:::user/${ciUser}`] },
           Action: ['s3:PutObject'],
-          Resource: [`arn:aws:s3:::${bucket}/${prefix}/tarballs/*`, `arn:aws:s3:::${bucket}/${prefix}/records/*`],
+          Resource: [`arn:aws:s3:::${bucket}/${prefix}/tarballs/*`, `arn:aws:s3:::${bucket}/${prefix}/records/*`, `arn:aws:s3:::${bucket}/${prefix}/sets/*`],
         },
         {
           // Objects CI uploads are its own (object ACLs): deny reading and deleting them explicitly.
@@ -77,5 +80,28 @@ describe.skipIf(!endpoint || !cephDir)('least-privilege CI role on S3', () => {
     const approve = await sb.run(['approve', id, '--yes', '--otp', await approver.otp(), '--backend', backend], { env: { ...owner(), NPM_CONFIG_USERCONFIG: npmrc } })
     expect(approve.code, approve.all).toBe(0)
     expect(await publishedIntegrity(sb, registry.url, `${name}@1.0.0`)).toBe(integrity)
+  })
+
+  it('CI can stage a release set (its set object too) but not read it; the approver approves it by a prefix of its id', async () => {
+    const { sb, root, names } = await workspace()
+    const approver = await registry.createUser()
+    // Verdaccio refuses a reused code; the proxy's otpWindow plays a registry that accepts it while valid.
+    const proxy = await startRegistryProxy(registry, { otpWindow: { user: approver } })
+    try {
+      const staged = await sb.run(['-w', names.b, '-w', names.c, '--json', '--backend', backend, '--registry', proxy.url], { cwd: root, env: { ...ci, CI: 'true' } })
+      expect(staged.code, staged.all).toBe(0)
+      const { setId, releases } = parseJson<{ setId: string; releases: Array<{ name: string; integrity: string }> }>(staged.stdout)
+      for (const args of [['view', setId], ['approve', setId, '--yes', '--otp', '123456']]) {
+        const r = await sb.run([...args, '--backend', backend], { env: ci })
+        expect(r.code, `${args[0]}: ${r.all}`).toBe(1)
+        expect(r.stderr, args[0]).toContain('EACCESSDENIED')
+      }
+      const npmrc = await approver.writeNpmrc(path.join(sb.dir, 'me'), proxy.url)
+      const approve = await sb.run(['approve', setId.slice(0, 8), '--yes', '--otp', await approver.otp(), '--backend', backend], { env: { ...owner(), NPM_CONFIG_USERCONFIG: npmrc } })
+      expect(approve.code, approve.all).toBe(0)
+      for (const r of releases) expect(await publishedIntegrity(sb, registry.url, `${r.name}@1.0.0`)).toBe(r.integrity)
+    } finally {
+      await proxy.stop()
+    }
   })
 })

@@ -15,6 +15,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { CasStagingBackend, StagingBackend, Versioned } from '../../src/backends/types.js'
 import { RECORD_SCHEMA, type StagedRecord } from '../../src/core/record.js'
+import { MAX_SET_BYTES, newSetObject, type SetObject } from '../../src/core/release-set.js'
 
 export interface ContractSubject {
   backend: StagingBackend
@@ -24,6 +25,8 @@ export interface ContractSubject {
    * backend). Without it the corrupt-record test is skipped.
    */
   corruptRecord?(id: string, text: string): Promise<void>
+  /** Puts bytes where the release set object with this id lives. Without it the corrupt-set test is skipped. */
+  corruptSet?(setId: string, text: string): Promise<void>
   /** Real package tarballs, for backends that read what they stage (a registry). Default: random bytes. */
   tarball?(name: string, version: string): Promise<Buffer>
 }
@@ -68,6 +71,15 @@ export function makeRecord(bytes: Uint8Array, overrides: Partial<StagedRecord> =
     state: 'pending',
     ...overrides,
   }
+}
+
+/** A valid set object of `size` members (fresh ids, names and integrities). */
+export function makeSet(size = 3, setId: string = randomUUID()): SetObject {
+  return newSetObject(
+    setId,
+    new Date(),
+    Array.from({ length: size }, (_, i) => ({ id: randomUUID(), packageName: `@contract/member-${i}`, version: `1.${i}.0`, integrity: `sha512-${createHash('sha512').update(randomBytes(16)).digest('base64')}` })),
+  )
 }
 
 /** A record and its bytes, staged; fails the test if the backend did not create it. */
@@ -316,6 +328,56 @@ export function describeBackendContract(name: string, make: () => Promise<Contra
       await cas.deleteTarball(record.id)
       await cas.deleteTarball(randomUUID())
       expect((await backend.getRecord(record.id))?.record).toEqual(record)
+    })
+
+    casOnly('creates a release set once: a second create with its id reports exists and changes nothing', async () => {
+      const set = makeSet(3)
+      expect(await cas.createSet(set)).toEqual({ created: true })
+      expect(await cas.getSet(set.setId)).toEqual(set)
+      const other = makeSet(2, set.setId)
+      expect(await cas.createSet(other)).toEqual({ created: false, reason: 'exists' })
+      expect(await cas.getSet(set.setId)).toEqual(set)
+      expect(await cas.listSetIds()).toEqual([set.setId])
+    })
+
+    casOnly('lets exactly one of 8 concurrent creates of one set win', async () => {
+      const setId = randomUUID()
+      const sets = Array.from({ length: 8 }, () => makeSet(2, setId))
+      const results = await Promise.all(sets.map((s) => cas.createSet(s)))
+      const winners = results.flatMap((r, i) => (r.created ? [i] : []))
+      expect(winners).toHaveLength(1)
+      for (const r of results) if (!r.created) expect(r).toEqual({ created: false, reason: 'exists' })
+      expect(await cas.getSet(setId)).toEqual(sets[winners[0] as number])
+    })
+
+    casOnly('returns null for an unknown set; lists set ids across pages, apart from records', async () => {
+      expect(await cas.listSetIds()).toEqual([])
+      expect(await cas.getSet(randomUUID())).toBeNull()
+      const { record } = await stage(backend, { setId: randomUUID() })
+      const sets = await inBatches(Array.from({ length: 60 }, () => makeSet(2)), 16, async (set) => {
+        expect(await cas.createSet(set)).toEqual({ created: true })
+        return set.setId
+      })
+      expect((await cas.listSetIds()).sort()).toEqual([...sets].sort())
+      expect(await backend.listIds()).toEqual([record.id])
+      expect(await cas.getSet(record.id)).toBeNull()
+    })
+
+    casOnly('refuses set ids that are not UUIDs before any I/O, as a rejected promise', async () => {
+      expect(await codeOfCall(() => cas.getSet('../records/x'))).toBe('EINVALIDID')
+      expect(await codeOfCall(() => cas.createSet({ ...makeSet(2), setId: '../../x' }))).toBe('EINVALIDID')
+    })
+
+    casOnly('reports a corrupt set object as ECORRUPT and a huge one as ETOOLARGE', async (ctx) => {
+      if (!subject.corruptSet) return ctx.skip()
+      const set = makeSet(2)
+      await subject.corruptSet(set.setId, '{"schema": 1, "setId": "not a set"')
+      expect(await codeOf(cas.getSet(set.setId))).toBe('ECORRUPT')
+      const listsAnother = makeSet(2)
+      await subject.corruptSet(set.setId, JSON.stringify(listsAnother))
+      expect(await codeOf(cas.getSet(set.setId))).toBe('ECORRUPT')
+      await subject.corruptSet(set.setId, ' '.repeat(MAX_SET_BYTES + 1))
+      expect(await codeOf(cas.getSet(set.setId))).toBe('ETOOLARGE')
     })
 
     casOnly('does not bring bytes back when a rejected release is staged again with its id', async () => {
