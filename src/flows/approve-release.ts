@@ -84,6 +84,8 @@ export async function prepareApproval(current: Versioned, ctx: ApprovalContext, 
   }
   const staged = await loadVerified(backend, current.record)
   const { record } = staged
+  // A record that claims a release set its set object does not list is refused before its review is shown.
+  await listedSetMembers(backend, record)
   const verified = pins ? await checkPins(pins, record, staged, opts, deps, out) : undefined
 
   const target = targetFor(record, ctx)
