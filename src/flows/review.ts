@@ -107,11 +107,11 @@ function policyError(result: PolicyResult, policy: Policy, record: StagedRecord)
  * check, become a warning and `review: null`, so the record itself is always shown. With the review
  * comes the record completed from the verified bytes (a registry's item lists no files or sizes).
  */
-export async function reviewForView(backend: StagingBackend, record: StagedRecord, deps: Deps): Promise<{ review: Review; record: DetailedRecord; manifest: Record<string, unknown> } | { error: unknown }> {
+export async function reviewForView(backend: StagingBackend, record: StagedRecord, deps: Deps, registry = record.registry): Promise<{ review: Review; record: DetailedRecord; manifest: Record<string, unknown> } | { error: unknown }> {
   try {
     const staged = await loadVerified(backend, record)
     const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env })
-    const { review } = await reviewStaged(staged.record, staged, record.registry, conf.flat)
+    const { review } = await reviewStaged(staged.record, staged, registry, conf.flat)
     return { review, record: staged.record, manifest: staged.contents.manifest }
   } catch (error) {
     return { error }
