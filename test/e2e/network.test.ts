@@ -197,6 +197,12 @@ describe('a registry that went away while npm\'s cache remembers it', () => {
     expect(stage.code, stage.all).toBe(1)
     expect(stage.stderr).toContain('EREGISTRYUNREACHABLE')
     expect(stage.stderr).toMatch(/cache/)
+
+    // npm's --registry: review and diff against a registry that answers, instead of the recorded one.
+    const elsewhere = await sb.run(['view', id, '--json', '--registry', registry.url, '--backend', sb.backend])
+    expect(parseJson<{ review: { baseline: { version: string } } | null }>(elsewhere.stdout).review?.baseline.version, elsewhere.stderr).toBe('1.0.0')
+    const diffElsewhere = await sb.run(['diff', id, '--json', '--registry', registry.url, '--backend', sb.backend])
+    expect(diffElsewhere.code, diffElsewhere.all).toBe(0)
   }, 120_000)
 })
 
