@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli.js'
+import { main, quietOnClosedPipe } from '../dist/cli.js'
 
+quietOnClosedPipe()
 process.exitCode = await main(process.argv)

@@ -32,6 +32,8 @@ export type ErrorCode =
   | 'ENEEDAUTH'
   | 'EREGISTRY'
   | 'EREGISTRYUNREACHABLE'
+  /** The registry URL answers, but not as an npm registry (an HTML page, not JSON). */
+  | 'ENOTREGISTRY'
   | 'ENOSTAGE'
   | 'EABORTED'
   | 'ECONFIG'

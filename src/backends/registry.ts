@@ -19,7 +19,7 @@ import { StagePublishError, redact } from '../errors.js'
 import { isUuid, type StagedRecord } from '../core/record.js'
 import { parseStagePage, recordFromStageItem } from '../core/stage-item.js'
 import { stagedManifestOf } from '../core/manifest-confusion.js'
-import { manifestFromTarball, optionsFor, QUICK_RETRIES, registryError, registryMessage, twoFactorChallenge } from '../registry/publish.js'
+import { manifestFromTarball, optionsFor, QUICK_RETRIES, readLimits, registryError, registryMessage, twoFactorChallenge, writeLimits } from '../registry/publish.js'
 import type { PublishFn } from '../registry/publish.js'
 import type { CreateResult, ListOptions, NativeStagingBackend, NativeWrite, Versioned, WriteAuth } from './types.js'
 
@@ -52,9 +52,12 @@ export function createRegistryBackend(options: RegistryBackendOptions): NativeSt
   const location = `the staging API of ${where}`
   const npmFetch = require('npm-registry-fetch') as NpmFetch
 
-  /** Options for one request: the user's credentials for this registry, no HTTP cache (staged items change). */
+  /**
+   * Options for one request: the user's credentials for this registry, no HTTP cache (staged items
+   * change), and a read's timeouts unless the request says otherwise (writes pass writeLimits()).
+   */
   const opts = (extra: Flat = {}): Flat => {
-    const o: Flat = { ...options.flat, registry, npmCommand: 'stage', ...extra }
+    const o: Flat = { ...options.flat, registry, npmCommand: 'stage', ...readLimits(), ...extra }
     delete o.cache
     return o
   }
@@ -104,7 +107,7 @@ export function createRegistryBackend(options: RegistryBackendOptions): NativeSt
   /** A native write (approve, reject): expected outcomes come back as values. */
   async function write(method: 'POST' | 'DELETE', route: string, auth: WriteAuth, doing: string): Promise<NativeWrite> {
     try {
-      const o = opts({ method, authType: auth.authType, ...(auth.otp && { otp: auth.otp }) })
+      const o = opts({ method, authType: auth.authType, ...(auth.otp && { otp: auth.otp }), ...writeLimits() })
       if (method === 'DELETE') await (await npmFetch(route, { ...o, ignoreBody: true })).buffer()
       else await npmFetch.json(route, o)
       return { ok: true }
@@ -142,6 +145,7 @@ export function createRegistryBackend(options: RegistryBackendOptions): NativeSt
         stage: true,
         defaultTag: record.tag,
         access: record.access,
+        ...writeLimits(),
       }
       delete o.provenance
       delete o.otp

@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto'
 import type * as S3 from '@aws-sdk/client-s3'
 import { StagePublishError } from '../errors.js'
+import { NETWORK_LIMITS } from '../core/network-limits.js'
 import { isUuid, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
 import { MAX_SET_BYTES, parseSetObject, serializeSetObject, type SetObject } from '../core/release-set.js'
 import type { CasStagingBackend, CreateResult, CreateSetResult, ListOptions, UpdateResult, Versioned } from './types.js'
@@ -126,15 +127,15 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
         ...(loc.endpoint ? { endpoint: loc.endpoint } : {}),
         forcePathStyle: loc.forcePathStyle,
         ...(deps.credentials ? { credentials: deps.credentials } : {}),
-        // Few retries and short connect timeouts: an unreachable endpoint fails in seconds, not minutes.
-        maxAttempts: deps.maxAttempts ?? 2,
+        // Few retries and short timeouts (core/network-limits.ts): an endpoint that never answers fails in seconds.
+        maxAttempts: deps.maxAttempts ?? NETWORK_LIMITS.s3MaxAttempts,
         // Since 3.729 the SDK adds CRC32 checksums to every PUT; some S3-compatible servers refuse them
         // (R2 answered 501: aws/aws-sdk-js-v3#6810). radosgw 16 accepts them; AWS itself keeps the default.
         ...(loc.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const } : {}),
         requestHandler: {
-          connectionTimeout: deps.connectionTimeoutMs ?? 3000,
-          socketTimeout: deps.socketTimeoutMs ?? 15_000,
-          requestTimeout: 120_000,
+          connectionTimeout: deps.connectionTimeoutMs ?? NETWORK_LIMITS.s3ConnectTimeoutMs,
+          socketTimeout: deps.socketTimeoutMs ?? NETWORK_LIMITS.s3SocketTimeoutMs,
+          requestTimeout: NETWORK_LIMITS.s3RequestTimeoutMs,
           throwOnRequestTimeout: true,
           logger: silent,
         },

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander'
 import { defaultDeps, outputFor, type CommonOptions, type Deps } from './shared.js'
+import { registryOption } from './flags.js'
 
 export interface ApproveOptions extends CommonOptions {
   otp?: string
@@ -35,7 +36,7 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .option('--all', 'approve every pending release')
     .option('--otp <code>', 'one-time password from your authenticator (required without a terminal); reused for every release of a batch')
     .option('-y, --yes', 'skip the confirmation question (the one-time password is still required)')
-    .option('--registry <url>', 'publish to this registry instead of the one recorded at staging (shown before you confirm)')
+    .addOption(registryOption('publish to this registry instead of the one recorded at staging (shown before you confirm)'))
     .option('--auth-type <type>', 'legacy: ask for a code from your authenticator (default); web: sign in through the browser URL the registry gives')
     .option('--wait <duration>', 'how long to wait for another maintainer who is approving the same release (default: 60s)')
     .option('--allow <code...>', 'let these review finding codes through the stagePublish.policy of package.json, for this approval')

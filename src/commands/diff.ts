@@ -5,12 +5,15 @@
 import type { Command } from 'commander'
 import { createOutput } from '../ui/output.js'
 import { defaultDeps, type CommonOptions, type Deps } from './shared.js'
+import { registryOption } from './flags.js'
 
 export interface DiffOptions extends CommonOptions {
   /** Lines of context around each change (-U). */
   unified?: string
   /** false with --no-pager. */
   pager?: boolean
+  /** npm's --registry: the published version comes from this registry; a registry backend reads from it. */
+  registry?: string
 }
 
 export function register(program: Command, deps: () => Deps = defaultDeps): void {
@@ -19,6 +22,7 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .description('show what changed, file by file, between the published version and a staged release (unified diff)')
     .option('-U, --unified <lines>', 'lines of context around each change (default: 3)')
     .option('--no-pager', 'do not page the output, even on a terminal')
+    .addOption(registryOption('compare with this registry instead of the one recorded at staging; with --backend registry, the registry whose staged items to read'))
     .option('--backend <url>', 'where releases are staged')
     .option('--json', 'print the diff as JSON: one entry per changed, added or removed file')
     .action(async (id: string, files: string[], opts: DiffOptions) => runDiff(id, files, opts, deps()))

@@ -1,9 +1,13 @@
 /** `stage-publish download <id>`: the staged tarball, checked against its recorded integrity. */
 import type { Command } from 'commander'
 import { defaultDeps, backendFor, findRecord, outputFor, type CommonOptions, type Deps } from './shared.js'
+import { registryOption } from './flags.js'
+import { usageError } from '../errors.js'
 
 export interface DownloadOptions extends CommonOptions {
   dest?: string
+  /** With the registry backend: the registry to download from. */
+  registry?: string
 }
 
 export function register(program: Command, deps: () => Deps = defaultDeps): void {
@@ -11,6 +15,7 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .command('download <id>')
     .description('download the staged tarball as <name>-<version>-<id>.tgz, after checking its integrity')
     .option('--dest <dir>', 'folder to write it to (default: the current folder)')
+    .addOption(registryOption('with --backend registry: the registry to download from (default: from .npmrc)'))
     .option('--backend <url>', 'where releases are staged')
     .option('--json', 'print the result as JSON')
     .action(async (id: string, opts: DownloadOptions) => runDownload(id, opts, deps()))
@@ -19,22 +24,54 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
 export async function runDownload(rawId: string, opts: DownloadOptions, deps: Deps): Promise<void> {
   const out = outputFor(opts, deps)
   const path = await import('node:path')
-  const { promises: fs } = await import('node:fs')
   const { tarballFileName } = await import('../core/rules.js')
   const { loadVerified } = await import('../flows/verify.js')
+  const dir = path.resolve(deps.cwd, opts.dest ?? '.')
+  await checkDest(dir, opts.dest ?? '.')
   const backend = await backendFor(opts, deps)
   const found = await findRecord(backend, rawId)
   // The record completed from the verified bytes: a registry's item lists only the sha1 shasum.
   const { bytes, record } = await loadVerified(backend, found.record)
-  const dir = path.resolve(deps.cwd, opts.dest ?? '.')
-  await fs.mkdir(dir, { recursive: true })
-  const file = path.join(dir, tarballFileName(record.packageName, record.version, record.id))
-  const tmp = `${file}.${process.pid}.tmp`
-  await fs.writeFile(tmp, bytes, { mode: 0o644 })
-  await fs.rename(tmp, file)
+  const file = await writeReplacing(dir, tarballFileName(record.packageName, record.version, record.id), bytes)
   if (out.json) {
     out.data({ id: record.id, name: record.packageName, version: record.version, integrity: record.integrity, shasum: record.shasum, size: bytes.length, filename: path.basename(file), path: file })
     return
   }
   out.line(path.relative(deps.cwd, file) || file)
+}
+
+/** A missing --dest is created (as it always was); anything there that is not a folder is refused. */
+async function checkDest(dir: string, shown: string): Promise<void> {
+  const { promises: fs } = await import('node:fs')
+  const stat = await fs.stat(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null
+    throw err
+  })
+  if (stat && !stat.isDirectory()) throw usageError(`--dest ${shown} exists and is not a folder`, 'Give a folder to download into (it is created if missing).')
+  if (!stat) await fs.mkdir(dir, { recursive: true })
+}
+
+/**
+ * Writes `dir/name`, replacing whatever is there, in a folder others may write to: nothing planted
+ * there is written through. The bytes go to a new file created exclusively ('wx': O_CREAT|O_EXCL,
+ * which does not follow a symlink) under an unpredictable name, then renamed over the final name
+ * (rename replaces a symlink there, never its target).
+ */
+async function writeReplacing(dir: string, name: string, bytes: Uint8Array): Promise<string> {
+  const path = await import('node:path')
+  const { promises: fs } = await import('node:fs')
+  const { randomBytes } = await import('node:crypto')
+  const file = path.join(dir, name)
+  const tmp = path.join(dir, `.${name}.${randomBytes(12).toString('hex')}.tmp`)
+  const handle = await fs.open(tmp, 'wx', 0o644)
+  try {
+    await handle.writeFile(bytes)
+    await handle.close()
+    await fs.rename(tmp, file)
+  } catch (err) {
+    await handle.close().catch(() => undefined)
+    await fs.rm(tmp, { force: true })
+    throw err
+  }
+  return file
 }

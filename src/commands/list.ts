@@ -1,9 +1,12 @@
 /** `stage-publish list [<package-name>]`: what is waiting for approval, newest first. */
 import type { Command } from 'commander'
 import { defaultDeps, backendFor, outputFor, type CommonOptions, type Deps } from './shared.js'
+import { registryOption } from './flags.js'
 
 export interface ListOptions extends CommonOptions {
   all?: boolean
+  /** With the registry backend: the registry whose staged items to list. */
+  registry?: string
 }
 
 export function register(program: Command, deps: () => Deps = defaultDeps): void {
@@ -12,6 +15,7 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .alias('ls')
     .description('list staged releases waiting for approval, newest first')
     .option('--all', 'include approved, rejected and expired releases')
+    .addOption(registryOption('with --backend registry: the registry whose staged items to list (default: from .npmrc)'))
     .option('--backend <url>', 'where releases are staged (default: STAGE_PUBLISH_BACKEND, package.json stagePublish.backend, or the local directory)')
     .option('--json', 'print the records as JSON')
     .action(async (name: string | undefined, opts: ListOptions) => runList(name, opts, deps()))

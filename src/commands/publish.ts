@@ -7,6 +7,7 @@ import { StagePublishError } from '../errors.js'
 import type { StagedRecord } from '../core/record.js'
 import type { StagedSet } from '../flows/stage-set.js'
 import { defaultDeps, outputFor, type CommonOptions, type Deps } from './shared.js'
+import { accessOption, registryOption } from './flags.js'
 
 export interface PublishOptions extends CommonOptions {
   tag?: string
@@ -28,8 +29,8 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .command('publish [folder-or-tarball]', { isDefault: true })
     .description('stage a package for approval, packed exactly as `npm publish` packs it (the default command)')
     .option('--tag <tag>', 'dist-tag to publish under once approved (default: latest, or publishConfig.tag)')
-    .option('--access <access>', 'public or restricted (default: publishConfig.access or the registry default)')
-    .option('--registry <url>', 'registry to publish to once approved (default: from .npmrc / publishConfig)')
+    .addOption(accessOption('public or restricted (default: publishConfig.access or the registry default)'))
+    .addOption(registryOption('registry to publish to once approved (default: from .npmrc / publishConfig)'))
     .option('--backend <url>', 'where to stage: file:<dir>, s3://<bucket>/<prefix>?..., registry, registry+https://<host>/ (default: STAGE_PUBLISH_BACKEND, package.json stagePublish.backend, or a local directory)')
     .option('-w, --workspace <name>', 'stage this workspace (name or folder; repeat for more) as part of one release set', (value: string, list: string[] = []) => [...list, value])
     .option('--workspaces', 'stage every public workspace package as one release set')

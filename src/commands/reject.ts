@@ -4,12 +4,15 @@
  */
 import type { Command } from 'commander'
 import { defaultDeps, outputFor, type CommonOptions, type Deps } from './shared.js'
+import { registryOption } from './flags.js'
 
 export interface RejectOptions extends CommonOptions {
   reason?: string
   /** Registry backend: the one-time password its DELETE needs. */
   otp?: string
   authType?: string
+  /** With the registry backend: the registry to reject on. */
+  registry?: string
 }
 
 export function register(program: Command, deps: () => Deps = defaultDeps): void {
@@ -19,6 +22,7 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .option('--reason <text>', 'why, recorded with who and when')
     .option('--otp <code>', 'registry backend: the one-time password the registry asks for to delete the staged item')
     .option('--auth-type <type>', 'registry backend: legacy (a code, default) or web (browser sign-in)')
+    .addOption(registryOption('with --backend registry: the registry whose staged item to reject (default: from .npmrc)'))
     .option('--backend <url>', 'where releases are staged')
     .option('--json', 'print the updated record as JSON')
     .action(async (id: string, opts: RejectOptions) => runReject(id, opts, deps()))

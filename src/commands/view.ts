@@ -1,10 +1,13 @@
 /** `stage-publish view <id|set-id>`: a staged release (or every release of a set) with its file list and its review against what is published. */
 import type { Command } from 'commander'
 import { defaultDeps, outputFor, type CommonOptions, type Deps } from './shared.js'
+import { registryOption } from './flags.js'
 
 export interface ViewOptions extends CommonOptions {
   /** false with --no-review: show the record only, without asking the registry. */
   review?: boolean
+  /** npm's --registry: the review compares with this registry; a registry backend reads from it. */
+  registry?: string
 }
 
 export function register(program: Command, deps: () => Deps = defaultDeps): void {
@@ -12,6 +15,7 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .command('view <id>')
     .description('show a staged release (or each release of a release set): origin, target, integrity, files, and a review against the published version')
     .option('--no-review', 'do not compare with the published version (no registry access)')
+    .addOption(registryOption('review against this registry instead of the one recorded at staging; with --backend registry, the registry whose staged items to read'))
     .option('--backend <url>', 'where releases are staged')
     .option('--json', 'print the record (with its review) as JSON')
     .action(async (id: string, opts: ViewOptions) => runView(id, opts, deps()))

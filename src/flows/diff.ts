@@ -3,6 +3,7 @@ import { usageError } from '../errors.js'
 import { diffPackages } from '../core/package-diff.js'
 import { fetchBaseline } from '../registry/baseline.js'
 import { loadNpmConfig } from '../registry/config.js'
+import { normaliseRegistryUrl } from '../backends/index.js'
 import { renderPackageDiff } from '../ui/render-diff.js'
 import { page, pagerCommand } from '../ui/pager.js'
 import type { Output } from '../ui/output.js'
@@ -19,7 +20,8 @@ export async function diffRelease(rawId: string, paths: string[], opts: DiffOpti
   const { record } = await findRecord(backend, rawId)
   const staged = await loadVerified(backend, record)
   const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env })
-  const base = await fetchBaseline({ name: record.packageName, version: record.version, tag: record.tag, registry: record.registry }, conf.flat)
+  const registry = opts.registry ? normaliseRegistryUrl(opts.registry) : record.registry
+  const base = await fetchBaseline({ name: record.packageName, version: record.version, tag: record.tag, registry }, conf.flat)
   const diff = diffPackages(base.contents, staged.contents, { paths, ...(context !== undefined && { context }) })
   if (diff.unmatched.length) {
     throw usageError(

@@ -125,13 +125,13 @@ function policyError(result: PolicyResult, policy: Policy, record: StagedRecord)
  * check, become a warning and `review: null`, so the record itself is always shown. With the review
  * comes the record completed from the verified bytes (a registry's item lists no files or sizes).
  */
-export async function reviewForView(backend: StagingBackend, current: Versioned, deps: Deps): Promise<{ review: Review; record: DetailedRecord; manifest: Record<string, unknown> } | { error: unknown }> {
+export async function reviewForView(backend: StagingBackend, current: Versioned, deps: Deps, registry = current.record.registry): Promise<{ review: Review; record: DetailedRecord; manifest: Record<string, unknown> } | { error: unknown }> {
   const { record } = current
   try {
     const staged = await loadVerified(backend, record)
     const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env })
     const registryManifest = await registryManifestCheck(current, staged, conf.flat)
-    const { review } = await reviewStaged(staged.record, staged, record.registry, conf.flat, registryManifest)
+    const { review } = await reviewStaged(staged.record, staged, registry, conf.flat, registryManifest)
     return { review, record: staged.record, manifest: staged.contents.manifest }
   } catch (error) {
     return { error }

@@ -11,6 +11,7 @@ import { renderRecord } from '../ui/render.js'
 import { renderReview, reviewColors } from '../ui/render-review.js'
 import type { Output } from '../ui/output.js'
 import { backendFor, type Deps } from '../commands/shared.js'
+import { normaliseRegistryUrl } from '../backends/index.js'
 import type { ViewOptions } from '../commands/view.js'
 import { reviewForView } from './review.js'
 import { resolveName } from './select.js'
@@ -65,10 +66,12 @@ async function show(backend: StagingBackend, current: Versioned, opts: ViewOptio
   const state = effectiveState(record, deps.now())
   // Only what can still be approved is reviewed: the others are published, rejected (no bytes) or expired.
   const reviewable = opts.review !== false && (state === 'pending' || state === 'approving')
-  const result = reviewable ? await reviewForView(backend, current, deps) : undefined
+  // npm's --registry: compare with that registry instead of the one recorded at staging.
+  const against = opts.registry ? normaliseRegistryUrl(opts.registry) : record.registry
+  const result = reviewable ? await reviewForView(backend, current, deps, against) : undefined
   if (result && 'error' in result) {
     const failure = errorToJson(result.error).error
-    out.warn(`no review against ${record.registry}${forWhom(record)}: ${failure.code}: ${failure.summary}${failure.detail ? ` (${failure.detail})` : ''}`)
+    out.warn(`no review against ${against}${forWhom(record)}: ${failure.code}: ${failure.summary}${failure.detail ? ` (${failure.detail})` : ''}`)
     return { record, state, review: null, reviewError: failure }
   }
   if (!result) return { record, state, review: null }

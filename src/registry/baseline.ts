@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module'
 import { StagePublishError } from '../errors.js'
 import { chooseBaseline, type Review } from '../core/review.js'
-import { optionsFor, QUICK_RETRIES, readPackument, registryError } from './publish.js'
+import { optionsFor, readLimits, readPackument, registryError } from './publish.js'
 import { readTarball, type TarballContents } from './tarball.js'
 
 const require = createRequire(import.meta.url)
@@ -48,7 +48,7 @@ async function downloadTarball(target: BaselineTarget, version: string, integrit
   const spec = `${target.name}@${version}`
   try {
     // The packument was just read fresh; the tarball itself is content-addressed, so pacote's cache is safe.
-    return await pacote.tarball(spec, { ...optionsFor(target, flat), ...QUICK_RETRIES, ...(integrity && { integrity }) })
+    return await pacote.tarball(spec, { ...optionsFor(target, flat), ...readLimits(), ...(integrity && { integrity }) })
   } catch (err) {
     if ((err as { code?: string }).code === 'EINTEGRITY') {
       throw new StagePublishError('ECORRUPT', `The published tarball of ${spec} does not match the integrity ${target.registry} lists for it`, {

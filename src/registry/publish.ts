@@ -9,6 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { StagePublishError, redact } from '../errors.js'
+import { NETWORK_LIMITS } from '../core/network-limits.js'
 import type { Manifest } from './pack.js'
 
 const require = createRequire(import.meta.url)
@@ -53,6 +54,8 @@ export async function publishOnce(
     // npm sends `legacy` when the code was typed in, `web` otherwise (npm lib/utils/auth.js).
     authType: input.otp ? 'legacy' : 'web',
     ...(input.otp ? { otp: input.otp } : {}),
+    // Bounded and never retried while the approval claim is held (npm retries a failed PUT for 70 s).
+    ...writeLimits(),
   }
   delete opts.provenance
   try {
@@ -89,12 +92,14 @@ export async function waitForWebAuth(doneUrl: string, flat: Flat, timeoutMs: num
   const ac = new AbortController()
   const timer = setTimeout(() => ac.abort(), timeoutMs)
   try {
-    const { token } = await webAuthCheckLogin(doneUrl, { ...flat, cache: false }, { signal: ac.signal })
+    // npm-profile checks the signal only between polls: it goes into every request too, and each poll has its own timeout.
+    const { token } = await webAuthCheckLogin(doneUrl, { ...flat, cache: false, ...QUICK_RETRIES, signal: ac.signal }, { signal: ac.signal })
     return token
   } catch (err) {
     if (ac.signal.aborted) {
       throw new StagePublishError('EOTP', `Web authentication was not completed within ${Math.round(timeoutMs / 1000)} s`, {
-        hint: 'Run approve again and finish the sign-in in your browser, or pass a code from your authenticator with --otp.',
+        // Printed by approve and reject: both have --otp.
+        hint: 'Run the command again and finish the sign-in in your browser, or pass a code from your authenticator with --otp.',
       })
     }
     throw registryError(err, doneUrl, 'check the web authentication')
@@ -132,19 +137,23 @@ export interface Packument {
 
 /** The package document, fresh from the registry; null when the registry has never seen the package (404). */
 export async function readPackument(target: Pick<Target, 'name' | 'registry'>, flat: Flat): Promise<Packument | null> {
-  const npmFetch = require('npm-registry-fetch') as { json(url: string, opts: Flat): Promise<unknown> }
+  const npmFetch = require('npm-registry-fetch') as (url: string, opts: Flat) => Promise<{ headers: { get(name: string): string | null }; json(): Promise<unknown> }>
   const npa = require('npm-package-arg') as (spec: string) => { escapedName: string }
   const { escapedName } = npa(target.name)
   let doc: { versions?: Record<string, { dist?: Packument['dists'][string] }>; 'dist-tags'?: Record<string, string> }
   try {
-    doc = (await npmFetch.json(`/${escapedName}`, {
+    const res = await npmFetch(`/${escapedName}`, {
       ...optionsFor(target, flat),
-      ...QUICK_RETRIES,
+      ...readLimits(),
       // Revalidated on every read (npm's --prefer-online). Not `cache: 'no-store'`: npm-registry-fetch
       // takes `cache` as the cache *directory*, so that created ./no-store/ in the package being packed.
       preferOnline: true,
       headers: { accept: 'application/json' },
-    })) as typeof doc
+    })
+    // When revalidating fails, make-fetch-happen quietly answers from the cache and marks it `stale`
+    // (lib/cache/entry.js revalidate): reviews and the "already published" check must not use that.
+    if (res.headers.get('x-local-cache-status') === 'stale') throw staleCache(target, res.headers.get('x-local-cache-time'))
+    doc = (await res.json()) as typeof doc
   } catch (err) {
     if ((err as { statusCode?: number }).statusCode === 404) return null
     throw registryError(err, target.registry, `read ${target.name}`)
@@ -156,6 +165,13 @@ export async function readPackument(target: Pick<Target, 'name' | 'registry'>, f
     if (manifest && typeof manifest === 'object') manifests[version] = manifest as Record<string, unknown>
   }
   return { distTags: doc['dist-tags'] ?? {}, versions: Object.keys(doc.versions ?? {}), dists, manifests }
+}
+
+function staleCache(target: Pick<Target, 'name' | 'registry'>, cachedAt: string | null): StagePublishError {
+  const where = redact(target.registry)
+  return new StagePublishError('EREGISTRYUNREACHABLE', `Could not reach the registry ${where} to read ${target.name}: only npm's cache answered${cachedAt ? ` (a copy from ${cachedAt})` : ''}, and a review or an "already published" check must not rest on an old copy`, {
+    hint: 'Check the registry URL (--registry or .npmrc) and your network, then run the command again. Nothing was published or changed.',
+  })
 }
 
 /** The manifest `npm publish <tarball>` would send, read by pacote from the verified bytes. */
@@ -175,7 +191,7 @@ export async function manifestFromTarball(bytes: Buffer, flat: Flat): Promise<Ma
 export async function whoami(registry: string, flat: Flat): Promise<string | undefined> {
   const npmFetch = require('npm-registry-fetch') as { json(url: string, opts: Flat): Promise<{ username?: string }> }
   try {
-    const res = await npmFetch.json('/-/whoami', { ...flat, ...QUICK_RETRIES, registry, timeout: 10_000 })
+    const res = await npmFetch.json('/-/whoami', { ...flat, ...readLimits(), registry })
     return typeof res.username === 'string' ? res.username : undefined
   } catch {
     return undefined
@@ -183,12 +199,23 @@ export async function whoami(registry: string, flat: Flat): Promise<string | und
 }
 
 /**
- * Reads are retried once, quickly: npm's defaults (2 retries, 10 s to 60 s apart) keep a user
- * waiting over a minute before saying a registry is unreachable.
+ * Reads are retried once, quickly, and each attempt has a timeout: npm's defaults (5 minutes per
+ * attempt, 2 retries 10 s to 60 s apart) keep a user waiting for many minutes on a silent server.
+ * Prefer readLimits(), which adds a hard end to the whole read.
  */
-export const QUICK_RETRIES = { retry: { retries: 1, factor: 2, minTimeout: 500, maxTimeout: 2000 } }
+export const QUICK_RETRIES = {
+  timeout: NETWORK_LIMITS.readTimeoutMs,
+  retry: { retries: NETWORK_LIMITS.readRetries, factor: 2, minTimeout: 500, maxTimeout: 2000 },
+}
 
-const NETWORK = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'FETCH_ERROR', 'ERR_SOCKET_TIMEOUT'])
+/** npm-registry-fetch (and pacote) options for one read: a timeout per attempt, one quick retry, a hard end. */
+export const readLimits = (): Flat => ({ ...QUICK_RETRIES, signal: AbortSignal.timeout(NETWORK_LIMITS.readDeadlineMs) })
+
+/** Options for one write (publish, stage, approve, reject): a longer timeout for the upload, no retries, a hard end. */
+export const writeLimits = (): Flat => ({ timeout: NETWORK_LIMITS.writeTimeoutMs, retry: { retries: 0 }, signal: AbortSignal.timeout(NETWORK_LIMITS.writeDeadlineMs) })
+
+const NETWORK = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'FETCH_ERROR'])
+const TIMEOUTS = new Set(['ETIMEDOUT', 'ERR_SOCKET_TIMEOUT', 'ECONNECTIONTIMEOUT', 'EIDLETIMEOUT', 'ERESPONSETIMEOUT', 'ETRANSFERTIMEOUT'])
 
 export function registryMessage(err: unknown): string {
   const e = err as { body?: unknown; message?: string }
@@ -197,10 +224,37 @@ export function registryMessage(err: unknown): string {
   return redact(String(fromBody || e.message || err)).slice(0, 500)
 }
 
+/** A timeout of ours (the per-attempt timeout, the hard end) or of the connection. */
+function timedOut(e: { code?: string; errno?: string; type?: string; name?: string }): boolean {
+  return TIMEOUTS.has(String(e.code)) || TIMEOUTS.has(String(e.errno)) || e.type === 'request-timeout' || e.type === 'body-timeout' || e.type === 'aborted' || e.name === 'AbortError' || e.name === 'TimeoutError'
+}
+
+/** What a server that is not an npm registry sent instead of JSON: an HTML page, or something else. */
+function notJson(e: { code?: string; type?: string; message?: string; headers?: unknown }): 'HTML' | 'invalid JSON' | undefined {
+  const headers = (e.headers && typeof e.headers === 'object' ? e.headers : {}) as Record<string, unknown>
+  if (/text\/html/i.test(String(headers['content-type'] ?? ''))) return 'HTML'
+  if (e.type !== 'invalid-json' && e.code !== 'EJSONPARSE') return undefined
+  // minipass-fetch quotes the parser's complaint: an HTML page starts with '<'.
+  return /token '?<|<!doctype|<html/i.test(String(e.message)) ? 'HTML' : 'invalid JSON'
+}
+
 export function registryError(err: unknown, registry: string, doing: string): StagePublishError {
   if (err instanceof StagePublishError) return err
-  const e = err as { code?: string; errno?: string; statusCode?: number; type?: string }
+  const e = err as { code?: string; errno?: string; statusCode?: number; type?: string; name?: string; message?: string; headers?: unknown }
   const where = redact(registry)
+  if (timedOut(e)) {
+    return new StagePublishError('EREGISTRYUNREACHABLE', `The registry ${where} did not answer in time to ${doing}`, {
+      hint: 'It accepted the connection but sent nothing back. Check the registry URL (--registry or .npmrc), your proxy and network, then try again. Nothing was published or changed.',
+      cause: err,
+    })
+  }
+  const strange = e.statusCode === 401 ? undefined : notJson(e)
+  if (strange) {
+    return new StagePublishError('ENOTREGISTRY', `Could not ${doing}: ${where} answered with ${strange}, not JSON: is ${where} an npm registry?`, {
+      hint: 'Check the registry URL (--registry or .npmrc): it must be the registry itself (such as https://registry.npmjs.org/), not a web page. Nothing was published or changed.',
+      cause: err,
+    })
+  }
   if (NETWORK.has(String(e.code)) || NETWORK.has(String(e.errno)) || e.type === 'system' || e.code === 'ERR_INVALID_URL') {
     return new StagePublishError('EREGISTRYUNREACHABLE', `Could not reach the registry ${where} to ${doing} (${e.code ?? e.errno ?? 'network error'})`, {
       hint: 'Check the registry URL (--registry or .npmrc) and your network. Nothing was published or changed.',
