@@ -24,9 +24,9 @@ export function buildProgram(deps: () => Deps = defaultDeps): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
   for (const command of [publish, list, view, diff, approve, reject, download]) command.register(program, deps)
-  for (const sub of [program, ...program.commands]) {
+  for (const sub of program.commands) {
     sub.exitOverride()
-    // Every command, including the default one (staging), takes both; see src/ui/color.ts for the order of precedence.
+    // Every command (staging is the default one) takes both; src/ui/color.ts says what wins over what.
     sub.option('--color', 'colour the output even when it is not a terminal').option('--no-color', 'never colour the output (as NO_COLOR=1 does)')
   }
   program.addHelpText(

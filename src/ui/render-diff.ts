@@ -42,7 +42,10 @@ export function renderPackageDiff(
       out.push(style('bold', `--- ${a}`), style('bold', `+++ ${b}`), style('dim', `(${f.status}, empty file)`))
       continue
     }
-    for (const line of sanitize(f.diff).replace(/\n$/, '').split('\n')) out.push(colorLine(line, style))
+    // The core's own header names the file raw: a name with a line feed would forge diff lines, so it is rewritten with inline().
+    const rawHeader = `--- ${f.status === 'added' ? '/dev/null' : `a/${f.path}`}\n+++ ${f.status === 'removed' ? '/dev/null' : `b/${f.path}`}\n`
+    const body = f.diff.startsWith(rawHeader) ? `--- ${a}\n+++ ${b}\n${f.diff.slice(rawHeader.length)}` : f.diff
+    for (const line of sanitize(body).replace(/\n$/, '').split('\n')) out.push(colorLine(line, style))
   }
   return out.join('\n')
 }
