@@ -175,3 +175,19 @@ describe('wantsColor', () => {
     expect(wantsColor({ env: { NPM_CONFIG_COLOR: 'always' }, ...pipe })).toBe(true)
   })
 })
+
+describe('prompts', () => {
+  it('shows a hostile confirmation message escaped (the prompt library writes to the terminal itself)', async () => {
+    const { PassThrough } = await import('node:stream')
+    const { createPrompts } = await import('../../src/ui/prompts.js')
+    const input = new PassThrough()
+    const output = sink(true)
+    const prompts = createPrompts({ input, output })
+    const answer = prompts.confirm('Publish evil\u001b]0;pwned\u0007\u202e@1.0.0?')
+    setTimeout(() => input.write('y\n'), 50)
+    expect(await answer).toBe(true)
+    expect(output.text()).not.toContain('\u001b]0;pwned')
+    expect(output.text()).not.toContain('\u202e')
+    expect(output.text()).toContain('evil\\x1b]0;pwned\\x07\\u{202e}@1.0.0?')
+  })
+})
