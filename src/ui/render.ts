@@ -81,16 +81,17 @@ function claimLines(r: StagedRecord, now: Date, options: { registry: boolean }):
   return lines
 }
 
-function factLines(facts: VerifiedFacts, style: Style): string[] {
+/** The verified block. Its lines keep the `integrity:   sha512-…` shape at the start of a line that scripts (the demo) read. */
+function factLines(facts: VerifiedFacts, style: Style, options: { checked: boolean }): string[] {
   const checked =
     facts.checkedAgainst === 'integrity'
       ? style('green', '(verified: the bytes match the recorded sha512)')
       : style('green', `(of the downloaded bytes, which match the shasum ${inline(facts.shasum)} the registry lists)`)
   return [
     style('bold', 'Verified from the tarball\'s bytes:'),
-    `  size:        ${formatBytes(facts.size)} packed, ${formatBytes(facts.unpackedSize)} unpacked, ${facts.fileCount} file${facts.fileCount === 1 ? '' : 's'}`,
-    `  shasum:      ${inline(facts.shasum)}`,
-    `  integrity:   ${inline(facts.integrity)} ${checked}`,
+    `size:        ${formatBytes(facts.size)} packed, ${formatBytes(facts.unpackedSize)} unpacked, ${facts.fileCount} file${facts.fileCount === 1 ? '' : 's'}`,
+    `shasum:      ${inline(facts.shasum)}`,
+    `integrity:   ${inline(facts.integrity)}${options.checked ? ` ${checked}` : ''}`,
   ]
 }
 
@@ -106,7 +107,7 @@ export function renderRecord(r: StagedRecord, state: RecordState, facts: Verifie
     : `${style('bold', `${inline(r.packageName)}@${inline(r.version)}`)}  ${styledState(state, style)}  ${style('yellow', '(name and version as the record says)')}`
   const lines = [title, `id:          ${inline(r.id)}`, '']
   if (isVerified(facts)) {
-    lines.push(...factLines(facts, style))
+    lines.push(...factLines(facts, style, { checked: false }))
   } else {
     lines.push(
       `${style('yellow', 'Not verified:')} ${inline(facts.unverified)}`,
@@ -133,7 +134,7 @@ export function renderApprovalSummary(r: StagedRecord, facts: VerifiedFacts, reg
     style('bold', `Approve ${inline(facts.name)}@${inline(facts.version)}?`),
     `publish to:  ${inline(registry)}${registry !== r.registry ? style('yellow', ` (staged for ${inline(r.registry)})`) : ''}`,
     `id:          ${inline(r.id)}`,
-    ...factLines(facts, style),
+    ...factLines(facts, style, { checked: true }),
     style('bold', CLAIM_HEADING),
     ...claimLines(r, now, { registry: false }),
   ].join('\n')
