@@ -92,6 +92,27 @@ describe('view shows only what the bytes prove', () => {
   })
 })
 
+describe('the approval summary shows only what the bytes prove', () => {
+  it('before the one-time password: the verified file count, and hostile claims escaped under their heading', async () => {
+    const sb = await sandbox()
+    const s = await stagedRecord(sb)
+    await s.rewrite({ actor: evil('actor'), fileCount: 99, unpackedSize: 99_999_999, files: [{ path: 'claimed.js', size: 1, mode: 420 }] })
+    const approver = await registry.createUser()
+    const npmrc = await approver.writeNpmrc(path.join(sb.dir, 'approver'), registry.url)
+    // A wrong code: the summary is shown, then the registry refuses; nothing is published.
+    const r = await sb.run(['approve', s.id, '--yes', '--otp', '000000', '--backend', sb.backend], { env: { NPM_CONFIG_USERCONFIG: npmrc } })
+    expectInert(r.all)
+    if (r.stderr.includes('Approve ')) {
+      const summary = r.stderr.slice(r.stderr.indexOf('Approve '))
+      expect(summary).toMatch(/packed, \S+ \S+ unpacked, 2 files/)
+      expect(summary).not.toMatch(/99 files|100\.0 MB|claimed\.js/)
+      expect(summary.indexOf('actor\\x0aFORGED')).toBeGreaterThan(summary.indexOf("What the record says (the stager's claim, not verified):"))
+    } else {
+      expect(r.code).not.toBe(0) // a record refused as corrupt is fine too: then nothing of it is shown as approvable
+    }
+  })
+})
+
 describe('colour', () => {
   const SGR = /\u001b\[[0-9;]*m/
 

@@ -191,3 +191,11 @@ describe('prompts', () => {
     expect(output.text()).toContain('evil\\x1b]0;pwned\\x07\\u{202e}@1.0.0?')
   })
 })
+
+describe('registryMessage', () => {
+  it('is one line, whatever the registry sends', async () => {
+    const { registryMessage } = await import('../../src/registry/publish.js')
+    expect(registryMessage({ body: { error: 'no\nFORGED line\r\n\u2028more' } })).toBe('no FORGED line more')
+    expect(registryMessage({ message: 'a\r\n\r\nb' })).toBe('a b')
+  })
+})
