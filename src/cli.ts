@@ -24,7 +24,11 @@ export function buildProgram(deps: () => Deps = defaultDeps): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
   for (const command of [publish, list, view, diff, approve, reject, download]) command.register(program, deps)
-  for (const sub of program.commands) sub.exitOverride()
+  for (const sub of program.commands) {
+    sub.exitOverride()
+    // Every command (staging is the default one) takes both; src/ui/color.ts says what wins over what.
+    sub.option('--color', 'colour the output even when it is not a terminal').option('--no-color', 'never colour the output (as NO_COLOR=1 does)')
+  }
   program.addHelpText(
     'after',
     `
@@ -74,7 +78,8 @@ export async function main(argv: string[], deps: () => Deps = defaultDeps): Prom
     if (isStagePublishError(err) && err.reported) return err.exitCode
     const json = argv.includes('--json')
     const d = deps()
-    createOutput({ json, stdout: d.stdout, stderr: d.stderr }).error(err)
+    const color = argv.includes('--no-color') ? false : argv.includes('--color') ? true : undefined
+    createOutput({ json, stdout: d.stdout, stderr: d.stderr, color, env: d.env }).error(err)
     return exitCodeOf(err) || EXIT_FAILURE
   }
 }

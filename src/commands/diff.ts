@@ -3,8 +3,7 @@
  * version its review compares with, binary files summarised; through a pager on a terminal.
  */
 import type { Command } from 'commander'
-import { createOutput } from '../ui/output.js'
-import { defaultDeps, type CommonOptions, type Deps } from './shared.js'
+import { defaultDeps, outputFor, type CommonOptions, type Deps } from './shared.js'
 import { registryOption } from './flags.js'
 
 export interface DiffOptions extends CommonOptions {
@@ -29,9 +28,8 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
 }
 
 export async function runDiff(rawId: string, files: string[], opts: DiffOptions, deps: Deps): Promise<void> {
-  // Colour follows stdout here, not stderr: a diff redirected into a file must stay a plain patch.
-  const toTerminal = Boolean((deps.stdout as { isTTY?: boolean }).isTTY) && opts.color !== false
-  const out = createOutput({ json: Boolean(opts.json), stdout: deps.stdout, stderr: deps.stderr, ...(!toTerminal && { color: false }) })
+  // Each stream decides its own colour: a diff redirected into a file stays a plain patch.
+  const out = outputFor(opts, deps)
   const { diffRelease } = await import('../flows/diff.js')
   await diffRelease(rawId, files, opts, deps, out)
 }

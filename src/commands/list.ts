@@ -2,6 +2,7 @@
 import type { Command } from 'commander'
 import { defaultDeps, backendFor, outputFor, type CommonOptions, type Deps } from './shared.js'
 import { registryOption } from './flags.js'
+import { inline } from '../ui/sanitize.js'
 
 export interface ListOptions extends CommonOptions {
   all?: boolean
@@ -28,7 +29,7 @@ export async function runList(packageName: string | undefined, opts: ListOptions
   const now = deps.now()
   const found = await backend.listRecords({
     ...(packageName && { packageName }),
-    onCorrupt: (id, err) => out.warn(`skipped ${id}: ${err.message}`),
+    onCorrupt: (id, err) => out.warn(`skipped ${inline(id)}: ${inline(err.message)}`),
   })
   const items = found
     .map(({ record }) => ({ record, state: effectiveState(record, now) }))

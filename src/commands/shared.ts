@@ -37,11 +37,12 @@ export const defaultDeps = (): Deps => ({
 export interface CommonOptions {
   json?: boolean
   backend?: string
+  /** true with --color, false with --no-color (every command has both: src/cli.ts). */
   color?: boolean
 }
 
 export const outputFor = (opts: CommonOptions, deps: Deps): Output =>
-  createOutput({ json: Boolean(opts.json), stdout: deps.stdout, stderr: deps.stderr, ...(opts.color === false && { color: false }) })
+  createOutput({ json: Boolean(opts.json), stdout: deps.stdout, stderr: deps.stderr, color: opts.color, env: deps.env })
 
 /**
  * The backend for commands that act on existing releases. package.json `stagePublish.backend`

@@ -32,6 +32,7 @@ import { checkPins, type Pins } from './pin.js'
 import { presentReview, registryManifestCheck, type Gate, type PolicyVerdict } from './review.js'
 import { listedSetMembers } from './select.js'
 import { loadVerified, type Verified } from './verify.js'
+import { inline } from '../ui/sanitize.js'
 
 export interface ApprovalContext {
   opts: ApproveOptions
@@ -212,8 +213,8 @@ async function servedManifestCheck(ready: Ready, ctx: ApprovalContext): Promise<
   const fields = manifestMismatches(await manifestFromTarball(ready.staged.bytes, ctx.conf.flat), published.manifest)
   if (fields.length) {
     ctx.out.warn(
-      `${ready.target.name}@${ready.target.version} is published, but ${ready.target.registry} serves ${fields.join(', ')} that differ from the package.json in the tarball you reviewed ` +
-        `(the manifest sent when it was staged; npm installs by it). Check with \`npm view ${ready.target.name}@${ready.target.version} ${fields[0]}\` and deprecate the version if it is not what you approved.`,
+      `${inline(ready.target.name)}@${inline(ready.target.version)} is published, but ${inline(ready.target.registry)} serves ${fields.map(inline).join(', ')} that differ from the package.json in the tarball you reviewed ` +
+        `(the manifest sent when it was staged; npm installs by it). Check with \`npm view ${inline(ready.target.name)}@${inline(ready.target.version)} ${inline(fields[0])}\` and deprecate the version if it is not what you approved.`,
     )
   }
   return fields
@@ -243,12 +244,12 @@ async function alreadyPublished(current: Versioned, target: Target, ctx: Approva
   if (isNative(backend)) {
     if (byOthers) return { record: { ...record, state: 'approved' }, how: { alreadyApproved: true } }
     // The registry keeps the item: only approving or rejecting removes it, and approving would fail.
-    out.notice(`${target.name}@${target.version} is already on ${target.registry} with the same integrity; nothing to publish. The staged item stays until it is rejected (stage-publish reject ${record.id}).`)
+    out.notice(`${inline(target.name)}@${inline(target.version)} is already on ${inline(target.registry)} with the same integrity; nothing to publish. The staged item stays until it is rejected (stage-publish reject ${inline(record.id)}).`)
     return { record: { ...record, state: 'approved' }, how: { alreadyApproved: false, alreadyPublished: true } }
   }
   const by = record.claim?.by ?? (await whoami(target.registry, conf.flat)) ?? localActor()
   const { record: marked, byUs } = await markApproved(backend, current, by, deps, timing, out)
   if (!byUs) return { record: marked, how: { alreadyApproved: true } }
-  out.notice(`${target.name}@${target.version} is already on ${target.registry} with the same integrity; the staged release is marked approved.`)
+  out.notice(`${inline(target.name)}@${inline(target.version)} is already on ${inline(target.registry)} with the same integrity; the staged release is marked approved.`)
   return { record: marked, how: { alreadyApproved: false, alreadyPublished: true } }
 }

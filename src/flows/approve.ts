@@ -12,12 +12,14 @@ import type { Versioned } from '../backends/types.js'
 import { loadNpmConfig } from '../registry/config.js'
 import { createPrompts } from '../ui/prompts.js'
 import { renderApprovalSummary } from '../ui/render.js'
+import { inline } from '../ui/sanitize.js'
 import type { Output } from '../ui/output.js'
 import { backendFor, type Deps } from '../commands/shared.js'
 import type { ApproveOptions } from '../commands/approve.js'
 import { prepareApproval, publishApproved, requireSetDependencies, type ApprovalContext, type ReportExtras } from './approve-release.js'
 import { approveBatch } from './batch.js'
 import { parsePins, type Pins } from './pin.js'
+import { factsOf } from './facts.js'
 import { loadGate } from './review.js'
 import { requireComplete, resolveName, selectReleases } from './select.js'
 
@@ -55,6 +57,8 @@ export async function approveRelease(names: string[], opts: ApproveOptions, deps
 
   const backend = await backendFor(opts, deps)
   const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env, flags: { ...(opts.userconfig && { userconfig: opts.userconfig }) } })
+  // npm's `color` from .npmrc: loaded here anyway, so it costs nothing (src/ui/color.ts).
+  if (!conf.isDefault('color')) out.useNpmColor(conf.get('color'))
   const ctx: ApprovalContext = { opts, deps, out, prompts, authType, timing: { claimTimeoutMs, waitMs }, gate, conf, backend }
 
   if (many) return approveBatch(await selectReleases(backend, names, opts, deps.now()), ctx)
@@ -93,7 +97,7 @@ async function approveOne(current: Versioned, pins: Pins, ctx: ApprovalContext):
   const { target } = ready
   await requireSetDependencies(ready, new Set(), ctx)
 
-  out.tell(renderApprovalSummary(ready.record, target.registry, deps.now(), out.style, ready.staged.checkedAgainst))
+  out.tell(renderApprovalSummary(ready.record, factsOf(ready.staged), target.registry, deps.now(), out.style))
   if (!opts.yes && !(await prompts.confirm(`Publish ${target.name}@${target.version} to ${target.registry}?`))) {
     throw new StagePublishError('EABORTED', 'Not approved; nothing was published', { hint: 'The release is still pending.' })
   }
@@ -124,8 +128,8 @@ function report(record: StagedRecord, how: ReportExtras, out: Output): void {
     return
   }
   if (how.alreadyApproved) {
-    out.line(`${record.packageName}@${record.version} was already approved by ${record.approvedBy ?? 'someone'} at ${record.approvedAt ?? '?'}; nothing to do.`)
+    out.line(`${inline(record.packageName)}@${inline(record.version)} was already approved by ${inline(record.approvedBy ?? 'someone')} at ${inline(record.approvedAt ?? '?')}; nothing to do.`)
     return
   }
-  out.line(`+ ${record.packageName}@${record.version}`)
+  out.line(`+ ${inline(record.packageName)}@${inline(record.version)}`)
 }

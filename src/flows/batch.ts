@@ -15,13 +15,15 @@ import { renderPlan, renderSummary, type PlanEntry } from '../ui/render-batch.js
 import { renderApprovalSummary } from '../ui/render.js'
 import { prepareApproval, publishApproved, requireSetDependencies, type ApprovalContext, type Finished, type Ready } from './approve-release.js'
 import type { OtpSession } from './otp.js'
+import { factsOf } from './facts.js'
+import { inline } from '../ui/sanitize.js'
 import type { Selection } from './select.js'
 
 export async function approveBatch(selection: Selection, ctx: ApprovalContext): Promise<void> {
   const { out, opts, prompts } = ctx
   if (!selection.releases.length) {
     if (out.json) out.data(summarizeBatch([], new Map(), selection.setId))
-    else out.line(`Nothing is waiting for approval${opts.package ? ` of ${opts.package}` : ''} in ${ctx.backend.location}.`)
+    else out.line(`Nothing is waiting for approval${opts.package ? ` of ${inline(opts.package)}` : ''} in ${inline(ctx.backend.location)}.`)
     return
   }
 
@@ -35,7 +37,7 @@ export async function approveBatch(selection: Selection, ctx: ApprovalContext): 
       const prepared = await prepareApproval(current, ctx)
       if ('done' in prepared) outcomes.set(current.record.id, outcomeOf(prepared.done))
       else {
-        out.tell(renderApprovalSummary(prepared.ready.record, prepared.ready.target.registry, ctx.deps.now(), out.style, prepared.ready.staged.checkedAgainst))
+        out.tell(renderApprovalSummary(prepared.ready.record, factsOf(prepared.ready.staged), prepared.ready.target.registry, ctx.deps.now(), out.style))
         ready.set(current.record.id, prepared.ready)
         manifests.set(current.record.id, prepared.ready.staged.contents.manifest)
       }
@@ -112,7 +114,7 @@ async function publishInOrder(order: BatchMember[], ready: Map<string, Ready>, o
       outcomes.set(m.id, { status: 'pending', reason: 'dependency', on: blocking })
       continue
     }
-    out.notice(out.style('dim', `Publishing ${m.name}@${m.version} (${n} of ${ready.size})...`))
+    out.notice(out.style('dim', `Publishing ${inline(m.name)}@${inline(m.version)} (${n} of ${ready.size})...`))
     try {
       outcomes.set(m.id, outcomeOf(await publishApproved(release, session, ctx)))
     } catch (err) {
@@ -138,7 +140,7 @@ function cannotApprove(refused: Array<{ record: StagedRecord; err: unknown }>, t
   const first = refused[0] as { record: StagedRecord; err: unknown }
   const lines = refused.map(({ record, err }) => {
     const e = errorToJson(err).error
-    return `  ${record.packageName}@${record.version} (${record.id}): ${e.code}: ${e.summary}`
+    return `  ${inline(record.packageName)}@${inline(record.version)} (${inline(record.id)}): ${inline(e.code)}: ${inline(e.summary)}`
   })
   const code = isStagePublishError(first.err) ? first.err.code : 'EBACKEND'
   return new StagePublishError(code, `Nothing was published: ${refused.length} of ${total} releases cannot be approved\n${lines.join('\n')}`, {

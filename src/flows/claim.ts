@@ -9,6 +9,7 @@ import { StagePublishError } from '../errors.js'
 import { effectiveState, type StagedRecord } from '../core/record.js'
 import type { CasStagingBackend, Versioned } from '../backends/types.js'
 import type { Output } from '../ui/output.js'
+import { inline } from '../ui/sanitize.js'
 
 export interface Timing {
   claimTimeoutMs: number
@@ -51,7 +52,7 @@ export async function settleOthers(backend: CasStagingBackend, current: Versione
       })
     }
     if (!told) {
-      out.notice(`${record.claim?.by ?? 'Someone'} is approving ${record.packageName}@${record.version} right now; waiting for them to finish...`)
+      out.notice(`${inline(record.claim?.by ?? 'Someone')} is approving ${inline(record.packageName)}@${inline(record.version)} right now; waiting for them to finish...`)
       told = true
     }
     await new Promise((r) => setTimeout(r, 250 + Math.random() * 250))

@@ -35,7 +35,7 @@ export async function diffRelease(rawId: string, paths: string[], opts: DiffOpti
     return
   }
   const text = renderPackageDiff(diff, about, out.style)
-  const ctx = { stdout: deps.stdout, env: deps.env }
+  const ctx = { stdout: deps.stdout, env: deps.env, color: out.color.stdout }
   if (opts.pager === false || pagerCommand(ctx) === null) out.line(text)
   else await page(text, ctx)
 }

@@ -13,6 +13,7 @@ import { waitForWebAuth } from '../registry/publish.js'
 import type { WriteAuth } from '../backends/types.js'
 import type { Prompts } from '../ui/prompts.js'
 import type { Output } from '../ui/output.js'
+import { inline } from '../ui/sanitize.js'
 
 const MAX_OTP_TRIES = 3
 const WEB_AUTH_TIMEOUT_MS = 5 * 60_000
@@ -49,7 +50,7 @@ export async function withOneTimePassword<T extends Result>(write: (auth: WriteA
       return res as Exclude<T | Challenge, Challenge>
     }
     if (res.reason === 'web-auth') {
-      out.tell(`Authenticate your account at:\n  ${res.authUrl}\nWaiting for you to finish in the browser...`)
+      out.tell(`Authenticate your account at:\n  ${inline(res.authUrl)}\nWaiting for you to finish in the browser...`)
       session.code = await waitForWebAuth(res.doneUrl, { ...ctx.flat, registry: ctx.registry }, WEB_AUTH_TIMEOUT_MS)
       session.accepted = false
       continue

@@ -15,6 +15,7 @@ import { backendFor, type Deps } from '../commands/shared.js'
 import type { RejectOptions } from '../commands/reject.js'
 import { withOneTimePassword } from './otp.js'
 import { resolveName } from './select.js'
+import { inline } from '../ui/sanitize.js'
 
 export async function rejectRelease(rawId: string, opts: RejectOptions, deps: Deps, out: Output): Promise<void> {
   const backend = await backendFor(opts, deps)
@@ -30,7 +31,7 @@ export async function rejectRelease(rawId: string, opts: RejectOptions, deps: De
     out.data(rejected)
     return
   }
-  out.line(`- ${rejected.packageName}@${rejected.version} rejected (id ${rejected.id})${rejected.rejectReason ? `: ${rejected.rejectReason}` : ''}`)
+  out.line(`- ${inline(rejected.packageName)}@${inline(rejected.version)} rejected (id ${inline(rejected.id)})${rejected.rejectReason ? `: ${inline(rejected.rejectReason)}` : ''}`)
 }
 
 async function rejectRecord(backend: CasStagingBackend, current: Versioned, opts: RejectOptions, deps: Deps): Promise<StagedRecord> {

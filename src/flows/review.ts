@@ -12,11 +12,12 @@ import { fetchBaseline, type Baseline } from '../registry/baseline.js'
 import type { TarballContents } from '../registry/tarball.js'
 import type { StagingBackend, Versioned } from '../backends/types.js'
 import { loadNpmConfig } from '../registry/config.js'
-import { renderPolicy } from '../ui/render.js'
+import { renderPolicy, type VerifiedFacts } from '../ui/render.js'
 import { renderReview, reviewColors } from '../ui/render-review.js'
 import type { Output } from '../ui/output.js'
 import { readProjectStageConfig, type Deps } from '../commands/shared.js'
 import { loadVerified } from './verify.js'
+import { factsOf } from './facts.js'
 
 export interface Reviewed {
   review: Review
@@ -125,15 +126,23 @@ function policyError(result: PolicyResult, policy: Policy, record: StagedRecord)
  * check, become a warning and `review: null`, so the record itself is always shown. With the review
  * comes the record completed from the verified bytes (a registry's item lists no files or sizes).
  */
-export async function reviewForView(backend: StagingBackend, current: Versioned, deps: Deps, registry = current.record.registry): Promise<{ review: Review; record: DetailedRecord; manifest: Record<string, unknown> } | { error: unknown }> {
+export async function reviewForView(
+  backend: StagingBackend,
+  current: Versioned,
+  deps: Deps,
+  registry = current.record.registry,
+): Promise<{ review: Review; record: DetailedRecord; manifest: Record<string, unknown>; facts: VerifiedFacts } | { error: unknown; facts?: VerifiedFacts }> {
   const { record } = current
+  // The bytes are described when they verify, even if the review then fails (registry unreachable).
+  let facts: VerifiedFacts | undefined
   try {
     const staged = await loadVerified(backend, record)
+    facts = factsOf(staged)
     const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env })
     const registryManifest = await registryManifestCheck(current, staged, conf.flat)
     const { review } = await reviewStaged(staged.record, staged, registry, conf.flat, registryManifest)
-    return { review, record: staged.record, manifest: staged.contents.manifest }
+    return { review, record: staged.record, manifest: staged.contents.manifest, facts }
   } catch (error) {
-    return { error }
+    return { error, ...(facts && { facts }) }
   }
 }

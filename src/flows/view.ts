@@ -7,7 +7,8 @@ import { effectiveState, type StagedRecord } from '../core/record.js'
 import { dependenciesAmong, publishOrder } from '../core/batch.js'
 import type { Review } from '../core/review.js'
 import type { StagingBackend, Versioned } from '../backends/types.js'
-import { renderRecord } from '../ui/render.js'
+import { renderRecord, type Unverified, type VerifiedFacts } from '../ui/render.js'
+import { inline } from '../ui/sanitize.js'
 import { renderReview, reviewColors } from '../ui/render-review.js'
 import type { Output } from '../ui/output.js'
 import { backendFor, type Deps } from '../commands/shared.js'
@@ -21,6 +22,8 @@ interface Shown {
   state: ReturnType<typeof effectiveState>
   review: Review | null
   manifest?: Record<string, unknown>
+  /** What the verified bytes prove, or why there is nothing verified to show. */
+  facts: VerifiedFacts | Unverified
   reviewError?: ReturnType<typeof errorToJson>['error']
 }
 
@@ -52,9 +55,9 @@ export async function viewRelease(rawId: string, opts: ViewOptions, deps: Deps, 
     })
     return
   }
-  out.line(out.style('bold', `Release set ${set.setId}: ${ordered.length} package${ordered.length === 1 ? '' : 's'}, in publish order`))
-  for (const m of set.missing) out.line(out.style('red', `  missing: ${m.name}@${m.version} has no staged record; the set cannot be approved`))
-  ordered.forEach((s, i) => out.line(`  ${i + 1}. ${s.record.packageName}@${s.record.version}  ${s.state}  ${s.record.id}`))
+  out.line(out.style('bold', `Release set ${inline(set.setId)}: ${ordered.length} package${ordered.length === 1 ? '' : 's'}, in publish order`))
+  for (const m of set.missing) out.line(out.style('red', `  missing: ${inline(m.name)}@${inline(m.version)} has no staged record; the set cannot be approved`))
+  ordered.forEach((s, i) => out.line(`  ${i + 1}. ${inline(s.record.packageName)}@${inline(s.record.version)}  ${s.state}  ${inline(s.record.id)}`))
   for (const s of ordered) {
     out.line('')
     print(s, deps, out)
@@ -71,16 +74,19 @@ async function show(backend: StagingBackend, current: Versioned, opts: ViewOptio
   const result = reviewable ? await reviewForView(backend, current, deps, against) : undefined
   if (result && 'error' in result) {
     const failure = errorToJson(result.error).error
-    out.warn(`no review against ${against}${forWhom(record)}: ${failure.code}: ${failure.summary}${failure.detail ? ` (${failure.detail})` : ''}`)
-    return { record, state, review: null, reviewError: failure }
+    out.warn(`no review against ${inline(against)}${forWhom(record)}: ${inline(failure.code)}: ${inline(failure.summary)}${failure.detail ? ` (${inline(failure.detail)})` : ''}`)
+    return { record, state, review: null, reviewError: failure, facts: result.facts ?? { unverified: `${failure.code}: ${failure.summary}` } }
   }
-  if (!result) return { record, state, review: null }
-  return { record: result.record, state, review: result.review, manifest: result.manifest }
+  if (!result) return { record, state, review: null, facts: { unverified: unverifiedWhy(state, opts) } }
+  return { record: result.record, state, review: result.review, manifest: result.manifest, facts: result.facts }
 }
 
-const forWhom = (r: StagedRecord): string => (r.setId ? ` for ${r.packageName}@${r.version}` : '')
+const forWhom = (r: StagedRecord): string => (r.setId ? ` for ${inline(r.packageName)}@${inline(r.version)}` : '')
+
+const unverifiedWhy = (state: Shown['state'], opts: ViewOptions): string =>
+  opts.review === false ? 'the tarball was not checked (--no-review)' : `the tarball is only checked while the release can be approved, and it is ${state}`
 
 function print(s: Shown, deps: Deps, out: Output): void {
-  out.line(renderRecord(s.record, s.state, deps.now(), out.style))
+  out.line(renderRecord(s.record, s.state, s.facts, deps.now(), out.style))
   if (s.review) out.line(`\n${renderReview(s.review, { color: reviewColors(out.style) }).trimEnd()}`)
 }

@@ -221,7 +221,8 @@ export function registryMessage(err: unknown): string {
   const e = err as { body?: unknown; message?: string }
   const body = e.body as { error?: unknown; message?: unknown } | string | undefined
   const fromBody = typeof body === 'string' ? body : body && (body.error ?? body.message)
-  return redact(String(fromBody || e.message || err)).slice(0, 500)
+  // One line: a registry's text must not start lines of its own in our output (the door escapes the rest).
+  return redact(String(fromBody || e.message || err)).replace(/\s*[\n\r\v\f\u0085\u2028\u2029]+\s*/g, ' ').slice(0, 500)
 }
 
 /** A timeout of ours (the per-attempt timeout, the hard end) or of the connection. */

@@ -24,11 +24,3 @@ function relative(ms: number): string {
 
 export const shortIntegrity = (integrity: string): string =>
   integrity.length > 40 ? `${integrity.slice(0, 20)}[...]${integrity.slice(-12)}` : integrity
-
-/** Control characters, and the invisible or reordering Unicode ones, shown as escapes. */
-export function safe(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, (c) => {
-    const code = c.charCodeAt(0)
-    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`
-  })
-}

@@ -1,18 +1,25 @@
 /**
- * The only place that knows human output from --json output, and the only importer of chalk.
- * Results go to stdout; progress, notices and warnings go to stderr, so `--json` stdout is
- * always exactly one JSON document. Every string passes through redact() on its way out.
+ * The one door to the terminal, and the only place that knows human output from --json output.
+ * Results go to stdout; progress, notices and warnings go to stderr, so `--json` stdout is always
+ * exactly one JSON document. Every string is redacted, then:
+ *   human text  sanitised (./sanitize.ts: no control, bidi or invisible character gets out raw),
+ *               then our own style markers become colour, per stream (./style.ts, ./color.ts);
+ *   JSON        exact values, with C1, bidi and invisible characters written as \uXXXX.
+ * Renderers never write: they take a Style and return strings, which leave through here.
  */
-import chalk, { Chalk } from 'chalk'
 import type { Writable } from 'node:stream'
 import { errorToJson, isStagePublishError, redact } from '../errors.js'
+import { jsonText } from './sanitize.js'
+import { style, toTerminal, type Style, type StyleName } from './style.js'
+import { parseNpmColor, wantsColor, type NpmColor } from './color.js'
 
-export type StyleName = 'bold' | 'dim' | 'red' | 'yellow' | 'green' | 'cyan' | 'magenta'
-export type Style = (style: StyleName, text: string) => string
+export type { Style, StyleName }
 
 export interface Output {
   readonly json: boolean
   readonly style: Style
+  /** Whether each stream gets colour, as decided now (a pager writing to stdout follows `stdout`). */
+  readonly color: { readonly stdout: boolean; readonly stderr: boolean }
   /** A line of the human result (stdout). Ignored in --json mode. */
   line(text?: string): void
   /** Progress and notices for people (stderr). Ignored in --json mode. */
@@ -25,53 +32,73 @@ export interface Output {
   data(value: unknown): void
   /** Reports an error in the mode's shape. */
   error(err: unknown): void
+  /** npm's `color` config (`false`, `true`, `always`) once a command has loaded it; a flag or the environment still wins. */
+  useNpmColor(value: unknown): void
 }
 
 export interface OutputOptions {
   json: boolean
   stdout?: Writable
   stderr?: Writable
-  color?: boolean
+  /** true with --color, false with --no-color. */
+  color?: boolean | undefined
+  /** For NO_COLOR, FORCE_COLOR, npm_config_color and TERM (default: process.env). */
+  env?: NodeJS.ProcessEnv
 }
+
+const isTTY = (stream: Writable): boolean => Boolean((stream as { isTTY?: boolean }).isTTY)
 
 export function createOutput(options: OutputOptions): Output {
   const stdout = options.stdout ?? process.stdout
   const stderr = options.stderr ?? process.stderr
-  const useColor = options.color ?? (Boolean((stderr as { isTTY?: boolean }).isTTY) && chalk.level > 0)
-  const painter = new Chalk({ level: useColor ? chalk.level || 1 : 0 })
-  const style: Style = (name, text) => painter[name](text)
-  const write = (stream: Writable, text: string) => stream.write(`${redact(text)}\n`)
+  const env = options.env ?? process.env
+  let npm: NpmColor
+  const colorOf = (stream: Writable): boolean => wantsColor({ flag: options.color, env, npm, isTTY: isTTY(stream) })
+  const human = (stream: Writable, text: string) => stream.write(`${toTerminal(redact(text), colorOf(stream))}\n`)
+  const json = (value: unknown) => stdout.write(`${redact(jsonText(value))}\n`)
+  const warnLabel = style('yellow', 'warn')
   return {
     json: options.json,
     style,
+    color: {
+      get stdout() {
+        return colorOf(stdout)
+      },
+      get stderr() {
+        return colorOf(stderr)
+      },
+    },
     line(text = '') {
-      if (!options.json) write(stdout, text)
+      if (!options.json) human(stdout, text)
     },
     notice(text) {
-      if (!options.json) write(stderr, text)
+      if (!options.json) human(stderr, text)
     },
     tell(text) {
-      write(stderr, text)
+      human(stderr, text)
     },
     warn(text) {
-      write(stderr, `${style('yellow', 'warn')} ${text}`)
+      human(stderr, `${warnLabel} ${text}`)
     },
     data(value) {
-      if (options.json) write(stdout, JSON.stringify(value, null, 2))
+      if (options.json) json(value)
     },
     error(err) {
       if (options.json) {
-        write(stdout, JSON.stringify(errorToJson(err), null, 2))
+        json(errorToJson(err))
         return
       }
       if (isStagePublishError(err)) {
-        write(stderr, `${style('red', 'error')} ${err.code}: ${err.message}`)
-        if (err.hint) write(stderr, `${style('dim', 'hint')} ${err.hint}`)
+        human(stderr, `${style('red', 'error')} ${err.code}: ${err.message}`)
+        if (err.hint) human(stderr, `${style('dim', 'hint')} ${err.hint}`)
         return
       }
-      // Unknown errors are bugs: show the stack, redacted.
+      // Unknown errors are bugs: show the stack, redacted and sanitised like everything else.
       const e = err as Error
-      write(stderr, `${style('red', 'error')} ${e?.stack ?? String(err)}`)
+      human(stderr, `${style('red', 'error')} ${e?.stack ?? String(err)}`)
+    },
+    useNpmColor(value) {
+      npm = parseNpmColor(value)
     },
   }
 }

@@ -6,10 +6,13 @@
 import { spawn } from 'node:child_process'
 import type { Writable } from 'node:stream'
 import { redact } from '../errors.js'
+import { toTerminal } from './style.js'
 
 export interface PagerContext {
   stdout: Writable
   env: NodeJS.ProcessEnv
+  /** Whether stdout gets colour (Output's `color.stdout`); without it, none. */
+  color?: boolean
 }
 
 /** The pager command to use, or null to write straight to stdout. */
@@ -19,9 +22,9 @@ export function pagerCommand(ctx: PagerContext): string | null {
   return pager.trim() === '' || pager.trim() === 'cat' ? null : pager
 }
 
-/** Writes `text` (redacted, like everything else we print) through the pager, or to stdout. */
+/** Writes `text` (redacted and sanitised, like everything else we print: output.ts) through the pager, or to stdout. */
 export async function page(text: string, ctx: PagerContext): Promise<void> {
-  const body = `${redact(text)}\n`
+  const body = `${toTerminal(redact(text), Boolean(ctx.color))}\n`
   const command = pagerCommand(ctx)
   if (command === null) {
     ctx.stdout.write(body)

@@ -4,6 +4,7 @@
  */
 import type { Readable, Writable } from 'node:stream'
 import { StagePublishError } from '../errors.js'
+import { sanitize } from './sanitize.js'
 
 export interface Prompts {
   /** True when both ends are a terminal (or streams were injected, as in tests). */
@@ -22,14 +23,15 @@ export function createPrompts(streams?: { input: Readable; output: Writable }): 
     interactive,
     async confirm(message) {
       const { confirm } = await import('@inquirer/prompts')
-      return aborted(() => confirm({ message, default: false }, context))
+      // The prompt library writes to the terminal itself: its message goes through the sanitiser like every other line.
+      return aborted(() => confirm({ message: sanitize(message), default: false }, context))
     },
     async otp(message) {
       const { password } = await import('@inquirer/prompts')
       const code = await aborted(() =>
         password(
           {
-            message,
+            message: sanitize(message),
             // mask: false echoes nothing at all, not even the number of digits typed.
             mask: false,
             validate: (value: string) => OTP_RE.test(value.trim()) || 'Enter the 6 to 8 digit code from your authenticator app',

@@ -1,20 +1,14 @@
 /**
  * `stage-publish diff` as text: a title, then `diff -u` output per file (`patch -p1` applies it),
  * binary files summarised. File contents come from the tarball and are attacker-controlled: control
- * characters (escape sequences that could redraw the terminal, bidi overrides) are shown escaped,
- * tabs and newlines kept. The --json form keeps the raw text.
+ * characters (escape sequences that could redraw the terminal, bidi overrides) are shown escaped
+ * (./sanitize.ts), tabs and newlines kept; a name or path can never start a line of its own. The --json form keeps the raw text.
  */
 import type { PackageDiff } from '../core/package-diff.js'
 import type { Review } from '../core/review.js'
 import { formatBytes } from './format.js'
+import { inline, sanitize } from './sanitize.js'
 import type { Style } from './output.js'
-
-/** Like safe(), but keeps tabs and newlines, which a diff needs. */
-const safeText = (text: string): string =>
-  text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, (c) => {
-    const code = c.charCodeAt(0)
-    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`
-  })
 
 function colorLine(line: string, style: Style): string {
   if (line.startsWith('+++ ') || line.startsWith('--- ')) return style('bold', line)
@@ -33,10 +27,10 @@ export function renderPackageDiff(
     about.baseline.version === null
       ? 'nothing: first release, every file is new'
       : `${about.baseline.version} (${about.baseline.reason === 'tag' ? 'what the target tag points to' : 'the highest published version'})`
-  const out = [style('bold', safeText(`Diff of ${about.name}@${about.version} against ${against}`)), '']
+  const out = [style('bold', `Diff of ${inline(about.name)}@${inline(about.version)} against ${inline(against)}`), '']
   if (diff.files.length === 0) out.push('No file differs.')
   for (const f of diff.files) {
-    const path = safeText(f.path)
+    const path = inline(f.path)
     const a = f.status === 'added' ? '/dev/null' : `a/${path}`
     const b = f.status === 'removed' ? '/dev/null' : `b/${path}`
     if (f.binary) {
@@ -48,7 +42,10 @@ export function renderPackageDiff(
       out.push(style('bold', `--- ${a}`), style('bold', `+++ ${b}`), style('dim', `(${f.status}, empty file)`))
       continue
     }
-    for (const line of safeText(f.diff).replace(/\n$/, '').split('\n')) out.push(colorLine(line, style))
+    // The core's own header names the file raw: a name with a line feed would forge diff lines, so it is rewritten with inline().
+    const rawHeader = `--- ${f.status === 'added' ? '/dev/null' : `a/${f.path}`}\n+++ ${f.status === 'removed' ? '/dev/null' : `b/${f.path}`}\n`
+    const body = f.diff.startsWith(rawHeader) ? `--- ${a}\n+++ ${b}\n${f.diff.slice(rawHeader.length)}` : f.diff
+    for (const line of sanitize(body).replace(/\n$/, '').split('\n')) out.push(colorLine(line, style))
   }
   return out.join('\n')
 }

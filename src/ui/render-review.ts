@@ -2,11 +2,11 @@
  * Words a review for the approver. The core returns codes and arguments; every sentence lives here.
  * Styling comes in as a function so this stays testable; output.ts passes one backed by chalk.
  * Paths, commands and specs come from the tarball and are attacker-controlled: every one is passed
- * through `safe()` so escape sequences or bidi characters cannot redraw or reorder the screen.
+ * through `inline()` (./sanitize.ts) so escape sequences or bidi characters cannot redraw or reorder the screen.
  */
 import { severityRank, type Finding, type FindingArgs, type FindingCode, type Review, type Severity } from '../core/review.js'
 import type { Style as OutputStyle } from './output.js'
-import { safe } from './format.js'
+import { inline } from './sanitize.js'
 
 export type Style = Severity | 'heading' | 'dim' | 'added' | 'removed' | 'changed'
 export interface RenderOptions {
@@ -32,7 +32,8 @@ export const reviewColors =
   (name, text) =>
     REVIEW_STYLES[name](style, text)
 
-export { safe }
+/** The old name of inline(), kept for callers of this module. */
+export const safe = inline
 
 const clip = (text: string, max = 300): string => (text.length > max ? `${text.slice(0, max)}… (${text.length - max} more characters)` : text)
 
@@ -45,11 +46,11 @@ export function formatBytes(n: number): string {
 const signedBytes = (n: number): string => (n >= 0 ? `+${formatBytes(n)}` : `-${formatBytes(-n)}`)
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`
 
-/** Reads arguments for wording: strings are made safe; a missing one shows as "?" rather than "undefined". */
+/** Reads arguments for wording: strings go through inline(); a missing one shows as "?" rather than "undefined". */
 function reader(args: FindingArgs) {
   const raw = (k: string): string | number | undefined => args[k]
   return {
-    s: (k: string): string => safe(String(raw(k) ?? '?')),
+    s: (k: string): string => inline(String(raw(k) ?? '?')),
     n: (k: string): number => Number(raw(k) ?? 0),
     has: (k: string): boolean => raw(k) !== undefined && raw(k) !== '',
   }
@@ -159,8 +160,8 @@ export function renderReview(review: Review, options: RenderOptions): string {
   const against =
     baseline.version === null
       ? 'first release, nothing published to compare with'
-      : `compared with ${safe(baseline.version)} (${baseline.reason === 'tag' ? 'what the target tag points to' : 'the highest published version'})`
-  out.push(`${color('heading', `Review of ${safe(review.package.name)}@${safe(review.package.version)}`)} ${color('dim', against)}`, '')
+      : `compared with ${inline(baseline.version)} (${baseline.reason === 'tag' ? 'what the target tag points to' : 'the highest published version'})`
+  out.push(`${color('heading', `Review of ${inline(review.package.name)}@${inline(review.package.version)}`)} ${color('dim', against)}`, '')
 
   // Danger first, then warnings, then notes; the core already sorts, this keeps it so for any input.
   const findings = [...review.findings].sort((a, b) => severityRank(b.severity) - severityRank(a.severity))
@@ -168,7 +169,7 @@ export function renderReview(review: Review, options: RenderOptions): string {
   out.push(color('heading', `Findings: ${plural(count('danger'), 'danger')}, ${plural(count('warn'), 'warning')}, ${plural(count('info'), 'note')}`))
   if (findings.length === 0) out.push(color('dim', '  none'))
   for (const f of findings) {
-    out.push(`  ${color(f.severity, LABELS[f.severity])} ${describeFinding(f)} ${color('dim', `[${f.code}]`)}`)
+    out.push(`  ${color(f.severity, LABELS[f.severity])} ${describeFinding(f)} ${color('dim', `[${inline(f.code)}]`)}`)
   }
 
   const { added, removed, changed } = review.files
@@ -177,11 +178,11 @@ export function renderReview(review: Review, options: RenderOptions): string {
     for (const item of items.slice(0, max)) out.push(line(item))
     if (items.length > max) out.push(color('dim', `  … and ${items.length - max} more (--json lists them all)`))
   }
-  list(added, (f) => `  ${color('added', '+')} ${safe(f.path)} ${color('dim', formatBytes(f.size))}`)
-  list(removed, (f) => `  ${color('removed', '-')} ${safe(f.path)} ${color('dim', formatBytes(f.previousSize ?? 0))}`)
+  list(added, (f) => `  ${color('added', '+')} ${inline(f.path)} ${color('dim', formatBytes(f.size))}`)
+  list(removed, (f) => `  ${color('removed', '-')} ${inline(f.path)} ${color('dim', formatBytes(f.previousSize ?? 0))}`)
   list(changed, (f) => {
     const before = f.previousSize ?? f.size
-    return `  ${color('changed', '~')} ${safe(f.path)} ${color('dim', `${formatBytes(before)} → ${formatBytes(f.size)} (${signedBytes(f.size - before)})`)}`
+    return `  ${color('changed', '~')} ${inline(f.path)} ${color('dim', `${formatBytes(before)} → ${formatBytes(f.size)} (${signedBytes(f.size - before)})`)}`
   })
 
   const { size } = review
@@ -193,8 +194,8 @@ export function renderReview(review: Review, options: RenderOptions): string {
     out.push('', color('heading', 'Dependencies:'))
     for (const d of review.dependencies) {
       const mark = d.change === 'added' ? color('added', '+') : d.change === 'removed' ? color('removed', '-') : color('changed', '~')
-      const spec = d.change === 'changed' ? `${safe(d.from ?? '')} → ${safe(d.to ?? '')}` : safe(d.to ?? d.from ?? '')
-      out.push(`  ${mark} ${safe(d.name)} ${spec} ${color('dim', `(${FIELD_WORDS[d.field] ?? d.field})`)}`.trimEnd())
+      const spec = d.change === 'changed' ? `${inline(d.from ?? '')} → ${inline(d.to ?? '')}` : inline(d.to ?? d.from ?? '')
+      out.push(`  ${mark} ${inline(d.name)} ${spec} ${color('dim', `(${FIELD_WORDS[d.field] ?? inline(d.field)})`)}`.trimEnd())
     }
   }
   return `${out.join('\n')}\n`

@@ -2,7 +2,8 @@
 import type { DetailedRecord, RecordState, StagedRecord } from '../core/record.js'
 import type { Style } from './output.js'
 import type { ContentDifference } from '../core/pin.js'
-import { formatBytes, formatTime, safe, shortIntegrity } from './format.js'
+import { formatBytes, formatTime, shortIntegrity } from './format.js'
+import { inline } from './sanitize.js'
 import { groupBySet } from '../core/release-set.js'
 
 const stateColor: Record<RecordState, Parameters<Style>[0]> = {
@@ -15,77 +16,127 @@ const stateColor: Record<RecordState, Parameters<Style>[0]> = {
 
 export const styledState = (state: RecordState, style: Style): string => style(stateColor[state], state)
 
-/** The npm-style contents block printed while staging (npm lib/utils/tar.js logTar). */
+/** The npm-style contents block printed while staging (npm lib/utils/tar.js logTar). File names come from the package: inline(). */
 export function renderContents(r: Pick<DetailedRecord, 'packageName' | 'version' | 'files' | 'bundled' | 'size' | 'unpackedSize' | 'shasum' | 'integrity' | 'fileCount'>, style: Style): string {
-  const lines = [`${style('bold', 'package:')} ${r.packageName}@${r.version}`, style('bold', 'Tarball Contents')]
-  for (const f of r.files) if (!f.path.startsWith('node_modules/')) lines.push(`${formatBytes(f.size).padStart(9)} ${f.path}`)
-  if (r.bundled.length) lines.push(style('bold', 'Bundled Dependencies'), ...r.bundled.map((b) => `  ${b}`))
+  const lines = [`${style('bold', 'package:')} ${inline(r.packageName)}@${inline(r.version)}`, style('bold', 'Tarball Contents')]
+  for (const f of r.files) if (!f.path.startsWith('node_modules/')) lines.push(`${formatBytes(f.size).padStart(9)} ${inline(f.path)}`)
+  if (r.bundled.length) lines.push(style('bold', 'Bundled Dependencies'), ...r.bundled.map((b) => `  ${inline(b)}`))
   lines.push(
     style('bold', 'Tarball Details'),
-    `name: ${r.packageName}`,
-    `version: ${r.version}`,
+    `name: ${inline(r.packageName)}`,
+    `version: ${inline(r.version)}`,
     `package size: ${formatBytes(r.size)}`,
     `unpacked size: ${formatBytes(r.unpackedSize)}`,
-    `shasum: ${r.shasum}`,
-    `integrity: ${shortIntegrity(r.integrity)}`,
+    `shasum: ${inline(r.shasum)}`,
+    `integrity: ${inline(shortIntegrity(r.integrity))}`,
     `total files: ${r.fileCount}`,
   )
   return lines.join('\n')
 }
 
-function originLines(r: StagedRecord): string[] {
-  const lines = [`staged by:   ${r.actor} (${r.actorType})`]
+/**
+ * What the bytes prove, computed by the flows from a tarball whose digest matched its record
+ * (src/flows/facts.ts `factsOf`), never copied from the record: a record can claim any file list.
+ */
+export interface VerifiedFacts {
+  /** name and version of the package.json inside the verified tarball. */
+  name: string
+  version: string
+  /** sha512 and sha1 of the verified bytes. */
+  integrity: string
+  shasum: string
+  /** Packed bytes, the sum of the files' sizes, and the number of files. */
+  size: number
+  unpackedSize: number
+  fileCount: number
+  files: Array<{ path: string; size: number }>
+  bundled: string[]
+  /** What the bytes were checked against: the recorded sha512, or only the sha1 a registry lists. */
+  checkedAgainst: 'integrity' | 'shasum'
+}
+
+/** Why there are no verified facts, in words ("the tarball does not match its record", "--no-review"). */
+export interface Unverified {
+  unverified: string
+}
+
+const CLAIM_HEADING = 'What the record says (the stager\'s claim, not verified):'
+
+/** Everything only the record can say, under a heading that says so. */
+function claimLines(r: StagedRecord, now: Date, options: { registry: boolean }): string[] {
+  const lines = [`  staged by:   ${inline(r.actor)} (${inline(r.actorType)})`]
   if (r.git?.commit) {
-    const branch = r.git.branch ? ` on ${r.git.branch}` : ''
+    const branch = r.git.branch ? ` on ${inline(r.git.branch)}` : ''
     const dirty = r.git.dirty ? ' (uncommitted changes)' : ''
-    lines.push(`from commit: ${r.git.commit}${branch}${dirty}${r.git.remote ? ` of ${r.git.remote}` : ''}`)
+    lines.push(`  from commit: ${inline(r.git.commit)}${branch}${dirty}${r.git.remote ? ` of ${inline(r.git.remote)}` : ''}`)
   }
-  if (r.ci) lines.push(`CI run:      ${r.ci.provider}${r.ci.runUrl ? ` ${r.ci.runUrl}` : ''}`)
+  if (r.ci) lines.push(`  CI run:      ${inline(r.ci.provider)}${r.ci.runUrl ? ` ${inline(r.ci.runUrl)}` : ''}`)
+  if (options.registry) lines.push(`  registry:    ${inline(r.registry)}`)
+  lines.push(
+    `  tag:         ${inline(r.tag)}`,
+    `  access:      ${inline(r.access ?? 'default')}`,
+    ...(r.setId ? [`  release set: ${inline(r.setId)}`] : []),
+    `  staged:      ${inline(formatTime(r.createdAt, now))}`,
+  )
   return lines
 }
 
-/**
- * Everything about one release, with its file list (view). A registry's record lacks the tarball
- * facts until its bytes are verified: what is unknown is said to be.
- */
-export function renderRecord(r: StagedRecord, state: RecordState, now: Date, style: Style): string {
-  const lines = [
-    `${style('bold', `${r.packageName}@${r.version}`)}  ${styledState(state, style)}`,
-    `id:          ${r.id}`,
-    ...(r.setId ? [`release set: ${r.setId}`] : []),
-    `registry:    ${r.registry}`,
-    `tag:         ${r.tag}`,
-    `access:      ${r.access ?? 'default'}`,
-    ...originLines(r),
-    `staged:      ${formatTime(r.createdAt, now)}`,
-    `expires:     ${r.expiresAt ? formatTime(r.expiresAt, now) : 'never (the registry keeps it until it is approved or rejected)'}`,
+/** The verified block. Its lines keep the `integrity:   sha512-…` shape at the start of a line that scripts (the demo) read. */
+function factLines(facts: VerifiedFacts, style: Style, options: { checked: boolean }): string[] {
+  const checked =
+    facts.checkedAgainst === 'integrity'
+      ? style('green', '(verified: the bytes match the recorded sha512)')
+      : style('green', `(of the downloaded bytes, which match the shasum ${inline(facts.shasum)} the registry lists)`)
+  return [
+    style('bold', 'Verified from the tarball\'s bytes:'),
+    `size:        ${formatBytes(facts.size)} packed, ${formatBytes(facts.unpackedSize)} unpacked, ${facts.fileCount} file${facts.fileCount === 1 ? '' : 's'}`,
+    `shasum:      ${inline(facts.shasum)}`,
+    `integrity:   ${inline(facts.integrity)}${options.checked ? ` ${checked}` : ''}`,
   ]
-  if (r.claim && r.state === 'approving') lines.push(`approving:   by ${r.claim.by} since ${formatTime(r.claim.at, now)}`)
-  if (r.approvedAt) lines.push(`approved:    by ${r.approvedBy ?? 'unknown'} ${formatTime(r.approvedAt, now)}`)
-  if (r.rejectedAt) lines.push(`rejected:    by ${r.rejectedBy ?? 'unknown'} ${formatTime(r.rejectedAt, now)}${r.rejectReason ? `: ${r.rejectReason}` : ''}`)
-  lines.push(
-    r.size === undefined ? 'size:        unknown (the tarball could not be verified)' : `size:        ${formatBytes(r.size)} packed, ${formatBytes(r.unpackedSize ?? 0)} unpacked, ${r.fileCount ?? 0} files`,
-    `shasum:      ${r.shasum}`,
-    `integrity:   ${r.integrity ?? 'unknown (the tarball could not be verified)'}`,
-  )
-  if (r.files) lines.push('', style('bold', 'Files'), ...r.files.map((f) => `${formatBytes(f.size).padStart(9)} ${f.path}`))
+}
+
+const isVerified = (facts: VerifiedFacts | Unverified): facts is VerifiedFacts => !('unverified' in facts)
+
+/**
+ * Everything about one release (view). Package content — name@version, sizes, counts, integrity,
+ * the file list — comes only from `facts`; without them, only why. The rest is the record's word.
+ */
+export function renderRecord(r: StagedRecord, state: RecordState, facts: VerifiedFacts | Unverified, now: Date, style: Style): string {
+  const title = isVerified(facts)
+    ? `${style('bold', `${inline(facts.name)}@${inline(facts.version)}`)}  ${styledState(state, style)}`
+    : `${style('bold', `${inline(r.packageName)}@${inline(r.version)}`)}  ${styledState(state, style)}  ${style('yellow', '(name and version as the record says)')}`
+  const lines = [title, `id:          ${inline(r.id)}`, '']
+  if (isVerified(facts)) {
+    lines.push(...factLines(facts, style, { checked: false }))
+  } else {
+    lines.push(
+      `${style('yellow', 'Not verified:')} ${inline(facts.unverified)}`,
+      '  No sizes, file counts or files are shown: only bytes that match their record are described.',
+    )
+  }
+  lines.push('', style('bold', CLAIM_HEADING), ...claimLines(r, now, { registry: true }))
+  lines.push(`  expires:     ${r.expiresAt ? inline(formatTime(r.expiresAt, now)) : 'never (the registry keeps it until it is approved or rejected)'}`)
+  if (r.claim && r.state === 'approving') lines.push(`  approving:   by ${inline(r.claim.by)} since ${inline(formatTime(r.claim.at, now))}`)
+  if (r.approvedAt) lines.push(`  approved:    by ${inline(r.approvedBy ?? 'unknown')} ${inline(formatTime(r.approvedAt, now))}`)
+  if (r.rejectedAt) lines.push(`  rejected:    by ${inline(r.rejectedBy ?? 'unknown')} ${inline(formatTime(r.rejectedAt, now))}${r.rejectReason ? `: ${inline(r.rejectReason)}` : ''}`)
+  if (isVerified(facts)) {
+    lines.push('', style('bold', `Files (${facts.fileCount}, from the verified bytes)`), ...facts.files.map((f) => `${formatBytes(f.size).padStart(9)} ${inline(f.path)}`))
+  }
   return lines.join('\n')
 }
 
-/** The block shown before the confirmation and the one-time password prompt. */
-export function renderApprovalSummary(r: DetailedRecord, registry: string, now: Date, style: Style, checkedAgainst: 'integrity' | 'shasum' = 'integrity'): string {
+/**
+ * The block shown before the confirmation and the one-time password prompt. Only verified bytes
+ * can be approved, so `facts` is required: what is published is described by them alone.
+ */
+export function renderApprovalSummary(r: StagedRecord, facts: VerifiedFacts, registry: string, now: Date, style: Style): string {
   return [
-    style('bold', `Approve ${r.packageName}@${r.version}?`),
-    `registry:    ${registry}${registry !== r.registry ? style('yellow', ` (staged for ${r.registry})`) : ''}`,
-    `tag:         ${r.tag}`,
-    `access:      ${r.access ?? 'default'}`,
-    ...originLines(r),
-    `staged:      ${formatTime(r.createdAt, now)}`,
-    `size:        ${formatBytes(r.size)} packed, ${formatBytes(r.unpackedSize)} unpacked, ${r.fileCount} files`,
-    checkedAgainst === 'integrity'
-      ? `integrity:   ${r.integrity} ${style('green', '(verified)')}`
-      : `integrity:   ${r.integrity} ${style('green', `(of the downloaded bytes, which match the shasum ${r.shasum} the registry lists)`)}`,
-    `id:          ${r.id}`,
+    style('bold', `Approve ${inline(facts.name)}@${inline(facts.version)}?`),
+    `publish to:  ${inline(registry)}${registry !== r.registry ? style('yellow', ` (staged for ${inline(r.registry)})`) : ''}`,
+    `id:          ${inline(r.id)}`,
+    ...factLines(facts, style, { checked: true }),
+    style('bold', CLAIM_HEADING),
+    ...claimLines(r, now, { registry: false }),
   ].join('\n')
 }
 
@@ -94,14 +145,14 @@ export function renderList(items: Array<{ record: StagedRecord; state: RecordSta
   const rows = groupBySet(items)
   const cells = (row: (typeof rows)[number]): string[] =>
     row.kind === 'set'
-      ? [`set ${row.setId.slice(0, 8)}`, `release set of ${row.size} package${row.size === 1 ? '' : 's'}`, '', '', '', '']
+      ? [`set ${inline(row.setId.slice(0, 8))}`, `release set of ${row.size} package${row.size === 1 ? '' : 's'}`, '', '', '', '']
       : [
-          `${row.inSet ? '  ' : ''}${row.item.record.id.slice(0, 8)}`,
-          `${row.item.record.packageName}@${row.item.record.version}`,
-          row.item.record.tag,
+          `${row.inSet ? '  ' : ''}${inline(row.item.record.id.slice(0, 8))}`,
+          `${inline(row.item.record.packageName)}@${inline(row.item.record.version)}`,
+          inline(row.item.record.tag),
           row.item.state,
-          row.item.record.actor,
-          formatTime(row.item.record.createdAt, now),
+          inline(row.item.record.actor),
+          inline(formatTime(row.item.record.createdAt, now)),
         ]
   const table = rows.map(cells)
   const header = ['ID', 'PACKAGE', 'TAG', 'STATE', 'STAGED BY', 'STAGED']
@@ -126,8 +177,8 @@ export function renderPolicy(
   style: Style,
 ): string {
   if (!policy.refuse) return ''
-  const codes = (list: Array<{ code: string }>): string => [...new Set(list.map((f) => f.code))].join(', ')
-  const lines = [`${style('bold', 'Policy:')}     refuses ${policy.refuse} findings${policy.refuse === 'danger' ? '' : ' and above'}`]
+  const codes = (list: Array<{ code: string }>): string => [...new Set(list.map((f) => inline(f.code)))].join(', ')
+  const lines = [`${style('bold', 'Policy:')}     refuses ${inline(policy.refuse)} findings${policy.refuse === 'danger' ? '' : ' and above'}`]
   if (result.allowed.length) lines.push(`  allowed:   ${codes(result.allowed)} ${style('dim', '(--allow or stagePublish.policy.allow)')}`)
   lines.push(result.blocked.length ? `  ${style('red', 'blocked:')}   ${codes(result.blocked)}` : `  ${style('green', 'passed')}`)
   return lines.join('\n')
@@ -138,7 +189,7 @@ const MAX_DIFFERENCES = 20
 /** One line per file that differs between the staged tarball and a local packing (approve --verify-local). */
 export function describeDifferences(differences: ContentDifference[]): string {
   const line = (d: ContentDifference): string => {
-    const p = safe(d.path)
+    const p = inline(d.path)
     switch (d.kind) {
       case 'only-staged':
         return `  + ${p}: only in the staged tarball (${formatBytes(d.size)})`
