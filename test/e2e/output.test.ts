@@ -68,9 +68,16 @@ describe('hostile record fields never reach the terminal raw', () => {
 })
 
 describe('view shows only what the bytes prove', () => {
-  it('lists the verified files, not the 99 the record claims', async () => {
+  it('lists the verified files; a record that claims 99 gets no file list at all, and says why', async () => {
     const sb = await sandbox()
     const s = await stagedRecord(sb)
+    const honest = await sb.run(['view', s.id, '--backend', sb.backend])
+    expect(honest.code, honest.all).toBe(0)
+    expect(honest.stdout).toContain('Files (2, from the verified bytes)')
+    expect(honest.stdout).toMatch(/\bindex\.js\b/)
+    expect(honest.stdout).toMatch(/\bpackage\.json\b/)
+    expect(honest.stdout).toContain("What the record says (the stager's claim, not verified):")
+
     await s.rewrite({
       fileCount: 99,
       unpackedSize: 99_999_999,
@@ -78,11 +85,9 @@ describe('view shows only what the bytes prove', () => {
     })
     const view = await sb.run(['view', s.id, '--backend', sb.backend])
     expect(view.code, view.all).toBe(0)
-    expect(view.stdout).toContain('Files (2, from the verified bytes)')
-    expect(view.stdout).toMatch(/\bindex\.js\b/)
-    expect(view.stdout).toMatch(/\bpackage\.json\b/)
-    expect(view.stdout).not.toMatch(/claimed-|99 files|100\.0 MB/)
-    expect(view.stdout).toContain("What the record says (the stager's claim, not verified):")
+    // The bytes match the recorded integrity, but the record's own account of them is false: tampered.
+    expect(view.stdout).toMatch(/Not verified: EINTEGRITY: .*describes its tarball wrongly/)
+    expect(view.stdout).not.toMatch(/claimed-|99 files|100\.0 MB|Files \(/)
 
     // Without verified bytes, no file list and no sizes at all: only why.
     const unchecked = await sb.run(['view', s.id, '--no-review', '--backend', sb.backend])
