@@ -39,7 +39,8 @@ export async function fetchBaseline(target: BaselineTarget, flat: Flat): Promise
   const baseline = chooseBaseline({ tag: target.tag, version: target.version, distTags, publishedVersions: versions })
   if (baseline.version === null) return { baseline, contents: null, distTags, versions }
   const bytes = await downloadTarball(target, baseline.version, packument.dists[baseline.version]?.integrity, flat)
-  const contents = await readTarball(bytes, `The published tarball of ${target.name}@${baseline.version}`)
+  // Published long ago, perhaps by an older npm: read leniently (see ReadTarballOptions.kind), within the same limits.
+  const contents = await readTarball(bytes, `The published tarball of ${target.name}@${baseline.version}`, { kind: 'published' })
   return { baseline, contents, packedSize: bytes.length, distTags, versions }
 }
 

@@ -4,10 +4,6 @@
  * as values; the caller decides whether to prompt. Vendor errors become StagePublishError here.
  */
 import { createRequire } from 'node:module'
-import { promises as fs } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-import { randomBytes } from 'node:crypto'
 import { StagePublishError, redact } from '../errors.js'
 import type { Manifest } from './pack.js'
 
@@ -156,19 +152,6 @@ export async function readPackument(target: Pick<Target, 'name' | 'registry'>, f
     if (manifest && typeof manifest === 'object') manifests[version] = manifest as Record<string, unknown>
   }
   return { distTags: doc['dist-tags'] ?? {}, versions: Object.keys(doc.versions ?? {}), dists, manifests }
-}
-
-/** The manifest `npm publish <tarball>` would send, read by pacote from the verified bytes. */
-export async function manifestFromTarball(bytes: Buffer, flat: Flat): Promise<Manifest> {
-  const pacote = require('pacote') as { manifest(spec: string, opts: Flat): Promise<Manifest> }
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'stage-publish-'))
-  const file = path.join(dir, `${randomBytes(6).toString('hex')}.tgz`)
-  try {
-    await fs.writeFile(file, bytes, { mode: 0o600 })
-    return await pacote.manifest(`file:${file}`, { ...flat, fullMetadata: true, fullReadJson: true })
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true })
-  }
 }
 
 /** The registry's name for the holder of these credentials, or undefined when it does not say. */
