@@ -15,6 +15,7 @@ import { constants, promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { StagePublishError } from '../errors.js'
+import { escapeText, quoteEntryName } from '../core/tarball-paths.js'
 import { sha512Integrity, type TarballContents } from './tarball.js'
 import type { Manifest } from './pack.js'
 
@@ -43,7 +44,7 @@ export async function publishManifest(tarball: ParsedTarball, expected?: { name:
     try {
       manifest = (await PackageJson.prepare(root, { root })).content
     } catch (err) {
-      throw new StagePublishError('EBADMANIFEST', `The package.json in the tarball cannot be published: ${(err as Error).message.slice(0, 300)}`, {
+      throw new StagePublishError('EBADMANIFEST', `The package.json in the tarball cannot be published: ${escapeText(String((err as Error).message))}`, {
         hint: 'Nothing was published. Fix package.json and stage the release again.',
         cause: err,
       })
@@ -53,7 +54,7 @@ export async function publishManifest(tarball: ParsedTarball, expected?: { name:
   }
   manifest = { ...manifest, _integrity: sha512Integrity(tarball.bytes) }
   if (expected && (manifest.name !== expected.name || manifest.version !== expected.version)) {
-    throw new StagePublishError('EINTEGRITY', `The tarball's package.json would publish ${JSON.stringify(String(manifest.name)).slice(0, 100)}@${JSON.stringify(String(manifest.version)).slice(0, 60)}, not ${expected.name}@${expected.version}`, {
+    throw new StagePublishError('EINTEGRITY', `The tarball's package.json would publish ${quoteEntryName(String(manifest.name))}@${quoteEntryName(String(manifest.version))}, not ${expected.name}@${expected.version}`, {
       hint: 'Nothing was published. Reject the release and stage it again from its source.',
     })
   }

@@ -74,6 +74,14 @@ describe('publishManifest: the same manifest pacote gave npm publish <tarball>',
     expect((err as StagePublishError).message).toContain('"evil"@"1.0.0", not a@1.0.0')
   })
 
+  it('never repeats a hostile name raw', async () => {
+    const tgz = packageTgz({ name: 'a\u202eevil', version: '1.0.0' })
+    const err = (await publishManifest({ bytes: tgz, contents: await readTarball(tgz) }, { name: 'a', version: '1.0.0' }).catch((e: unknown) => e)) as StagePublishError
+    expect(['EBADMANIFEST', 'EINTEGRITY']).toContain(err.code)
+    expect(err.message).not.toContain('\u202e')
+    expect(err.message).toContain('\\u{202e}')
+  })
+
   it('never looks above its own folder for a .git (gitHead stays out)', async () => {
     // Even run from inside a git work tree (this repository), nothing of it reaches the manifest.
     const tgz = packageTgz({ name: 'a', version: '1.0.0' })
