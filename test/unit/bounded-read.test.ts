@@ -5,6 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import { createLocalBackend } from '../../src/backends/local.js'
+import { readManifest } from '../../src/registry/pack.js'
 import { readRegularFile, readStreamBounded } from '../../src/backends/bounded-read.js'
 import { StagePublishError } from '../../src/errors.js'
 import { sampleRecord } from '../support/records.js'
@@ -141,5 +142,20 @@ describe('readRegularFile and readStreamBounded', () => {
     expect(err.message).toBe('The download is more than 64 KiB')
     expect(produced).toBeLessThan(1024 * 1024)
     expect(await readStreamBounded(Readable.from([Buffer.from('ab'), Buffer.from('c')]), { maxBytes: 3, what: 'x' })).toEqual(Buffer.from('abc'))
+  })
+})
+
+describe('staging a .tgz reads it through the same bounded, strict path', () => {
+  it('a FIFO named like a tarball is refused at once', async () => {
+    const fifo = path.join(root, 'named.tgz')
+    execFileSync('mkfifo', [fifo])
+    const err = await failure(quickly(readManifest({ type: 'file', path: fifo, raw: fifo }, {})))
+    expect(err.message).toBe('The tarball named.tgz is not a regular file: it is a FIFO')
+  })
+
+  it('the manifest is the one publishManifest builds from the strict reading', async () => {
+    const file = path.join(root, 'ok.tgz')
+    await fs.writeFile(file, packageTgz({ name: 'pkg', version: '1.0.0', bin: './cli.js' }, { 'cli.js': '' }))
+    expect(await readManifest({ type: 'file', path: file, raw: file }, {})).toMatchObject({ name: 'pkg', version: '1.0.0', bin: { pkg: 'cli.js' }, _id: 'pkg@1.0.0' })
   })
 })
