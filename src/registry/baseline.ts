@@ -9,6 +9,8 @@ import { StagePublishError } from '../errors.js'
 import { chooseBaseline, type Review } from '../core/review.js'
 import { optionsFor, QUICK_RETRIES, readPackument, registryError } from './publish.js'
 import { readTarball, type TarballContents } from './tarball.js'
+import { LIMIT_ENV, tarballLimits } from '../core/limits.js'
+import { readStreamBounded } from '../backends/bounded-read.js'
 
 const require = createRequire(import.meta.url)
 
@@ -45,12 +47,17 @@ export async function fetchBaseline(target: BaselineTarget, flat: Flat): Promise
 }
 
 async function downloadTarball(target: BaselineTarget, version: string, integrity: string | undefined, flat: Flat): Promise<Buffer> {
-  const pacote = require('pacote') as { tarball(spec: string, opts: Flat): Promise<Buffer> }
+  type Stream = AsyncIterable<Uint8Array> & { destroy?: () => unknown }
+  const pacote = require('pacote') as { tarball: { stream(spec: string, handler: (s: Stream) => Promise<Buffer>, opts: Flat): Promise<Buffer> } }
   const spec = `${target.name}@${version}`
+  const { maxPackedSize } = tarballLimits(process.env)
+  const bound = { maxBytes: maxPackedSize, what: `The published tarball of ${spec}`, limitEnv: LIMIT_ENV.maxPackedSize }
   try {
     // The packument was just read fresh; the tarball itself is content-addressed, so pacote's cache is safe.
-    return await pacote.tarball(spec, { ...optionsFor(target, flat), ...QUICK_RETRIES, ...(integrity && { integrity }) })
+    // Streamed, so a registry serving something huge is cut off at the packed-size limit.
+    return await pacote.tarball.stream(spec, (stream) => readStreamBounded(stream, bound), { ...optionsFor(target, flat), ...QUICK_RETRIES, ...(integrity && { integrity }) })
   } catch (err) {
+    if (err instanceof StagePublishError) throw err
     if ((err as { code?: string }).code === 'EINTEGRITY') {
       throw new StagePublishError('ECORRUPT', `The published tarball of ${spec} does not match the integrity ${target.registry} lists for it`, {
         hint: 'Nothing was changed. Clear the npm cache (npm cache clean --force) and try again; if it persists, the registry serves corrupt bytes.',

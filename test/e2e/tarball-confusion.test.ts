@@ -4,6 +4,7 @@
  * (pacote, at publish) would disagree on what is published. One strict reading refuses it, both
  * when it is staged and when it replaces a staged tarball in the backend with fixed-up digests.
  */
+import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -90,5 +91,26 @@ describe('an honest tarball made by npm pack', () => {
     expect(await publishedIntegrity(sb, registry.url, `${name}@1.0.0`)).toBe(info!.integrity)
     const view = await run('npm', ['view', `${name}@1.0.0`, 'bin', 'readmeFilename', '--json', '--registry', registry.url, '--prefer-online'], { cwd: sb.dir, env: sb.env })
     expect(parseJson<{ bin: Record<string, string>; readmeFilename: string }>(view.stdout)).toEqual({ bin: { [name]: 'cli.js' }, readmeFilename: 'README.md' })
+  })
+})
+
+describe('a published baseline over the packed-size limit', () => {
+  it('stops the review with ETOOLARGE instead of being downloaded whole', async () => {
+    const sb = await sandbox()
+    const name = uniqueName('big-baseline')
+    const publisher = await registry.createUser({ tfa: false })
+    const rc = await publisher.writeNpmrc(path.join(sb.dir, 'publisher'), registry.url)
+    const v1 = await sb.makePackage(name, { version: '1.0.0' }, { 'blob.bin': randomBytes(300 * 1024) })
+    const pub = await run('npm', ['publish', '--registry', registry.url, '--ignore-scripts'], { cwd: v1, env: { ...sb.env, NPM_CONFIG_USERCONFIG: rc } })
+    expect(pub.code, pub.all).toBe(0)
+    await fs.writeFile(path.join(v1, 'package.json'), JSON.stringify({ name, version: '1.0.1' }))
+    await fs.rm(path.join(v1, 'blob.bin'))
+    const staged = await sb.run(['--json', '--backend', sb.backend, '--registry', registry.url], { cwd: v1 })
+    expect(staged.code, staged.all).toBe(0)
+    const { id } = parseJson<{ id: string }>(staged.stdout)
+    const r = await sb.run(['view', id, '--backend', sb.backend], { env: { STAGE_PUBLISH_MAX_PACKED_SIZE: '100k' } })
+    expect(r.code, r.all).toBe(1)
+    expect(r.stderr).toContain('ETOOLARGE')
+    expect(r.stderr).toContain(`The published tarball of ${name}@1.0.0 is more than 100 KiB`)
   })
 })
