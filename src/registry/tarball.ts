@@ -83,9 +83,9 @@ export async function readTarball(bytes: Uint8Array, what = 'The tarball', optio
     new StagePublishError('EUNSAFETARBALL', `${what} has an entry npm pack never writes: ${quoteEntryName(name)} is refused because ${why}`, {
       hint: 'Nothing was published. A tarball made by `npm pack` never looks like this: reject the release and stage it again from its source.',
     })
-  const tooLarge = (why: string, env: string) =>
+  const tooLarge = (why: string, env?: string) =>
     new StagePublishError('ETOOLARGE', `${what} is too large: ${why}`, {
-      hint: `Nothing was published. If the package really is this large, raise the limit with ${env} (see the README).`,
+      hint: env ? `Nothing was published. If the package really is this large, raise the limit with ${env} (see the README).` : 'Nothing was published. npm pack never writes such a tarball.',
     })
 
   if (bytes.byteLength > limits.maxPackedSize) {
@@ -132,9 +132,14 @@ export async function readTarball(bytes: Uint8Array, what = 'The tarball', optio
     /** Refuses a name that is already a file or a folder, exactly or after folding. */
     const claimName = (path: string, isFile: boolean, raw: string): boolean => {
       const key = kind === 'staged' ? foldName(path) : path
-      const other = fileKeys.get(key) ?? (isFile ? folderKeys.get(key) : undefined)
+      const asFile = fileKeys.get(key)
+      const asFolder = isFile ? folderKeys.get(key) : undefined
+      const other = asFile ?? asFolder
       if (other !== undefined) {
-        const why = other === path ? 'it appears twice' : `it is the same file as ${quoteEntryName(other)} on macOS and Windows (names differ only in case or Unicode normalisation)`
+        const why =
+          isFile !== (asFile !== undefined) ? `${quoteEntryName(other)} is both a file and a folder`
+          : other === path ? 'it appears twice'
+          : `it is the same file as ${quoteEntryName(other)} on macOS and Windows (names differ only in case or Unicode normalisation)`
         fail(unsafe(raw, why))
         return false
       }
@@ -180,7 +185,7 @@ export async function readTarball(bytes: Uint8Array, what = 'The tarball', optio
     // Unknown entry types, and pax/long-name headers over MAX_META_SIZE, which tar skips silently.
     parser.on('ignoredEntry', (entry: ReadEntry) => {
       if (failed || !admit(entry)) return
-      if (entry.meta) fail(tooLarge(`an extended header is over ${formatBytes(MAX_META_SIZE)}`, 'STAGE_PUBLISH_MAX_UNPACKED_SIZE'))
+      if (entry.meta) fail(tooLarge(`an extended header is over ${formatBytes(MAX_META_SIZE)}`))
       else if (kind === 'staged') fail(unsafe(entry.path, `its type (${describeType(entry.type)}) is not a regular file`))
     })
     parser.on('error', (err: Error) => fail(corrupt(escapeText(err.message))))

@@ -3,7 +3,7 @@ import { createGzip, gzipSync } from 'node:zlib'
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { create } from 'tar'
+import { create, Pax } from 'tar'
 import { readTarball, type ReadTarballOptions } from '../../src/registry/tarball.js'
 import { DEFAULT_TARBALL_LIMITS, tarballLimits } from '../../src/core/limits.js'
 import { StagePublishError } from '../../src/errors.js'
@@ -79,7 +79,23 @@ describe('readTarball: a staged tarball must look like npm pack output', () => {
 
   it('refuses a name that is both a file and a folder', async () => {
     expect(await unsafe([pkgJson, { path: 'package/lib', data: 'a' }, { path: 'package/lib/x.js', data: 'b' }])).toContain('"lib" is a file, not a folder')
-    await unsafe([pkgJson, { path: 'package/lib/x.js', data: 'b' }, { path: 'package/lib', data: 'a' }])
+    expect(await unsafe([pkgJson, { path: 'package/lib/x.js', data: 'b' }, { path: 'package/lib', data: 'a' }])).toContain('"lib" is both a file and a folder')
+    expect(await unsafe([pkgJson, { path: 'package/lib', data: 'a' }, { path: 'package/lib/', type: 'Directory' }])).toContain('"lib" is both a file and a folder')
+    expect(await unsafe([pkgJson, { path: 'package/Lib/', type: 'Directory' }, { path: 'package/lib', data: 'a' }])).toContain('"Lib" is both a file and a folder')
+  })
+
+  it('reads a long name from a pax header, as npm pack writes it', async () => {
+    const long = `lib/${'a'.repeat(300)}.js`
+    const pax = new Pax({ path: `package/${long}` }).encode()
+    const c = await readTarball(gzipSync(Buffer.concat([tarOf([pkgJson]).subarray(0, -1024), pax, tarOf([{ path: 'package/x.js', data: 'x' }])])))
+    expect(c.files.map((f) => f.path)).toEqual(['package.json', long])
+  })
+
+  it('refuses an oversized extended (pax) header', async () => {
+    const pax = new Pax({ path: `package/${'d/'.repeat(9000)}x.js` }).encode()
+    const err = await refusal(gzipSync(Buffer.concat([tarOf([pkgJson]).subarray(0, -1024), pax, tarOf([{ path: 'package/x.js', data: 'x' }])])))
+    expect(err.code).toBe('ETOOLARGE')
+    expect(err.message).toContain('extended header')
   })
 
   it.each([
