@@ -176,10 +176,15 @@ export async function readTarball(bytes: Uint8Array, what = 'The tarball', optio
         return entry.resume()
       }
       if (!claimName(checked.path, true, entry.path)) return entry.resume()
-      const chunks: Buffer[] = []
-      entry.on('data', (c: Buffer) => chunks.push(c))
+      // One buffer of the declared size (already within the limits), filled in place: no second copy.
+      const size = entry.size ?? 0
+      const data = Buffer.allocUnsafe(size)
+      let filled = 0
+      entry.on('data', (c: Buffer) => {
+        filled += c.copy(data, filled)
+      })
       entry.on('end', () => {
-        files.push({ path: checked.path, size: entry.size ?? 0, mode: entry.mode ?? 0o644, data: Buffer.concat(chunks) })
+        files.push({ path: checked.path, size, mode: entry.mode ?? 0o644, data: data.subarray(0, filled) })
       })
     })
     // Unknown entry types, and pax/long-name headers over MAX_META_SIZE, which tar skips silently.
