@@ -207,7 +207,7 @@ export async function readTarball(bytes: Uint8Array, what = 'The tarball', optio
       parser.write(chunk)
       // Beyond what the headers seen so far account for: zeros or junk between or after entries.
       if (inflated > allowed && !failed) {
-        fail(tooLarge(`it unpacks to more than its entries account for (${formatBytes(inflated)} of tar data for ${formatBytes(unpacked)} of files)`, 'STAGE_PUBLISH_MAX_UNPACKED_SIZE'))
+        fail(tooLarge(`it unpacks to more than its entries account for (${formatBytes(inflated)} of tar data for ${formatBytes(unpacked)} of files)`))
       }
     })
     gunzip.on('error', (err: Error) => fail(corrupt(escapeText(err.message))))

@@ -234,6 +234,7 @@ describe('readTarball: limits (ETOOLARGE)', () => {
     const before = process.memoryUsage().rss
     const err = await refusal(bomb)
     expect(err.code).toBe('ETOOLARGE')
+    expect(err.message).toContain('more than its entries account for')
     expect(performance.now() - started).toBeLessThan(1500)
     expect(process.memoryUsage().rss - before).toBeLessThan(100 * 1024 * 1024)
   })
