@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'ECONFLICT'
   | 'EINTEGRITY'
   | 'ECORRUPT'
+  | 'EUNSAFETARBALL'
+  | 'ETOOLARGE'
   | 'ESTATE'
   | 'EEXPIRED'
   | 'EOTP'

@@ -16,6 +16,8 @@ import path from 'node:path'
 import { StagePublishError } from '../errors.js'
 import { isUuid, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
 import { MAX_SET_BYTES, parseSetObject, serializeSetObject, type SetObject } from '../core/release-set.js'
+import { LIMIT_ENV, MAX_RECORD_SIZE, tarballLimits } from '../core/limits.js'
+import { readRegularFile } from './bounded-read.js'
 import type { CasStagingBackend, CreateResult, CreateSetResult, UpdateResult, Versioned } from './types.js'
 
 const STALE_LOCK_MS = 30_000
@@ -61,7 +63,7 @@ export function createLocalBackend(root: string): CasStagingBackend {
   async function readRecordFile(id: string): Promise<Versioned | null> {
     let text: string
     try {
-      text = await fs.readFile(recordPath(id), 'utf8')
+      text = (await readRegularFile(recordPath(id), { maxBytes: MAX_RECORD_SIZE, what: `The record of staged release ${id}` })).toString('utf8')
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
       throw fsError(err, root)
@@ -130,7 +132,8 @@ export function createLocalBackend(root: string): CasStagingBackend {
 
     async getTarball(id: string): Promise<Buffer> {
       try {
-        return await fs.readFile(tarballPath(id))
+        const { maxPackedSize } = tarballLimits(process.env)
+        return await readRegularFile(tarballPath(id), { maxBytes: maxPackedSize, what: `The staged tarball of ${id}`, limitEnv: LIMIT_ENV.maxPackedSize })
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
           throw new StagePublishError('ENOTFOUND', `The tarball of staged release ${id} is missing from ${root}`, {
@@ -187,7 +190,7 @@ export function createLocalBackend(root: string): CasStagingBackend {
             const v = await readRecordFile(id)
             if (v && (!options.packageName || v.record.packageName === options.packageName)) out.push(v)
           } catch (err) {
-            if (options.onCorrupt && err instanceof StagePublishError && err.code === 'ECORRUPT') options.onCorrupt(id, err)
+            if (options.onCorrupt && err instanceof StagePublishError && (err.code === 'ECORRUPT' || err.code === 'ETOOLARGE')) options.onCorrupt(id, err)
             else throw err
           }
         }),

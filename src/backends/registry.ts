@@ -19,8 +19,12 @@ import { StagePublishError, redact } from '../errors.js'
 import { isUuid, type StagedRecord } from '../core/record.js'
 import { parseStagePage, recordFromStageItem } from '../core/stage-item.js'
 import { stagedManifestOf } from '../core/manifest-confusion.js'
-import { manifestFromTarball, optionsFor, QUICK_RETRIES, readLimits, registryError, registryMessage, twoFactorChallenge, writeLimits } from '../registry/publish.js'
+import { optionsFor, QUICK_RETRIES, readLimits, registryError, registryMessage, twoFactorChallenge, writeLimits } from '../registry/publish.js'
 import type { PublishFn } from '../registry/publish.js'
+import { publishManifest } from '../registry/publish-manifest.js'
+import { readTarball, type TarballContents } from '../registry/tarball.js'
+import { LIMIT_ENV, tarballLimits } from '../core/limits.js'
+import { readStreamBounded, tooLarge } from './bounded-read.js'
 import type { CreateResult, ListOptions, NativeStagingBackend, NativeWrite, Versioned, WriteAuth } from './types.js'
 
 const require = createRequire(import.meta.url)
@@ -28,7 +32,7 @@ const require = createRequire(import.meta.url)
 type Flat = Record<string, unknown>
 
 interface NpmFetch {
-  (url: string, opts: Flat): Promise<{ buffer(): Promise<Buffer> }>
+  (url: string, opts: Flat): Promise<{ buffer(): Promise<Buffer>; headers: { get(name: string): string | null }; body: AsyncIterable<Uint8Array> & { destroy?: () => unknown } }>
   json(url: string, opts: Flat): Promise<unknown>
 }
 
@@ -130,13 +134,12 @@ export function createRegistryBackend(options: RegistryBackendOptions): NativeSt
     kind: 'registry',
     location,
 
-    async createRelease(record: StagedRecord, bytes: Uint8Array): Promise<CreateResult> {
+    async createRelease(record: StagedRecord, bytes: Uint8Array, contents?: TarballContents): Promise<CreateResult> {
       const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-      // The manifest npm would send for these bytes, read from them (as approval does for record stores).
-      const manifest = await manifestFromTarball(buffer, options.flat)
-      if (manifest.name !== record.packageName || manifest.version !== record.version) {
-        throw new StagePublishError('EPACK', `The tarball says ${String(manifest.name)}@${String(manifest.version)}, not ${record.packageName}@${record.version}`)
-      }
+      // The manifest npm would send for these bytes, built from the one strict reading of them
+      // (as approval does for record stores); a name or version other than the record's is EINTEGRITY.
+      const parsed = contents ?? (await readTarball(buffer, 'The tarball to stage'))
+      const manifest = await publishManifest({ bytes: buffer, contents: parsed }, { name: record.packageName, version: record.version })
       const publish = options.publishFn ?? (require('libnpmpublish') as { publish: PublishFn }).publish
       const o: Flat = {
         ...optionsFor({ name: record.packageName, registry }, options.flat),
@@ -179,9 +182,19 @@ export function createRegistryBackend(options: RegistryBackendOptions): NativeSt
 
     async getTarball(id: string): Promise<Buffer> {
       const route = `/-/stage/${checkId(id)}/tarball`
+      const { maxPackedSize } = tarballLimits(process.env)
+      const bound = { maxBytes: maxPackedSize, what: `The staged tarball ${id} from ${where}`, limitEnv: LIMIT_ENV.maxPackedSize }
       try {
-        return await (await npmFetch(route, opts(QUICK_RETRIES))).buffer()
+        const res = await npmFetch(route, opts(QUICK_RETRIES))
+        // Refused by its declared length before reading, and cut off at the limit whatever it declared.
+        const declared = Number(res.headers.get('content-length'))
+        if (!res.headers.get('content-encoding') && declared > maxPackedSize) {
+          res.body.destroy?.()
+          throw tooLarge(bound, declared)
+        }
+        return await readStreamBounded(res.body, bound)
       } catch (err) {
+        if (err instanceof StagePublishError) throw err
         const mapped = await readError(err, 'GET', route, `download the staged tarball ${id}`)
         if (mapped !== 'missing') throw mapped
         throw new StagePublishError('ENOTFOUND', `${location} has no staged tarball ${id}`, {

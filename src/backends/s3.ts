@@ -16,6 +16,8 @@ import { StagePublishError } from '../errors.js'
 import { NETWORK_LIMITS } from '../core/network-limits.js'
 import { isUuid, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
 import { MAX_SET_BYTES, parseSetObject, serializeSetObject, type SetObject } from '../core/release-set.js'
+import { LIMIT_ENV, MAX_RECORD_SIZE, tarballLimits } from '../core/limits.js'
+import { readStreamBounded, tooLarge, type BoundedReadOptions } from './bounded-read.js'
 import type { CasStagingBackend, CreateResult, CreateSetResult, ListOptions, UpdateResult, Versioned } from './types.js'
 
 type Sdk = typeof S3
@@ -174,10 +176,16 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
     }
   }
 
-  async function getObject(w: S3Where): Promise<{ bytes: Uint8Array; etag: string } | null> {
+  /** One object, read up to `bound.maxBytes`: refused by its ContentLength, or as soon as the body passes it. */
+  async function getObject(w: S3Where, bound: BoundedReadOptions): Promise<{ bytes: Uint8Array; etag: string } | null> {
     try {
       const out = await send<S3.GetObjectCommandOutput>((sdk) => new sdk.GetObjectCommand({ Bucket: loc.bucket, Key: w.key }))
-      return { bytes: (await out.Body?.transformToByteArray()) ?? new Uint8Array(), etag: stripQuotes(out.ETag) }
+      const body = out.Body as (AsyncIterable<Uint8Array> & { destroy?: () => unknown }) | undefined
+      if (out.ContentLength !== undefined && out.ContentLength > bound.maxBytes) {
+        body?.destroy?.()
+        throw tooLarge(bound, out.ContentLength)
+      }
+      return { bytes: body ? await readStreamBounded(body, bound) : new Uint8Array(), etag: stripQuotes(out.ETag) }
     } catch (err) {
       if (s3Failure(err) === 'notFound') return null
       throw s3Errors(err, w)
@@ -193,7 +201,7 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
   }
 
   async function readRecord(id: string): Promise<Versioned | null> {
-    const got = await getObject(at('read the record', 's3:GetObject', keys.record(id)))
+    const got = await getObject(at('read the record', 's3:GetObject', keys.record(id)), { maxBytes: MAX_RECORD_SIZE, what: `The record of staged release ${id}` })
     if (!got) return null
     return { record: parseRecord(Buffer.from(got.bytes).toString('utf8'), id), etag: got.etag }
   }
@@ -226,7 +234,8 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
     },
 
     async getTarball(id: string): Promise<Buffer> {
-      const got = await getObject(at('read the tarball', 's3:GetObject', keys.tarball(id)))
+      const { maxPackedSize } = tarballLimits(process.env)
+      const got = await getObject(at('read the tarball', 's3:GetObject', keys.tarball(id)), { maxBytes: maxPackedSize, what: `The staged tarball of ${id}`, limitEnv: LIMIT_ENV.maxPackedSize })
       if (!got) {
         throw new StagePublishError('ENOTFOUND', `The tarball of staged release ${id} is missing from ${location}`, {
           hint: 'It was rejected, or the bucket was changed by hand. Nothing can be published from it.',
@@ -282,7 +291,7 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
         try {
           v = await readRecord(id)
         } catch (err) {
-          if (options.onCorrupt && err instanceof StagePublishError && err.code === 'ECORRUPT') return options.onCorrupt(id, err)
+          if (options.onCorrupt && err instanceof StagePublishError && (err.code === 'ECORRUPT' || err.code === 'ETOOLARGE')) return options.onCorrupt(id, err)
           throw err
         }
         // null: removed between the listing and the read.

@@ -23,6 +23,7 @@
  */
 import type { StagedRecord } from '../core/record.js'
 import type { SetObject } from '../core/release-set.js'
+import type { TarballContents } from '../registry/tarball.js'
 
 /** A record and the opaque version (ETag) it was read at; pass it back to updateRecord. '' for a native backend. */
 export interface Versioned {
@@ -56,8 +57,10 @@ interface BackendBase {
    * and return `{created:false}` when a record with this id exists (nothing of it is touched).
    * A registry ignores `record.id` and returns the id it assigned.
    * A failure part-way leaves no visible record.
+   * `contents`: the bytes as the strict reader parsed them at staging; a registry builds the
+   * manifest it sends from them (read from `bytes` with the same reader when absent).
    */
-  createRelease(record: StagedRecord, bytes: Uint8Array): Promise<CreateResult>
+  createRelease(record: StagedRecord, bytes: Uint8Array, contents?: TarballContents): Promise<CreateResult>
   /** The stored bytes; ENOTFOUND when there are none. Callers verify them against the record. */
   getTarball(id: string): Promise<Buffer>
 

@@ -18,7 +18,9 @@ import type { Review } from '../core/review.js'
 import { normaliseRegistryUrl } from '../backends/index.js'
 import { isNative, type CasStagingBackend, type NativeApproval, type StagingBackend, type Versioned } from '../backends/types.js'
 import type { NpmConfig } from '../registry/config.js'
-import { lookupPublished, manifestFromTarball, publishOnce, whoami, type Target } from '../registry/publish.js'
+import { lookupPublished, publishOnce, whoami, type Target } from '../registry/publish.js'
+import { publishManifest } from '../registry/publish-manifest.js'
+import type { Manifest } from '../registry/pack.js'
 import { localActor } from '../origin/origin.js'
 import { manifestMismatches } from '../core/manifest-confusion.js'
 import { dependenciesAmong } from '../core/batch.js'
@@ -73,6 +75,8 @@ export interface Ready {
   review: Review
   policy: PolicyVerdict
   verified?: { expect: boolean; local?: string }
+  /** Record stores: the manifest libnpmpublish will send, built from the verified contents before any prompt. */
+  manifest?: Manifest
 }
 
 export type Prepared = { done: Finished } | { ready: Ready }
@@ -87,6 +91,8 @@ export async function prepareApproval(current: Versioned, ctx: ApprovalContext, 
   const { record } = staged
   // A record that claims a release set its set object does not list is refused before its review is shown.
   await listedSetMembers(backend, record)
+  // What will be published, from the same reading of the bytes as the review: refused here, before any prompt.
+  const manifest = isNative(backend) ? undefined : await publishManifest(staged, { name: record.packageName, version: record.version })
   const verified = pins ? await checkPins(pins, record, staged, opts, deps, out) : undefined
 
   const target = targetFor(record, ctx)
@@ -101,9 +107,9 @@ export async function prepareApproval(current: Versioned, ctx: ApprovalContext, 
   if (early) return { done: early }
 
   // What is being approved, against what is published: before the confirmation and the OTP prompt.
-  const registryManifest = await registryManifestCheck(current, staged, ctx.conf.flat)
+  const registryManifest = await registryManifestCheck(current, staged)
   const { review, policy } = await presentReview(record, staged, target.registry, ctx.conf.flat, ctx.gate, out, registryManifest)
-  return { ready: { current, record, staged, target, review, policy, ...(verified && { verified }) } }
+  return { ready: { current, record, staged, target, review, policy, ...(verified && { verified }), ...(manifest && { manifest }) } }
 }
 
 /** Where the release goes: where it was staged for (or --registry); a native backend publishes where it stages. */
@@ -154,7 +160,7 @@ export async function publishApproved(ready: Ready, session: OtpSession, ctx: Ap
 async function claimAndPublish(backend: CasStagingBackend, ready: Ready, session: OtpSession, ctx: ApprovalContext): Promise<Finished> {
   const { deps, out, timing, conf } = ctx
   const { target, staged, record } = ready
-  const [manifest, approver] = await Promise.all([manifestFromTarball(staged.bytes, conf.flat), whoami(target.registry, conf.flat)])
+  const [manifest, approver] = await Promise.all([ready.manifest ?? publishManifest(staged, target), whoami(target.registry, conf.flat)])
   const by = approver ?? localActor()
 
   let current = await claim(backend, ready.current, by, timing, deps, out)
@@ -210,7 +216,7 @@ async function approveNatively(native: NativeApproval, ready: Ready, session: Ot
 async function servedManifestCheck(ready: Ready, ctx: ApprovalContext): Promise<string[]> {
   const published = await lookupPublished(ready.target, ctx.conf.flat).catch(() => null)
   if (!published?.exists) return []
-  const fields = manifestMismatches(await manifestFromTarball(ready.staged.bytes, ctx.conf.flat), published.manifest)
+  const fields = manifestMismatches(await publishManifest(ready.staged), published.manifest)
   if (fields.length) {
     ctx.out.warn(
       `${inline(ready.target.name)}@${inline(ready.target.version)} is published, but ${inline(ready.target.registry)} serves ${fields.map(inline).join(', ')} that differ from the package.json in the tarball you reviewed ` +

@@ -6,7 +6,7 @@ import { StagePublishError } from '../errors.js'
 import type { DetailedRecord, StagedRecord } from '../core/record.js'
 import { reviewRelease, type Review, type ReviewInput } from '../core/review.js'
 import { manifestMismatches } from '../core/manifest-confusion.js'
-import { manifestFromTarball } from '../registry/publish.js'
+import { publishManifest } from '../registry/publish-manifest.js'
 import { ALWAYS_REFUSED, applyPolicy, parsePolicy, type Policy, type PolicyResult } from '../core/policy.js'
 import { fetchBaseline, type Baseline } from '../registry/baseline.js'
 import type { TarballContents } from '../registry/tarball.js'
@@ -55,10 +55,10 @@ export async function reviewStaged(
  * holds (when its API shows it) with the manifest npm would send for the verified bytes. Undefined for
  * record stores, which publish the tarball's own manifest.
  */
-export async function registryManifestCheck(current: Versioned, staged: { bytes: Buffer }, flat: Record<string, unknown>): Promise<ReviewInput['registryManifest']> {
+export async function registryManifestCheck(current: Versioned, staged: { bytes: Buffer; contents: TarballContents }): Promise<ReviewInput['registryManifest']> {
   if (current.stagedManifest === undefined) return undefined
   if (current.stagedManifest === null) return 'unavailable'
-  const manifest = await manifestFromTarball(staged.bytes, flat)
+  const manifest = await publishManifest(staged)
   return { mismatched: manifestMismatches(manifest, current.stagedManifest) }
 }
 
@@ -139,7 +139,7 @@ export async function reviewForView(
     const staged = await loadVerified(backend, record)
     facts = factsOf(staged)
     const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env })
-    const registryManifest = await registryManifestCheck(current, staged, conf.flat)
+    const registryManifest = await registryManifestCheck(current, staged)
     const { review } = await reviewStaged(staged.record, staged, registry, conf.flat, registryManifest)
     return { review, record: staged.record, manifest: staged.contents.manifest, facts }
   } catch (error) {

@@ -11,6 +11,7 @@ import { isNative, type StagingBackend, type Versioned } from '../backends/types
 import { loadNpmConfig, registryFor, type NpmConfig } from '../registry/config.js'
 import { packLikePublish, readManifest, resolveSource, type Manifest, type PackSource } from '../registry/pack.js'
 import { lookupPublished } from '../registry/publish.js'
+import type { TarballContents } from '../registry/tarball.js'
 import { detectOrigin } from '../origin/origin.js'
 import type { Output } from '../ui/output.js'
 import { renderContents } from '../ui/render.js'
@@ -53,6 +54,8 @@ export interface PackageToStage {
 export interface PreparedRelease {
   record: DetailedRecord
   bytes: Buffer
+  /** The bytes as the strict reader parsed them: what the summary shows and a registry backend publishes. */
+  contents: TarballContents
   backend: StagingBackend
 }
 
@@ -131,12 +134,12 @@ export async function preparePackage(pkg: PackageToStage, destination: Destinati
   }
   out.notice(renderContents(record, out.style))
   out.notice(`Staging to ${backend.location} for ${registry} with tag ${tag} and ${access ?? 'default'} access${opts.dryRun ? ' (dry-run)' : ''}`)
-  return { record, bytes: packed.bytes, backend }
+  return { record, bytes: packed.bytes, contents: packed.contents, backend }
 }
 
 /** Stores a prepared release; returns the id it is known by (ours, or the one a registry assigned). */
 export async function createStaged(prepared: PreparedRelease): Promise<string> {
-  const created = await prepared.backend.createRelease(prepared.record, prepared.bytes)
+  const created = await prepared.backend.createRelease(prepared.record, prepared.bytes, prepared.contents)
   if (!created.created) {
     throw new StagePublishError('EBACKEND', `A staged release with id ${prepared.record.id} already exists`, { hint: 'Run the command again.' })
   }

@@ -9,6 +9,8 @@ import { StagePublishError } from '../errors.js'
 import { chooseBaseline, type Review } from '../core/review.js'
 import { optionsFor, readLimits, readPackument, registryError } from './publish.js'
 import { readTarball, type TarballContents } from './tarball.js'
+import { LIMIT_ENV, tarballLimits } from '../core/limits.js'
+import { readStreamBounded } from '../backends/bounded-read.js'
 
 const require = createRequire(import.meta.url)
 
@@ -39,17 +41,23 @@ export async function fetchBaseline(target: BaselineTarget, flat: Flat): Promise
   const baseline = chooseBaseline({ tag: target.tag, version: target.version, distTags, publishedVersions: versions })
   if (baseline.version === null) return { baseline, contents: null, distTags, versions }
   const bytes = await downloadTarball(target, baseline.version, packument.dists[baseline.version]?.integrity, flat)
-  const contents = await readTarball(bytes, `The published tarball of ${target.name}@${baseline.version}`)
+  // Published long ago, perhaps by an older npm: read leniently (see ReadTarballOptions.kind), within the same limits.
+  const contents = await readTarball(bytes, `The published tarball of ${target.name}@${baseline.version}`, { kind: 'published' })
   return { baseline, contents, packedSize: bytes.length, distTags, versions }
 }
 
 async function downloadTarball(target: BaselineTarget, version: string, integrity: string | undefined, flat: Flat): Promise<Buffer> {
-  const pacote = require('pacote') as { tarball(spec: string, opts: Flat): Promise<Buffer> }
+  type Stream = AsyncIterable<Uint8Array> & { destroy?: () => unknown }
+  const pacote = require('pacote') as { tarball: { stream(spec: string, handler: (s: Stream) => Promise<Buffer>, opts: Flat): Promise<Buffer> } }
   const spec = `${target.name}@${version}`
+  const { maxPackedSize } = tarballLimits(process.env)
+  const bound = { maxBytes: maxPackedSize, what: `The published tarball of ${spec}`, limitEnv: LIMIT_ENV.maxPackedSize }
   try {
     // The packument was just read fresh; the tarball itself is content-addressed, so pacote's cache is safe.
-    return await pacote.tarball(spec, { ...optionsFor(target, flat), ...readLimits(), ...(integrity && { integrity }) })
+    // Streamed, so a registry serving something huge is cut off at the packed-size limit.
+    return await pacote.tarball.stream(spec, (stream) => readStreamBounded(stream, bound), { ...optionsFor(target, flat), ...readLimits(), ...(integrity && { integrity }) })
   } catch (err) {
+    if (err instanceof StagePublishError) throw err
     if ((err as { code?: string }).code === 'EINTEGRITY') {
       throw new StagePublishError('ECORRUPT', `The published tarball of ${spec} does not match the integrity ${target.registry} lists for it`, {
         hint: 'Nothing was changed. Clear the npm cache (npm cache clean --force) and try again; if it persists, the registry serves corrupt bytes.',

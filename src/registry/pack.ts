@@ -9,6 +9,9 @@ import { createRequire } from 'node:module'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { StagePublishError } from '../errors.js'
+import { LIMIT_ENV, tarballLimits } from '../core/limits.js'
+import { readRegularFile } from '../backends/bounded-read.js'
+import { publishManifest } from './publish-manifest.js'
 import { readTarball, summarize, type TarballContents, type TarballSummary } from './tarball.js'
 
 const require = createRequire(import.meta.url)
@@ -66,8 +69,8 @@ export async function readManifest(source: PackSource, flat: Record<string, unkn
       const { content } = await pkg.prepare()
       return content
     }
-    const pacote = require('pacote') as { manifest(spec: string, opts: unknown): Promise<Manifest> }
-    return await pacote.manifest(`file:${source.path}`, { ...flat, fullMetadata: true, fullReadJson: true })
+    // A tarball: the manifest npm publish would send, from the one strict reading of its bytes.
+    return await publishManifest(await readTarballFile(source))
   } catch (err) {
     const e = err as NodeJS.ErrnoException
     if (e.code === 'ENOENT' || e.code === 'ENOTDIR') {
@@ -115,10 +118,12 @@ export async function packLikePublish(source: PackSource, manifest: Manifest, op
 }
 
 export async function pack(source: PackSource, options: PackOptions): Promise<Packed> {
+  // A tarball is staged as it is (npm publish <tarball> runs no script and packs nothing).
+  if (source.type === 'file') return readTarballFile(source)
   const libnpmpack = require('libnpmpack') as (spec: string, opts: Record<string, unknown>) => Promise<Buffer>
   let bytes: Buffer
   try {
-    bytes = await libnpmpack(source.type === 'directory' ? source.path : `file:${source.path}`, {
+    bytes = await libnpmpack(source.path, {
       ...options.flat,
       ignoreScripts: options.ignoreScripts,
       foregroundScripts: options.foregroundScripts,
@@ -131,6 +136,15 @@ export async function pack(source: PackSource, options: PackOptions): Promise<Pa
     throw new StagePublishError('EPACK', `Packing ${source.path} failed: ${(err as Error).message}`, { cause: err })
   }
   const contents = await readTarball(bytes, `The tarball packed from ${path.basename(source.path)}`)
+  return { bytes, contents, summary: summarize(bytes, contents) }
+}
+
+/** A .tgz given to stage: a regular file (not a FIFO or device), within the packed-size limit, read strictly. */
+async function readTarballFile(source: PackSource): Promise<Packed> {
+  const { maxPackedSize } = tarballLimits(process.env)
+  const what = `The tarball ${path.basename(source.path)}`
+  const bytes = await readRegularFile(source.path, { maxBytes: maxPackedSize, what, limitEnv: LIMIT_ENV.maxPackedSize, followSymlinks: true })
+  const contents = await readTarball(bytes, what)
   return { bytes, contents, summary: summarize(bytes, contents) }
 }
 

@@ -4,10 +4,6 @@
  * as values; the caller decides whether to prompt. Vendor errors become StagePublishError here.
  */
 import { createRequire } from 'node:module'
-import { promises as fs } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-import { randomBytes } from 'node:crypto'
 import { StagePublishError, redact } from '../errors.js'
 import { NETWORK_LIMITS } from '../core/network-limits.js'
 import type { Manifest } from './pack.js'
@@ -172,19 +168,6 @@ function staleCache(target: Pick<Target, 'name' | 'registry'>, cachedAt: string 
   return new StagePublishError('EREGISTRYUNREACHABLE', `Could not reach the registry ${where} to read ${target.name}: only npm's cache answered${cachedAt ? ` (a copy from ${cachedAt})` : ''}, and a review or an "already published" check must not rest on an old copy`, {
     hint: 'Check the registry URL (--registry or .npmrc) and your network, then run the command again. Nothing was published or changed.',
   })
-}
-
-/** The manifest `npm publish <tarball>` would send, read by pacote from the verified bytes. */
-export async function manifestFromTarball(bytes: Buffer, flat: Flat): Promise<Manifest> {
-  const pacote = require('pacote') as { manifest(spec: string, opts: Flat): Promise<Manifest> }
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'stage-publish-'))
-  const file = path.join(dir, `${randomBytes(6).toString('hex')}.tgz`)
-  try {
-    await fs.writeFile(file, bytes, { mode: 0o600 })
-    return await pacote.manifest(`file:${file}`, { ...flat, fullMetadata: true, fullReadJson: true })
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true })
-  }
 }
 
 /** The registry's name for the holder of these credentials, or undefined when it does not say. */

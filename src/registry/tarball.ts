@@ -1,11 +1,24 @@
 /**
- * Reads a package tarball in memory: its files and its package.json, and the summary npm prints
- * (npm lib/utils/tar.js getContents). Bytes from a backend or a registry are untrusted: a corrupt
- * or truncated tarball is an ECORRUPT error, never a partial result.
+ * The one reading of a package tarball. Its result feeds the integrity check, the review, the
+ * policy, the summary and the publish manifest, so there is no second parser whose different
+ * answer an attacker could choose (npm's "manifest confusion" class).
+ *
+ * Streaming and bounded: the gzip is inflated chunk by chunk, each tar header is checked before its
+ * data is read, and reading stops with ETOOLARGE as soon as a limit is passed (src/core/limits.ts),
+ * so a gzip bomb fails in milliseconds with no more memory than the limits allow. A staged tarball
+ * must look like `npm pack` output or it is refused with EUNSAFETARBALL (src/core/tarball-paths.ts);
+ * anything that does not parse completely is ECORRUPT, never a partial result.
+ *
+ * Duplicates: the same name twice (exactly, or after NFC normalisation and case folding), or one
+ * name that is both a file and a folder, is refused: tools that read the first and tools that read
+ * the last would see different packages.
  */
 import { createHash } from 'node:crypto'
+import { createGunzip } from 'node:zlib'
 import { Parser, type ReadEntry } from 'tar'
 import { StagePublishError } from '../errors.js'
+import { formatBytes, tarballLimits, type TarballLimits } from '../core/limits.js'
+import { entryPath, escapeText, foldName, parentsOf, quoteEntryName, type TarballKind } from '../core/tarball-paths.js'
 
 export interface TarballFile {
   /** Path inside the package, without the leading `package/`. */
@@ -30,58 +43,212 @@ export interface TarballSummary {
   bundled: string[]
 }
 
+export interface ReadTarballOptions {
+  /**
+   * `staged` (default): must look like `npm pack` output, anything else is refused.
+   * `published`: a registry's tarball of an already published version, which may be older than
+   * today's npm: any top-level folder name, data after the gzip stream is ignored, and links,
+   * devices, unsafe names and other non-files are skipped (npm skips them on install).
+   * Limits and exact duplicates apply to both.
+   */
+  kind?: TarballKind
+  /** Default: from the environment (STAGE_PUBLISH_MAX_*), else DEFAULT_TARBALL_LIMITS. */
+  limits?: TarballLimits
+}
+
 export const sha512Integrity = (bytes: Uint8Array): string =>
   `sha512-${createHash('sha512').update(bytes).digest('base64')}`
 
 export const sha1Hex = (bytes: Uint8Array): string => createHash('sha1').update(bytes).digest('hex')
 
-/** Every regular file in the tarball, with its bytes. Rejects anything that does not parse completely. */
-export async function readTarball(bytes: Uint8Array, what = 'The tarball'): Promise<TarballContents> {
-  const files: TarballFile[] = []
-  const fail = (why: string): StagePublishError =>
+const BLOCK = 512
+/** Longest pax/GNU long-name header accepted: a long path needs a few hundred bytes. */
+const MAX_META_SIZE = 16 * 1024
+/** Tar bytes allowed per entry beyond its data: its header, a pax header, a long-name header. */
+const ENTRY_OVERHEAD = 3 * BLOCK + 2 * MAX_META_SIZE
+/** End-of-archive blocks, record padding (10 KiB for GNU tar) and a global header. */
+const ARCHIVE_OVERHEAD = 1024 * 1024
+const FILE_TYPES = new Set(['File', 'OldFile'])
+const NO_ENTRY_TYPES = new Set(['Directory', 'GNUDumpDir'])
+
+/** Every regular file in the tarball, with its bytes, and its package.json. See the top of this file. */
+export async function readTarball(bytes: Uint8Array, what = 'The tarball', options: ReadTarballOptions = {}): Promise<TarballContents> {
+  const kind = options.kind ?? 'staged'
+  const limits = options.limits ?? tarballLimits(process.env)
+  const corrupt = (why: string) =>
     new StagePublishError('ECORRUPT', `${what} is corrupt or truncated: ${why}`, {
       hint: 'Nothing was changed. Stage the release again from its source.',
     })
+  const unsafe = (name: string, why: string) =>
+    new StagePublishError('EUNSAFETARBALL', `${what} has an entry npm pack never writes: ${quoteEntryName(name)} is refused because ${why}`, {
+      hint: 'Nothing was published. A tarball made by `npm pack` never looks like this: reject the release and stage it again from its source.',
+    })
+  const tooLarge = (why: string, env?: string) =>
+    new StagePublishError('ETOOLARGE', `${what} is too large: ${why}`, {
+      hint: env ? `Nothing was published. If the package really is this large, raise the limit with ${env} (see the README).` : 'Nothing was published. npm pack never writes such a tarball.',
+    })
+
+  if (bytes.byteLength > limits.maxPackedSize) {
+    throw tooLarge(`it is ${formatBytes(bytes.byteLength)}, over the limit of ${formatBytes(limits.maxPackedSize)}`, 'STAGE_PUBLISH_MAX_PACKED_SIZE')
+  }
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) throw corrupt('it is not gzip-compressed')
+
+  const files: TarballFile[] = []
+  const fileKeys = new Map<string, string>()
+  const folderKeys = new Map<string, string>()
+  let entries = 0
+  let unpacked = 0
+  let allowed = ARCHIVE_OVERHEAD
+  let inflated = 0
+  let firstChunk = true
+
+  const gunzip = createGunzip({ chunkSize: 64 * 1024 })
+  const parser = new Parser({ strict: true, maxMetaEntrySize: MAX_META_SIZE, brotli: false, zstd: false })
 
   await new Promise<void>((resolve, reject) => {
-    const parser = new Parser({
-      strict: true,
-      onReadEntry: (entry: ReadEntry) => {
-        if (entry.type !== 'File' && entry.type !== 'OldFile') {
-          entry.resume()
-          return
+    let failed = false
+    const fail = (err: StagePublishError) => {
+      if (failed) return
+      failed = true
+      gunzip.destroy()
+      parser.abort(err)
+      reject(err)
+    }
+
+    /** Counts an entry against the limits; false when reading must stop. */
+    const admit = (entry: ReadEntry): boolean => {
+      entries++
+      const size = entry.size ?? 0
+      unpacked += size
+      allowed += Math.ceil(size / BLOCK) * BLOCK + ENTRY_OVERHEAD
+      if (entries > limits.maxFiles) {
+        fail(tooLarge(`it has more than ${limits.maxFiles} entries`, 'STAGE_PUBLISH_MAX_FILES'))
+      } else if (unpacked > limits.maxUnpackedSize) {
+        fail(tooLarge(`its files unpack to more than ${formatBytes(limits.maxUnpackedSize)} (at ${quoteEntryName(entry.path)}, ${formatBytes(size)})`, 'STAGE_PUBLISH_MAX_UNPACKED_SIZE'))
+      }
+      return !failed
+    }
+
+    /** Refuses a name that is already a file or a folder, exactly or after folding. */
+    const claimName = (path: string, isFile: boolean, raw: string): boolean => {
+      const key = kind === 'staged' ? foldName(path) : path
+      const asFile = fileKeys.get(key)
+      const asFolder = isFile ? folderKeys.get(key) : undefined
+      const other = asFile ?? asFolder
+      if (other !== undefined) {
+        const why =
+          isFile !== (asFile !== undefined) ? `${quoteEntryName(other)} is both a file and a folder`
+          : other === path ? 'it appears twice'
+          : `it is the same file as ${quoteEntryName(other)} on macOS and Windows (names differ only in case or Unicode normalisation)`
+        fail(unsafe(raw, why))
+        return false
+      }
+      for (const parent of parentsOf(path)) {
+        const pk = kind === 'staged' ? foldName(parent) : parent
+        if (fileKeys.has(pk)) {
+          fail(unsafe(raw, `${quoteEntryName(fileKeys.get(pk) as string)} is a file, not a folder`))
+          return false
         }
-        const chunks: Buffer[] = []
-        entry.on('data', (c: Buffer) => chunks.push(c))
-        entry.on('end', () => {
-          files.push({
-            path: entry.path.replace(/^[^/]+\//, ''),
-            size: entry.size ?? 0,
-            mode: entry.mode ?? 0o644,
-            data: Buffer.concat(chunks),
-          })
-        })
-      },
+        folderKeys.set(pk, parent)
+      }
+      if (isFile) fileKeys.set(key, path)
+      else folderKeys.set(key, path)
+      return true
+    }
+
+    parser.on('entry', (entry: ReadEntry) => {
+      if (failed || !admit(entry)) return entry.resume()
+      // npm installs a contiguous file as a file; npm pack never writes one.
+      const isFile = FILE_TYPES.has(entry.type) || (kind === 'published' && entry.type === 'ContiguousFile')
+      const isFolder = NO_ENTRY_TYPES.has(entry.type)
+      if (!isFile && !isFolder) {
+        if (kind === 'staged') fail(unsafe(entry.path, `it is a ${describeType(entry.type)}, not a regular file`))
+        return entry.resume()
+      }
+      const checked = entryPath(entry.path, kind, isFolder)
+      if (!checked.ok) {
+        if (kind === 'staged') fail(unsafe(entry.path, checked.why))
+        return entry.resume()
+      }
+      // Folder entries (npm pack writes none) are allowed and ignored, but still take their name.
+      if (isFolder) {
+        if (checked.path !== '') claimName(checked.path, false, entry.path)
+        return entry.resume()
+      }
+      if (!claimName(checked.path, true, entry.path)) return entry.resume()
+      // One buffer of the declared size (already within the limits), filled in place: no second copy.
+      const size = entry.size ?? 0
+      const data = Buffer.allocUnsafe(size)
+      let filled = 0
+      entry.on('data', (c: Buffer) => {
+        filled += c.copy(data, filled)
+      })
+      entry.on('end', () => {
+        files.push({ path: checked.path, size, mode: entry.mode ?? 0o644, data: data.subarray(0, filled) })
+      })
     })
-    parser.on('error', (err: Error) => reject(fail(err.message)))
-    parser.on('warn', (_code: string, message: string) => reject(fail(String(message))))
-    parser.on('end', () => resolve())
-    parser.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+    // Unknown entry types, and pax/long-name headers over MAX_META_SIZE, which tar skips silently.
+    parser.on('ignoredEntry', (entry: ReadEntry) => {
+      if (failed || !admit(entry)) return
+      if (entry.meta) fail(tooLarge(`an extended header is over ${formatBytes(MAX_META_SIZE)}`))
+      else if (kind === 'staged') fail(unsafe(entry.path, `its type (${describeType(entry.type)}) is not a regular file`))
+    })
+    parser.on('error', (err: Error) => fail(corrupt(escapeText(err.message))))
+    parser.on('warn', (_code: string, message: string | Error) => fail(corrupt(escapeText(String(message instanceof Error ? message.message : message)))))
+    parser.on('end', () => {
+      if (!failed) resolve()
+    })
+
+    gunzip.on('data', (chunk: Buffer) => {
+      if (failed) return
+      if (firstChunk && chunk[0] === 0x1f && chunk[1] === 0x8b) return fail(corrupt('it is gzip-compressed twice'))
+      firstChunk = false
+      inflated += chunk.length
+      parser.write(chunk)
+      // Beyond what the headers seen so far account for: zeros or junk between or after entries.
+      if (inflated > allowed && !failed) {
+        fail(tooLarge(`it unpacks to more than its entries account for (${formatBytes(inflated)} of tar data for ${formatBytes(unpacked)} of files)`))
+      }
+    })
+    gunzip.on('error', (err: Error) => fail(corrupt(escapeText(err.message))))
+    gunzip.on('end', () => {
+      if (failed) return
+      if (kind === 'staged' && gunzip.bytesWritten < bytes.byteLength) return fail(corrupt(`it has ${bytes.byteLength - gunzip.bytesWritten} bytes after the end of its gzip stream`))
+      parser.end()
+    })
+    gunzip.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
   })
 
   for (const f of files) {
-    if (f.data.length !== f.size) throw fail(`${f.path} is ${f.data.length} bytes instead of ${f.size}`)
+    if (f.data.length !== f.size) throw corrupt(`${quoteEntryName(f.path)} is ${f.data.length} bytes instead of ${f.size}`)
   }
   const pkg = files.find((f) => f.path === 'package.json')
-  if (!pkg) throw fail('it has no package.json')
-  let manifest: TarballContents['manifest']
+  if (!pkg) throw corrupt('it has no package.json')
+  return { manifest: parseManifest(pkg.data, corrupt), files }
+}
+
+/** package.json as npm reads it (json-parse-even-better-errors): UTF-8, a leading BOM ignored; it must be an object. */
+function parseManifest(data: Buffer, corrupt: (why: string) => StagePublishError): TarballContents['manifest'] {
+  let manifest: unknown
   try {
-    manifest = JSON.parse(pkg.data.toString('utf8'))
+    manifest = JSON.parse(data.toString('utf8').replace(/^\uFEFF/, ''))
   } catch {
-    throw fail('its package.json is not valid JSON')
+    throw corrupt('its package.json is not valid JSON')
   }
-  if (!manifest || typeof manifest !== 'object') throw fail('its package.json is not an object')
-  return { manifest, files }
+  if (!manifest || typeof manifest !== 'object' || Array.isArray(manifest)) throw corrupt('its package.json is not a JSON object')
+  return manifest as TarballContents['manifest']
+}
+
+function describeType(type: string): string {
+  const names: Record<string, string> = {
+    SymbolicLink: 'symbolic link',
+    Link: 'hard link',
+    CharacterDevice: 'character device',
+    BlockDevice: 'block device',
+    FIFO: 'FIFO',
+    ContiguousFile: 'contiguous file',
+  }
+  return names[type] ?? `entry of type ${quoteEntryName(type)}`
 }
 
 /** The figures npm prints for a tarball, computed the way npm computes them. */

@@ -1,0 +1,92 @@
+/**
+ * Reads of files and streams that someone else controls, with an end: a regular file only (a FIFO
+ * would block forever, /dev/zero never ends, a symbolic link could point anywhere), never more
+ * than a limit, and from one open file descriptor, so what was checked is what is read.
+ * File-system errors such as ENOENT come out unchanged for the caller to map.
+ */
+import { constants, promises as fs } from 'node:fs'
+import { StagePublishError } from '../errors.js'
+import { formatBytes } from '../core/limits.js'
+
+export interface BoundedReadOptions {
+  /** Refuse anything longer, with ETOOLARGE. */
+  maxBytes: number
+  /** How the file is named in messages, e.g. "The staged tarball of <id>". */
+  what: string
+  /** The environment variable that raises maxBytes, for the hint. */
+  limitEnv?: string
+  /** A path given by the user themselves may be a symbolic link; a backend's files may not. */
+  followSymlinks?: boolean
+}
+
+const KINDS: Array<[keyof import('node:fs').Stats, string]> = [
+  ['isFIFO', 'a FIFO'],
+  ['isCharacterDevice', 'a character device'],
+  ['isBlockDevice', 'a block device'],
+  ['isSocket', 'a socket'],
+  ['isDirectory', 'a directory'],
+  ['isSymbolicLink', 'a symbolic link'],
+]
+
+/** The bytes of a regular file, opened without blocking and (by default) without following a link. */
+export async function readRegularFile(file: string, options: BoundedReadOptions): Promise<Buffer> {
+  // O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting; it is refused below.
+  const flags = constants.O_RDONLY | constants.O_NONBLOCK | (options.followSymlinks ? 0 : constants.O_NOFOLLOW)
+  let fh: fs.FileHandle
+  try {
+    fh = await fs.open(file, flags)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw notRegular(options.what, 'a symbolic link')
+    throw err
+  }
+  try {
+    const stat = await fh.stat()
+    if (!stat.isFile()) {
+      const kind = KINDS.find(([k]) => (stat[k] as () => boolean).call(stat))?.[1] ?? 'not a file'
+      throw notRegular(options.what, kind)
+    }
+    if (stat.size > options.maxBytes) throw tooLarge(options, stat.size)
+    // The file may grow after fstat: read at most one byte past the limit to notice.
+    const chunks: Buffer[] = []
+    let total = 0
+    for (;;) {
+      const want = Math.min(options.maxBytes + 1 - total, 1024 * 1024)
+      const buf = Buffer.allocUnsafe(Math.max(want, 1))
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null)
+      if (bytesRead === 0) break
+      chunks.push(buf.subarray(0, bytesRead))
+      total += bytesRead
+      if (total > options.maxBytes) throw tooLarge(options, total)
+    }
+    return Buffer.concat(chunks, total)
+  } finally {
+    await fh.close()
+  }
+}
+
+/** All of a stream, refused with ETOOLARGE (and the stream destroyed) as soon as it passes maxBytes. */
+export async function readStreamBounded(stream: AsyncIterable<Uint8Array> & { destroy?: (err?: Error) => unknown }, options: BoundedReadOptions): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let total = 0
+  for await (const chunk of stream) {
+    total += chunk.byteLength
+    if (total > options.maxBytes) {
+      stream.destroy?.()
+      throw tooLarge(options, total, true)
+    }
+    chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+  }
+  return Buffer.concat(chunks, total)
+}
+
+export function tooLarge(options: Pick<BoundedReadOptions, 'maxBytes' | 'what' | 'limitEnv'>, size: number, atLeast = false): StagePublishError {
+  return new StagePublishError('ETOOLARGE', `${options.what} is ${atLeast ? 'more than ' : ''}${formatBytes(atLeast ? options.maxBytes : size)}${atLeast ? '' : `, over the limit of ${formatBytes(options.maxBytes)}`}`, {
+    hint: `Nothing was read or published.${options.limitEnv ? ` If it really is this large, raise the limit with ${options.limitEnv}.` : ''}`,
+  })
+}
+
+function notRegular(what: string, kind: string): StagePublishError {
+  return new StagePublishError('ECORRUPT', `${what} is not a regular file: it is ${kind}`, {
+    hint: 'Nothing was read or published. Something other than stage-publish put it there; reject the release and stage it again.',
+  })
+}
