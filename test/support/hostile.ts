@@ -228,8 +228,8 @@ export function runSpawned(args: string[], opts: RunOptions & { deadlineMs?: num
 
 /**
  * Every error code the output reports: `{error:{code}}` (a --json failure), `reviewError.code` (view shows
- * the record and why it could not be reviewed), `failed[].error.code` (a batch summary), and `error CODE:` /
- * `warn ... CODE:` lines on stderr (human output).
+ * the record and why it could not be reviewed), `failed[].error.code` (a batch summary), and `error CODE:`
+ * lines on stderr (human output).
  */
 export function reportedCodes(r: CliResult): string[] {
   const codes = new Set<string>()
@@ -249,7 +249,8 @@ export function reportedCodes(r: CliResult): string[] {
   } catch {
     // Not JSON (human output): the lines below say it.
   }
-  for (const m of r.all.matchAll(/\b(E[A-Z0-9]{3,}):/g)) codes.add(m[1] as string)
+  // Human output: `error CODE: summary` (a code quoted in a hint or a review does not count).
+  for (const m of r.stderr.matchAll(/(?:^|\n)\S*\s*error\S*\s+(E[A-Z0-9]{3,}):/g)) codes.add(m[1] as string)
   return [...codes]
 }
 
