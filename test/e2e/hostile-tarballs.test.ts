@@ -74,9 +74,13 @@ const CASES: TarballCase[] = [
   { name: 'entry other/x', expect: UNSAFE, build: (p) => withEntries(p, { path: 'other/x', data: 'x' }) },
   { name: 'entry package/a/../../x', expect: UNSAFE, build: (p) => withEntries(p, { path: 'package/a/../../x', data: 'x' }) },
   { name: 'pax path package/../../x behind a harmless ustar name', expect: UNSAFE, build: (p) => withEntries(p, paxPathEntry('package/../../x')) },
+  // node-tar ignores a global header's path; GNU tar applies it to every later entry.
   { name: 'global pax header renaming every later entry to ../evil', expect: UNSAFE, build: (p) => withEntries(p, new Pax({ path: '../evil' }, true).encode(), { path: 'package/b.js', data: 'x' }) },
 
-  // Names a terminal would act on.
+  // Names a terminal would act on. They travel in pax headers so they arrive byte for byte. Note: node-tar
+  // itself drops a pax path containing LF (the entry keeps its ustar name) and cuts one at NUL, while GNU tar
+  // and libarchive honour them: the same bytes show one name here and unpack as another elsewhere, so a
+  // reader must look at the pax records, not only at what node-tar reports.
   { name: 'name with ESC[2J', expect: UNSAFE, s3: true, build: (p) => withEntries(p, paxPathEntry('package/a\u001b[2J\u001b[Hb.js')) },
   { name: 'name with CR', expect: UNSAFE, build: (p) => withEntries(p, paxPathEntry('package/evil.js\rindex.js')) },
   { name: 'name with LF', expect: UNSAFE, build: (p) => withEntries(p, paxPathEntry('package/a\nb.js')) },
