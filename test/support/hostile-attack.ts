@@ -56,6 +56,7 @@ export interface Battlefield {
 const SPAWN_DEADLINE_MS = 15_000
 
 export async function attack(cases: readonly HostileCase[], field: Battlefield): Promise<AttackResult> {
+  // HOSTILE_DEBUG=1 prints each step with a time stamp: how a hanging case was found.
   const debug = process.env.HOSTILE_DEBUG ? (m: string) => console.warn(`[hostile ${new Date().toISOString()}] ${m}`) : () => undefined
   const before = await field.snapshot()
   debug('snapshot taken')
@@ -63,6 +64,7 @@ export async function attack(cases: readonly HostileCase[], field: Battlefield):
   const base = { cwd: field.cwd, env: field.env }
   const listArgs = ['list', '--all', '--json', '--backend', field.backend]
   const list = field.spawnList ? await runSpawned(listArgs, { ...base, deadlineMs: 6000 }) : await runInProcess(listArgs, base)
+  debug('list done')
   const run = async (c: HostileCase): Promise<Outcome> => {
     const o = await runCase(c)
     debug(`done ${c.name}: view ${o.view.ms} ms, approve ${o.approve.ms} ms`)
@@ -70,7 +72,6 @@ export async function attack(cases: readonly HostileCase[], field: Battlefield):
     if (o.view.ms + o.approve.ms > 3000) console.warn(`slow hostile case (view ${o.view.ms} ms, approve ${o.approve.ms} ms): ${c.name}`)
     return o
   }
-  debug('list done')
   const runCase = async (c: HostileCase): Promise<Outcome> => {
     debug(`start ${c.name}`)
     const cred = await pool.next()
