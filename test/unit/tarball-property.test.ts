@@ -10,7 +10,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { StagePublishError } from '../../src/errors.js'
 import { readTarball, type TarballContents } from '../../src/registry/tarball.js'
-import { manifestFromTarball } from '../../src/registry/publish.js'
+import { publishManifest } from '../../src/registry/publish-manifest.js'
 import { tgzOf, type EntryType, type TarEntry } from '../support/tarball-builder.js'
 import { UNSAFE_CHAR } from '../support/hostile.js'
 
@@ -19,7 +19,7 @@ import { UNSAFE_CHAR } from '../support/hostile.js'
  * pacote; the tarball area replaces it with one built from the parsed contents. After the merge, change
  * only this line to call that function.
  */
-const publishManifestOf = async (bytes: Buffer, _contents: TarballContents): Promise<Record<string, unknown>> => manifestFromTarball(bytes, {}) as Promise<Record<string, unknown>>
+const publishManifestOf = async (bytes: Buffer, contents: TarballContents): Promise<Record<string, unknown>> => publishManifest({ bytes, contents }) as Promise<Record<string, unknown>>
 
 const REFUSALS = ['EUNSAFETARBALL', 'ETOOLARGE', 'ECORRUPT']
 
