@@ -15,9 +15,12 @@ import path from 'node:path'
 import { StagePublishError } from '../errors.js'
 import { isUuid, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
 import type { CasStagingBackend, CreateResult, UpdateResult, Versioned } from './types.js'
+import { pool } from './pool.js'
 
 const STALE_LOCK_MS = 30_000
 const LOCK_WAIT_MS = 10_000
+/** Record files read at once by listRecords: far below any usual file limit (`ulimit -n` 256 on macOS). */
+const READ_CONCURRENCY = 32
 
 export function createLocalBackend(root: string): CasStagingBackend {
   const dirs = {
@@ -178,17 +181,15 @@ export function createLocalBackend(root: string): CasStagingBackend {
     async listRecords(options = {}) {
       const ids = await backend.listIds()
       const out: Versioned[] = []
-      await Promise.all(
-        ids.map(async (id) => {
-          try {
-            const v = await readRecordFile(id)
-            if (v && (!options.packageName || v.record.packageName === options.packageName)) out.push(v)
-          } catch (err) {
-            if (options.onCorrupt && err instanceof StagePublishError && err.code === 'ECORRUPT') options.onCorrupt(id, err)
-            else throw err
-          }
-        }),
-      )
+      await pool(ids, READ_CONCURRENCY, async (id) => {
+        try {
+          const v = await readRecordFile(id)
+          if (v && (!options.packageName || v.record.packageName === options.packageName)) out.push(v)
+        } catch (err) {
+          if (options.onCorrupt && err instanceof StagePublishError && err.code === 'ECORRUPT') options.onCorrupt(id, err)
+          else throw err
+        }
+      })
       return out.sort(newestFirst)
     },
   } satisfies CasStagingBackend

@@ -14,6 +14,7 @@ import type * as S3 from '@aws-sdk/client-s3'
 import { StagePublishError } from '../errors.js'
 import { isUuid, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
 import type { CasStagingBackend, CreateResult, ListOptions, UpdateResult, Versioned } from './types.js'
+import { pool } from './pool.js'
 
 type Sdk = typeof S3
 
@@ -295,23 +296,6 @@ const newestFirst = (a: Versioned, b: Versioned): number =>
   b.record.createdAt.localeCompare(a.record.createdAt) || a.record.id.localeCompare(b.record.id)
 
 const stripQuotes = (etag: string | undefined): string => (etag ?? '').replace(/^W\//, '').replace(/"/g, '')
-
-/** Runs fn over items with at most `limit` in flight. The first failure rejects. */
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  let failed = false
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      try {
-        await fn(items[next++] as T)
-      } catch (err) {
-        failed = true
-        throw err
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-}
 
 function checkId(id: string): string {
   // Ids become object keys: only a UUID ever reaches the bucket.
