@@ -22,6 +22,8 @@
  *    `requests[i].otpReused` marks those writes.
  * 4. Refusing writes on demand (`refuse`): a function of (method, path) that returns a status and an
  *    error message makes the proxy answer that instead of forwarding; set `proxy.refuse` to change it.
+ * 5. A slow registry (`delayAnswer`): a function of (method, path) that returns milliseconds; the request
+ *    is forwarded at once (the registry acts on it) and its answer reaches the client that much later.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -58,6 +60,8 @@ export interface RegistryProxyOptions {
   };
   /** Answer some writes with an error instead of forwarding them (see 4. above). */
   refuse?: RefuseFn;
+  /** Hold the registry's answer to some requests this many ms (see 5. above). */
+  delayAnswer?: (method: string, path: string) => number | undefined;
 }
 
 export interface RegistryProxy {
@@ -222,9 +226,17 @@ export async function startRegistryProxy(target: TestRegistry, opts: RegistryPro
     upReq.on('response', (upRes) => {
       record.status = upRes.statusCode;
       onStatus?.(upRes.statusCode ?? 0);
-      res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, forwardableHeaders(upRes.headers));
-      upRes.pipe(res);
+      const answer = (): void => {
+        if (res.destroyed) return;
+        res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, forwardableHeaders(upRes.headers));
+        upRes.pipe(res);
+      };
       upRes.on('error', () => res.destroy());
+      const delay = opts.delayAnswer?.(record.method, record.path);
+      if (delay) {
+        upRes.pause();
+        setTimeout(answer, delay).unref();
+      } else answer();
     });
     upReq.on('error', (err) => {
       if (res.headersSent) res.destroy();
