@@ -3,6 +3,8 @@
  *
  *   <root>/tarballs/<id>.tgz   the bytes, written first
  *   <root>/records/<id>.json   the record, created with link(2), which fails if it exists
+ *   <root>/versions/<name>@<version>.json   which release holds a name@version (see ./reservation.ts),
+ *                              created with link(2) before the record
  *   <root>/locks/<id>          held for the few milliseconds of a compare-and-set
  *
  * Every write goes to a temp file that is fsynced and then renamed or linked into place, so a crash
@@ -14,8 +16,9 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { StagePublishError } from '../errors.js'
 import { isUuid, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
-import type { CasStagingBackend, CreateResult, UpdateResult, Versioned } from './types.js'
+import type { CasStagingBackend, CreateResult, Reservation, ReserveResult, UpdateResult, Versioned } from './types.js'
 import { pool } from './pool.js'
+import { parseReservation, reservationKey, serializeReservation } from './reservation.js'
 
 const STALE_LOCK_MS = 30_000
 const LOCK_WAIT_MS = 10_000
@@ -28,6 +31,7 @@ export function createLocalBackend(root: string): CasStagingBackend {
     tarballs: path.join(root, 'tarballs'),
     locks: path.join(root, 'locks'),
     tmp: path.join(root, 'tmp'),
+    versions: path.join(root, 'versions'),
   }
   const recordPath = (id: string) => path.join(dirs.records, `${checkId(id)}.json`)
   const tarballPath = (id: string) => path.join(dirs.tarballs, `${checkId(id)}.tgz`)
@@ -71,7 +75,8 @@ export function createLocalBackend(root: string): CasStagingBackend {
 
   async function withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
     await ensureDirs()
-    const lock = path.join(dirs.locks, checkId(id))
+    // A record's lock is its id; a reservation's is `v-<key>` (encoded: no '/', never '.' or '..').
+    const lock = path.join(dirs.locks, id.startsWith('v-') ? id : checkId(id))
     const started = Date.now()
     for (;;) {
       try {
@@ -100,7 +105,75 @@ export function createLocalBackend(root: string): CasStagingBackend {
     }
   }
 
+  // ---- name@version reservations ----
+  const versionPath = (name: string, version: string) => path.join(dirs.versions, `${reservationKey(name, version)}.json`)
+  const versionLock = (name: string, version: string) => `v-${reservationKey(name, version)}`
+
+  async function readText(file: string): Promise<string | null> {
+    try {
+      return await fs.readFile(file, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+      throw fsError(err, root)
+    }
+  }
+
+  /** link(2) a temp file into place: fails with EEXIST, atomically, when it is taken. */
+  async function createOnce(file: string, text: string): Promise<boolean> {
+    const tmp = await writeTemp(text)
+    try {
+      await fs.link(tmp, file)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
+      throw fsError(err, root)
+    } finally {
+      await fs.rm(tmp, { force: true })
+    }
+    await syncDir(dirs.versions)
+    return true
+  }
+
+  const reservations = {
+    async reserveVersion(name: string, version: string, id: string, replacing?: string): Promise<ReserveResult> {
+      checkId(id)
+      await ensureDirs()
+      const file = versionPath(name, version)
+      const text = serializeReservation(name, version, id, new Date())
+      const taken = { reserved: false, reason: 'taken' } as const
+      if (replacing === undefined) return (await createOnce(file, text)) ? { reserved: true } : taken
+      return withLock(versionLock(name, version), async () => {
+        const current = await readText(file)
+        // Released meanwhile (its release was rejected): a plain create, which another staging may win.
+        if (current === null) return (await createOnce(file, text)) ? { reserved: true } : taken
+        if (etagOf(current) !== replacing) return taken
+        const tmp = await writeTemp(text)
+        try {
+          await fs.rename(tmp, file)
+        } catch (err) {
+          await fs.rm(tmp, { force: true })
+          throw fsError(err, root)
+        }
+        return { reserved: true }
+      })
+    },
+
+    async getReservation(name: string, version: string): Promise<Reservation | null> {
+      const text = await readText(versionPath(name, version))
+      return text === null ? null : { ...parseReservation(text), etag: etagOf(text) }
+    },
+
+    async releaseVersion(name: string, version: string, id: string): Promise<void> {
+      const file = versionPath(name, version)
+      if (!(await exists(file))) return
+      await withLock(versionLock(name, version), async () => {
+        const text = await readText(file)
+        if (text !== null && parseReservation(text).id === id) await fs.rm(file, { force: true })
+      })
+    },
+  }
+
   const backend = {
+    ...reservations,
     kind: 'file',
     location: root,
 

@@ -4,6 +4,8 @@
  *   s3://<bucket>/<prefix>?region=..&endpoint=..&forcePathStyle=true
  *   <prefix>/tarballs/<id>.tgz    the bytes, written first, create-if-absent
  *   <prefix>/records/<id>.json    the record: created with If-None-Match: *, changed with If-Match: <etag>
+ *   <prefix>/versions/<name>@<version>.json   which release holds a name@version (./reservation.ts):
+ *                                 created with If-None-Match: * before the record, replaced with If-Match
  *
  * Two key prefixes, so IAM can let a CI role PutObject on both and nothing else. Credentials come
  * only from the AWS SDK's default chain (env, profile, instance role, web identity), never from the URL.
@@ -13,8 +15,9 @@ import { createHash } from 'node:crypto'
 import type * as S3 from '@aws-sdk/client-s3'
 import { StagePublishError } from '../errors.js'
 import { isUuid, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
-import type { CasStagingBackend, CreateResult, ListOptions, UpdateResult, Versioned } from './types.js'
+import type { CasStagingBackend, CreateResult, ListOptions, Reservation, ReserveResult, UpdateResult, Versioned } from './types.js'
 import { pool } from './pool.js'
+import { parseReservation, reservationKey, serializeReservation } from './reservation.js'
 
 type Sdk = typeof S3
 
@@ -112,6 +115,7 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
     tarball: (id: string) => `${loc.prefix}tarballs/${checkId(id)}.tgz`,
     record: (id: string) => `${loc.prefix}records/${checkId(id)}.json`,
     records: `${loc.prefix}records/`,
+    version: (name: string, version: string) => `${loc.prefix}versions/${reservationKey(name, version)}.json`,
   }
 
   let clientPromise: Promise<{ sdk: Sdk; client: S3.S3Client }> | undefined
@@ -196,7 +200,35 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
     return { record: parseRecord(Buffer.from(got.bytes).toString('utf8'), id), etag: got.etag }
   }
 
+  // ---- name@version reservations ----
+  const reservations = {
+    async reserveVersion(name: string, version: string, id: string, replacing?: string): Promise<ReserveResult> {
+      checkId(id)
+      const w = at('reserve the version', 's3:PutObject', keys.version(name, version))
+      const text = serializeReservation(name, version, id, new Date())
+      const create = async () => 'etag' in (await put(w, text, { IfNoneMatch: '*' }, ['preconditionFailed', 'conflict']))
+      if (replacing === undefined) return (await create()) ? { reserved: true } : { reserved: false, reason: 'taken' }
+      // Unquoted: see updateRecord. AWS answers 404 to If-Match on a key that is gone: then create it.
+      const res = await put(w, text, { IfMatch: stripQuotes(replacing) }, ['preconditionFailed', 'notFound', 'conflict'])
+      if ('etag' in res || (res.failed === 'notFound' && (await create()))) return { reserved: true }
+      if (res.failed === 'preconditionFailed' && (await headEtag(w)) === null && (await create())) return { reserved: true }
+      return { reserved: false, reason: 'taken' }
+    },
+
+    async getReservation(name: string, version: string): Promise<Reservation | null> {
+      const got = await getObject(at('read the version reservation', 's3:GetObject', keys.version(name, version)))
+      return got ? { ...parseReservation(Buffer.from(got.bytes).toString('utf8')), etag: got.etag } : null
+    },
+
+    async releaseVersion(name: string, version: string, id: string): Promise<void> {
+      const key = keys.version(name, version)
+      const got = await getObject(at('read the version reservation', 's3:GetObject', key))
+      if (got && parseReservation(Buffer.from(got.bytes).toString('utf8')).id === id) await deleteKey(at('release the version reservation', 's3:DeleteObject', key))
+    },
+  }
+
   const backend = {
+    ...reservations,
     kind: 's3',
     location,
 

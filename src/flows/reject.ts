@@ -57,6 +57,8 @@ async function rejectRecord(backend: CasStagingBackend, current: Versioned, opts
   // After the record says rejected, the bytes go. A crash in between leaves bytes nobody can approve;
   // running reject again removes them.
   await backend.deleteTarball(current.record.id)
+  // Free name@version for a new staging (a CI role that may only create could not replace the reservation).
+  await backend.releaseVersion(current.record.packageName, current.record.version, current.record.id).catch(() => undefined)
   return current.record
 }
 
