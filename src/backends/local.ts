@@ -5,6 +5,7 @@
  *   <root>/records/<id>.json   the record, created with link(2), which fails if it exists
  *   <root>/versions/<name>@<version>.json   which release holds a name@version (see ./reservation.ts),
  *                              created with link(2) before the record
+ *   <root>/audit/<id>-<time>.json   records removed by `reject --force` (they did not parse), created once
  *   <root>/locks/<id>          held for the few milliseconds of a compare-and-set
  *
  * Every write goes to a temp file that is fsynced and then renamed or linked into place, so a crash
@@ -12,13 +13,13 @@
  * Directories are 0700 and files 0600: staged releases are nobody else's business.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { promises as fs } from 'node:fs'
+import { createReadStream, promises as fs } from 'node:fs'
 import path from 'node:path'
 import { StagePublishError } from '../errors.js'
 import { isUuid, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
 import type { CasStagingBackend, CreateResult, Reservation, ReserveResult, UpdateResult, Versioned } from './types.js'
 import { pool } from './pool.js'
-import { parseReservation, reservationKey, serializeReservation } from './reservation.js'
+import { AUDIT_NAME_RE, parseReservation, reservationKey, serializeReservation } from './reservation.js'
 
 const STALE_LOCK_MS = 30_000
 const LOCK_WAIT_MS = 10_000
@@ -32,6 +33,7 @@ export function createLocalBackend(root: string): CasStagingBackend {
     locks: path.join(root, 'locks'),
     tmp: path.join(root, 'tmp'),
     versions: path.join(root, 'versions'),
+    audit: path.join(root, 'audit'),
   }
   const recordPath = (id: string) => path.join(dirs.records, `${checkId(id)}.json`)
   const tarballPath = (id: string) => path.join(dirs.tarballs, `${checkId(id)}.tgz`)
@@ -120,6 +122,7 @@ export function createLocalBackend(root: string): CasStagingBackend {
 
   /** link(2) a temp file into place: fails with EEXIST, atomically, when it is taken. */
   async function createOnce(file: string, text: string): Promise<boolean> {
+    await ensureDirs()
     const tmp = await writeTemp(text)
     try {
       await fs.link(tmp, file)
@@ -129,7 +132,7 @@ export function createLocalBackend(root: string): CasStagingBackend {
     } finally {
       await fs.rm(tmp, { force: true })
     }
-    await syncDir(dirs.versions)
+    await syncDir(path.dirname(file))
     return true
   }
 
@@ -172,8 +175,41 @@ export function createLocalBackend(root: string): CasStagingBackend {
     },
   }
 
+  // ---- removing records that do not parse (reject --force) ----
+  const removal = {
+    async inspectRecord(id: string): Promise<{ sha256: string; size: number } | null> {
+      const file = recordPath(id)
+      const hash = createHash('sha256')
+      let size = 0
+      try {
+        // Streamed: the bytes are not a record, and may be of any size.
+        for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+          hash.update(chunk)
+          size += chunk.byteLength
+        }
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+        throw fsError(err, root)
+      }
+      return { sha256: hash.digest('hex'), size }
+    },
+
+    async deleteRecord(id: string): Promise<void> {
+      const file = recordPath(id)
+      await withLock(checkId(id), () => fs.rm(file, { force: true })).catch((err) => {
+        throw fsError(err, root)
+      })
+    },
+
+    async createAudit(name: string, text: string): Promise<boolean> {
+      if (!AUDIT_NAME_RE.test(name)) throw new StagePublishError('EINVALIDID', `"${name.slice(0, 60)}" is not an audit entry name`)
+      return createOnce(path.join(dirs.audit, `${name}.json`), text)
+    },
+  }
+
   const backend = {
     ...reservations,
+    ...removal,
     kind: 'file',
     location: root,
 

@@ -27,3 +27,6 @@ export function parseReservation(text: string): { id: string | null; at: string 
     return { id: null, at: null }
   }
 }
+
+/** Audit entries are named `<release id>-<time>`: only such a name reaches a file system or a bucket. */
+export const AUDIT_NAME_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-[0-9A-Za-z-]{1,40}$/

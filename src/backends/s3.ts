@@ -6,6 +6,7 @@
  *   <prefix>/records/<id>.json    the record: created with If-None-Match: *, changed with If-Match: <etag>
  *   <prefix>/versions/<name>@<version>.json   which release holds a name@version (./reservation.ts):
  *                                 created with If-None-Match: * before the record, replaced with If-Match
+ *   <prefix>/audit/<id>-<time>.json   records removed by `reject --force` (they did not parse), created once
  *
  * Two key prefixes, so IAM can let a CI role PutObject on both and nothing else. Credentials come
  * only from the AWS SDK's default chain (env, profile, instance role, web identity), never from the URL.
@@ -17,7 +18,7 @@ import { StagePublishError } from '../errors.js'
 import { isUuid, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
 import type { CasStagingBackend, CreateResult, ListOptions, Reservation, ReserveResult, UpdateResult, Versioned } from './types.js'
 import { pool } from './pool.js'
-import { parseReservation, reservationKey, serializeReservation } from './reservation.js'
+import { AUDIT_NAME_RE, parseReservation, reservationKey, serializeReservation } from './reservation.js'
 
 type Sdk = typeof S3
 
@@ -116,6 +117,10 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
     record: (id: string) => `${loc.prefix}records/${checkId(id)}.json`,
     records: `${loc.prefix}records/`,
     version: (name: string, version: string) => `${loc.prefix}versions/${reservationKey(name, version)}.json`,
+    audit: (name: string) => {
+      if (!AUDIT_NAME_RE.test(name)) throw new StagePublishError('EINVALIDID', `"${name.slice(0, 60)}" is not an audit entry name`)
+      return `${loc.prefix}audit/${name}.json`
+    },
   }
 
   let clientPromise: Promise<{ sdk: Sdk; client: S3.S3Client }> | undefined
@@ -227,8 +232,39 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
     },
   }
 
+  // ---- removing records that do not parse (reject --force) ----
+  const removal = {
+    async inspectRecord(id: string): Promise<{ sha256: string; size: number } | null> {
+      const w = at('read the record', 's3:GetObject', keys.record(id))
+      const hash = createHash('sha256')
+      let size = 0
+      try {
+        const out = await send<S3.GetObjectCommandOutput>((sdk) => new sdk.GetObjectCommand({ Bucket: loc.bucket, Key: w.key }))
+        // Streamed: the bytes are not a record, and may be of any size.
+        for await (const chunk of (out.Body ?? []) as AsyncIterable<Uint8Array>) {
+          hash.update(chunk)
+          size += chunk.byteLength
+        }
+      } catch (err) {
+        if (s3Failure(err) === 'notFound') return null
+        throw s3Errors(err, w)
+      }
+      return { sha256: hash.digest('hex'), size }
+    },
+
+    async deleteRecord(id: string): Promise<void> {
+      await deleteKey(at('delete the record', 's3:DeleteObject', keys.record(id)))
+    },
+
+    async createAudit(name: string, text: string): Promise<boolean> {
+      const res = await put(at('write the audit entry', 's3:PutObject', keys.audit(name)), text, { IfNoneMatch: '*' }, ['preconditionFailed', 'conflict'])
+      return 'etag' in res
+    },
+  }
+
   const backend = {
     ...reservations,
+    ...removal,
     kind: 's3',
     location,
 

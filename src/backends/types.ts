@@ -93,6 +93,15 @@ export interface CasStagingBackend extends BackendBase {
   getReservation(name: string, version: string): Promise<Reservation | null>
   /** Removes the reservation if it still names `id` (a rejected release or a failed staging). Absent is fine. */
   releaseVersion(name: string, version: string, id: string): Promise<void>
+
+  /**
+   * Removing a record that does not parse (`reject --force`): its stored bytes summarised without
+   * parsing them (null when there is none), deleting it, and a create-if-absent audit entry
+   * `audit/<name>.json` (false when that name exists).
+   */
+  inspectRecord(id: string): Promise<{ sha256: string; size: number } | null>
+  deleteRecord(id: string): Promise<void>
+  createAudit(name: string, text: string): Promise<boolean>
 }
 
 /** How the approver proves presence for one write: a code from their authenticator, or a web-auth token. */

@@ -18,6 +18,15 @@ import { resolveName } from './select.js'
 
 export async function rejectRelease(rawId: string, opts: RejectOptions, deps: Deps, out: Output): Promise<void> {
   const backend = await backendFor(opts, deps)
+  if (opts.force) {
+    const { removeIfCorrupt } = await import('./reject-corrupt.js')
+    const removed = await removeIfCorrupt(backend, rawId, opts.reason, deps.now(), out)
+    if (removed) {
+      if (out.json) out.data(removed)
+      else out.line(`- removed the corrupt record ${removed.id} (sha256 ${removed.record.sha256}, ${removed.record.size} bytes); audit entry ${removed.audit}`)
+      return
+    }
+  }
   const named = await resolveName(backend, rawId)
   if (named.kind === 'set') {
     throw new StagePublishError('EUSAGE', `${rawId} is a release set: reject its releases one by one`, {

@@ -326,6 +326,23 @@ export function describeBackendContract(name: string, make: () => Promise<Contra
       expect(await codeOf(backend.getTarball(record.id))).toBe('ENOTFOUND')
     })
 
+    casOnly('removes a record that does not parse: its bytes summarised unparsed, deleted, an audit entry created once', async (ctx) => {
+      if (!subject.corruptRecord) return ctx.skip()
+      const { record } = await stage(backend)
+      const text = '{"schema": 1, "id": "not a record"'
+      await subject.corruptRecord(record.id, text)
+      expect(await cas.inspectRecord(record.id)).toEqual({ sha256: createHash('sha256').update(text).digest('hex'), size: Buffer.byteLength(text) })
+      const name = `${record.id}-2026-12-02T14-00-00-000Z`
+      expect(await cas.createAudit(name, '{"who": "me"}\n')).toBe(true)
+      expect(await cas.createAudit(name, '{"who": "someone else"}\n')).toBe(false)
+      expect(await codeOf(cas.createAudit('../records/x', '{}'))).toBe('EINVALIDID')
+      await cas.deleteRecord(record.id)
+      expect(await backend.getRecord(record.id)).toBeNull()
+      expect(await cas.inspectRecord(record.id)).toBeNull()
+      await cas.deleteRecord(record.id)
+      expect(await codeOf(cas.deleteRecord('../x'))).toBe('EINVALIDID')
+    })
+
     // ---- name@version reservations (record stores; a registry refuses a second staging itself) ----
 
     casOnly('reserves a name@version once: a second reservation is taken, and reading it names the first id', async () => {
