@@ -173,18 +173,26 @@ async function claimAndPublish(backend: CasStagingBackend, ready: Ready, session
   // a publish request the outcome is unknown: wait briefly for the answer; without one the claim stays,
   // so nobody else publishes while ours may still land. Its host and pid let this approver take it
   // over at once (the registry is checked first); anyone else after the claim timeout.
-  let inFlight: Promise<unknown> | undefined
+  let inFlight: Promise<boolean> | undefined
   const letGo = untilReleased(async () => {
     if (inFlight) {
-      const answered = await Promise.race([inFlight.then(() => true, () => true), new Promise<false>((r) => setTimeout(() => r(false), PUBLISH_GRACE_MS).unref())])
-      if (!answered) return
+      const published = await Promise.race([inFlight, new Promise<undefined>((r) => setTimeout(() => r(undefined), PUBLISH_GRACE_MS).unref())])
+      if (published === undefined) return
+      if (published) {
+        await markApproved(backend, held, by, deps, timing, out).catch(() => undefined)
+        return
+      }
     }
-    // Published or not, pending is safe: the next approval sees a version already published and marks it approved.
+    // Pending again is safe even if this is wrong: the next approval checks the registry first.
     await release(backend, held)
   })
   try {
     const attempt = await withOneTimePassword(
-      ({ otp }) => (inFlight = publishOnce({ target, manifest, bytes: staged.bytes, flat: conf.flat, ...(otp && { otp }) }, deps.publishFn)).finally(() => (inFlight = undefined)),
+      ({ otp }) => {
+        const sent = publishOnce({ target, manifest, bytes: staged.bytes, flat: conf.flat, ...(otp && { otp }) }, deps.publishFn)
+        inFlight = sent.then((r) => r.ok, () => false).finally(() => (inFlight = undefined))
+        return sent
+      },
       session,
       otpContext(record, target.registry, ctx),
     )

@@ -33,7 +33,7 @@ async function staged(targetRegistry = registry.url) {
 }
 
 describe('a signal at the one-time password prompt', () => {
-  for (const [signal, toGroup] of [['SIGHUP', true], ['SIGTERM', false]] as const) {
+  for (const [signal, toGroup] of [['SIGHUP', true], ['SIGTERM', false], ['SIGINT', false]] as const) {
     it(`${signal}${toGroup ? ' (the terminal closed)' : ''} puts the release back to pending`, async () => {
       const { sb, id, recordFile, readRecord, env } = await staged()
       let claimed: { state: string; claim?: { pid?: number } } | undefined
@@ -56,7 +56,7 @@ describe('a signal at the one-time password prompt', () => {
         timeoutMs: 60_000,
       })
       expect(claimed?.state, result.text).toBe('approving')
-      expect(result.exitCode).toBe(signal === 'SIGHUP' ? 129 : 143)
+      expect(result.exitCode).toBe({ SIGHUP: 129, SIGINT: 130, SIGTERM: 143 }[signal])
       const after = await readRecord()
       expect(after.state, result.text).toBe('pending')
       expect(after.claim).toBeUndefined()
@@ -92,6 +92,25 @@ describe('a process stopped while its publish is in flight', () => {
       expect(Date.now() - started).toBeLessThan(20_000)
       expect(parseJson<{ state: string; alreadyPublished: boolean }>(next.stdout)).toMatchObject({ state: 'approved', alreadyPublished: true })
       expect(puts()).toHaveLength(1)
+      expect(await publishedIntegrity(sb, registry.url, `${name}@1.0.0`)).toBe(integrity)
+    } finally {
+      await proxy.stop()
+    }
+  })
+})
+
+describe('a process stopped while its publish is in flight, answered soon after', () => {
+  it('waits for the answer and marks the release approved before exiting', async () => {
+    const proxy = await startRegistryProxy(registry, { delayAnswer: (method, p) => (method === 'PUT' && !p.startsWith('/-/') ? 2_000 : undefined) })
+    try {
+      const { sb, name, id, integrity, approver, readRecord, env } = await staged(proxy.url)
+      const child = spawn(process.execPath, [BIN, 'approve', id, '--yes', '--otp', await approver.otp(), '--backend', sb.backend], { cwd: sb.dir, env, stdio: 'ignore' })
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+      const put = () => proxy.requests.find((q) => q.method === 'PUT' && !q.path.startsWith('/-/') && q.status !== undefined)
+      for (let i = 0; i < 200 && !put(); i++) await new Promise((r) => setTimeout(r, 50))
+      child.kill('SIGTERM')
+      expect(await exited).toBe(143)
+      expect((await readRecord()).state).toBe('approved')
       expect(await publishedIntegrity(sb, registry.url, `${name}@1.0.0`)).toBe(integrity)
     } finally {
       await proxy.stop()
