@@ -153,7 +153,7 @@ export async function markApproved(backend: CasStagingBackend, current: Versione
 /** Someone else holds the claim: who, since when, where, and the ways to go on. */
 function busy(record: StagedRecord, timing: Timing): StagePublishError {
   const c = record.claim
-  const where = c?.host ? ` on ${c.host}${c.pid !== undefined ? ` (pid ${c.pid})` : ''}` : ''
+  const where = c?.host ? ` on ${c.host}${typeof c.pid === 'number' ? ` (pid ${c.pid})` : ''}` : ''
   const minutes = Math.max(1, Math.round(timing.claimTimeoutMs / 60_000))
   return new StagePublishError('ECONFLICT', `${record.packageName}@${record.version} (${record.id}) is being approved by ${c?.by ?? 'someone'}${where} since ${c?.at ?? '?'}`, {
     hint:
