@@ -13,7 +13,7 @@
  * Directories are 0700 and files 0600: staged releases are nobody else's business.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream, promises as fs } from 'node:fs'
+import { constants, promises as fs } from 'node:fs'
 import path from 'node:path'
 import { StagePublishError } from '../errors.js'
 import { isUuid, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
@@ -181,15 +181,27 @@ export function createLocalBackend(root: string): CasStagingBackend {
       const file = recordPath(id)
       const hash = createHash('sha256')
       let size = 0
+      let fh: fs.FileHandle
       try {
+        // Not following links, not waiting on a FIFO: the folder is writable by whoever can stage.
+        fh = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code
+        if (code === 'ENOENT') return null
+        if (code === 'ELOOP') throw notAFile(file)
+        throw fsError(err, root)
+      }
+      try {
+        if (!(await fh.stat()).isFile()) throw notAFile(file)
         // Streamed: the bytes are not a record, and may be of any size.
-        for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+        for await (const chunk of fh.createReadStream({ autoClose: false }) as AsyncIterable<Buffer>) {
           hash.update(chunk)
           size += chunk.byteLength
         }
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
         throw fsError(err, root)
+      } finally {
+        await fh.close()
       }
       return { sha256: hash.digest('hex'), size }
     },
@@ -337,6 +349,9 @@ async function syncDir(dir: string): Promise<void> {
     // Not every file system lets a directory be fsynced; the rename is still atomic.
   }
 }
+
+const notAFile = (file: string) =>
+  new StagePublishError('ECORRUPT', `${file} is not a regular file`, { hint: 'Nothing was changed. Inspect it and remove it by hand.' })
 
 function fsError(err: unknown, root: string): Error {
   if (err instanceof StagePublishError) return err
