@@ -3,6 +3,9 @@
  *
  *   <root>/tarballs/<id>.tgz   the bytes, written first
  *   <root>/records/<id>.json   the record, created with link(2), which fails if it exists
+ *   <root>/versions/<name>@<version>.json   which release holds a name@version (see ./reservation.ts),
+ *                              created with link(2) before the record
+ *   <root>/audit/<id>-<time>.json   records removed by `reject --force` (they did not parse), created once
  *   <root>/locks/<id>          held for the few milliseconds of a compare-and-set
  *   <root>/sets/<setId>.json   a release set, created with link(2) before its member records, never changed
  *
@@ -11,17 +14,21 @@
  * Directories are 0700 and files 0600: staged releases are nobody else's business.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { constants as fsConstants, promises as fs } from 'node:fs'
+import { constants, constants as fsConstants, promises as fs } from 'node:fs'
 import path from 'node:path'
 import { StagePublishError } from '../errors.js'
 import { isUuid, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
 import { MAX_SET_BYTES, parseSetObject, serializeSetObject, type SetObject } from '../core/release-set.js'
 import { LIMIT_ENV, MAX_RECORD_SIZE, tarballLimits } from '../core/limits.js'
 import { readRegularFile } from './bounded-read.js'
-import type { CasStagingBackend, CreateResult, CreateSetResult, UpdateResult, Versioned } from './types.js'
+import type { CasStagingBackend, CreateResult, CreateSetResult, Reservation, ReserveResult, UpdateResult, Versioned } from './types.js'
+import { pool } from './pool.js'
+import { AUDIT_NAME_RE, parseReservation, reservationKey, serializeReservation } from './reservation.js'
 
 const STALE_LOCK_MS = 30_000
 const LOCK_WAIT_MS = 10_000
+/** Record files read at once by listRecords: far below any usual file limit (`ulimit -n` 256 on macOS). */
+const READ_CONCURRENCY = 32
 
 export function createLocalBackend(root: string): CasStagingBackend {
   const dirs = {
@@ -30,6 +37,8 @@ export function createLocalBackend(root: string): CasStagingBackend {
     locks: path.join(root, 'locks'),
     tmp: path.join(root, 'tmp'),
     sets: path.join(root, 'sets'),
+    versions: path.join(root, 'versions'),
+    audit: path.join(root, 'audit'),
   }
   const recordPath = (id: string) => path.join(dirs.records, `${checkId(id)}.json`)
   const tarballPath = (id: string) => path.join(dirs.tarballs, `${checkId(id)}.tgz`)
@@ -73,7 +82,8 @@ export function createLocalBackend(root: string): CasStagingBackend {
 
   async function withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
     await ensureDirs()
-    const lock = path.join(dirs.locks, checkId(id))
+    // A record's lock is its id; a reservation's is `v-<key>` (encoded: no '/', never '.' or '..').
+    const lock = path.join(dirs.locks, id.startsWith('v-') ? id : checkId(id))
     const started = Date.now()
     for (;;) {
       try {
@@ -102,7 +112,122 @@ export function createLocalBackend(root: string): CasStagingBackend {
     }
   }
 
+  // ---- name@version reservations ----
+  const versionPath = (name: string, version: string) => path.join(dirs.versions, `${reservationKey(name, version)}.json`)
+  const versionLock = (name: string, version: string) => `v-${reservationKey(name, version)}`
+
+  async function readText(file: string): Promise<string | null> {
+    try {
+      // Planted by anyone who can write the folder: never follow a link or wait on a FIFO.
+      return (await readRegularFile(file, { maxBytes: MAX_RECORD_SIZE, what: `The reservation ${path.basename(file)}` })).toString('utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+      throw fsError(err, root)
+    }
+  }
+
+  /** link(2) a temp file into place: fails with EEXIST, atomically, when it is taken. */
+  async function createOnce(file: string, text: string): Promise<boolean> {
+    await ensureDirs()
+    const tmp = await writeTemp(text)
+    try {
+      await fs.link(tmp, file)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
+      throw fsError(err, root)
+    } finally {
+      await fs.rm(tmp, { force: true })
+    }
+    await syncDir(path.dirname(file))
+    return true
+  }
+
+  const reservations = {
+    async reserveVersion(name: string, version: string, id: string, replacing?: string): Promise<ReserveResult> {
+      checkId(id)
+      await ensureDirs()
+      const file = versionPath(name, version)
+      const text = serializeReservation(name, version, id, new Date())
+      const taken = { reserved: false, reason: 'taken' } as const
+      if (replacing === undefined) return (await createOnce(file, text)) ? { reserved: true } : taken
+      return withLock(versionLock(name, version), async () => {
+        const current = await readText(file)
+        // Released meanwhile (its release was rejected): a plain create, which another staging may win.
+        if (current === null) return (await createOnce(file, text)) ? { reserved: true } : taken
+        if (etagOf(current) !== replacing) return taken
+        const tmp = await writeTemp(text)
+        try {
+          await fs.rename(tmp, file)
+        } catch (err) {
+          await fs.rm(tmp, { force: true })
+          throw fsError(err, root)
+        }
+        return { reserved: true }
+      })
+    },
+
+    async getReservation(name: string, version: string): Promise<Reservation | null> {
+      const text = await readText(versionPath(name, version))
+      return text === null ? null : { ...parseReservation(text), etag: etagOf(text) }
+    },
+
+    async releaseVersion(name: string, version: string, id: string): Promise<void> {
+      const file = versionPath(name, version)
+      if (!(await exists(file))) return
+      await withLock(versionLock(name, version), async () => {
+        const text = await readText(file)
+        if (text !== null && parseReservation(text).id === id) await fs.rm(file, { force: true })
+      })
+    },
+  }
+
+  // ---- removing records that do not parse (reject --force) ----
+  const removal = {
+    async inspectRecord(id: string): Promise<{ sha256: string; size: number } | null> {
+      const file = recordPath(id)
+      const hash = createHash('sha256')
+      let size = 0
+      let fh: fs.FileHandle
+      try {
+        // Not following links, not waiting on a FIFO: the folder is writable by whoever can stage.
+        fh = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code
+        if (code === 'ENOENT') return null
+        if (code === 'ELOOP') throw notAFile(file)
+        throw fsError(err, root)
+      }
+      try {
+        if (!(await fh.stat()).isFile()) throw notAFile(file)
+        // Streamed: the bytes are not a record, and may be of any size.
+        for await (const chunk of fh.createReadStream({ autoClose: false }) as AsyncIterable<Buffer>) {
+          hash.update(chunk)
+          size += chunk.byteLength
+        }
+      } catch (err) {
+        throw fsError(err, root)
+      } finally {
+        await fh.close()
+      }
+      return { sha256: hash.digest('hex'), size }
+    },
+
+    async deleteRecord(id: string): Promise<void> {
+      const file = recordPath(id)
+      await withLock(checkId(id), () => fs.rm(file, { force: true })).catch((err) => {
+        throw fsError(err, root)
+      })
+    },
+
+    async createAudit(name: string, text: string): Promise<boolean> {
+      if (!AUDIT_NAME_RE.test(name)) throw new StagePublishError('EINVALIDID', `"${name.slice(0, 60)}" is not an audit entry name`)
+      return createOnce(path.join(dirs.audit, `${name}.json`), text)
+    },
+  }
+
   const backend = {
+    ...reservations,
+    ...removal,
     kind: 'file',
     location: root,
 
@@ -184,17 +309,15 @@ export function createLocalBackend(root: string): CasStagingBackend {
     async listRecords(options = {}) {
       const ids = await backend.listIds()
       const out: Versioned[] = []
-      await Promise.all(
-        ids.map(async (id) => {
-          try {
-            const v = await readRecordFile(id)
-            if (v && (!options.packageName || v.record.packageName === options.packageName)) out.push(v)
-          } catch (err) {
-            if (options.onCorrupt && err instanceof StagePublishError && (err.code === 'ECORRUPT' || err.code === 'ETOOLARGE')) options.onCorrupt(id, err)
-            else throw err
-          }
-        }),
-      )
+      await pool(ids, READ_CONCURRENCY, async (id) => {
+        try {
+          const v = await readRecordFile(id)
+          if (v && (!options.packageName || v.record.packageName === options.packageName)) out.push(v)
+        } catch (err) {
+          if (options.onCorrupt && err instanceof StagePublishError && (err.code === 'ECORRUPT' || err.code === 'ETOOLARGE')) options.onCorrupt(id, err)
+          else throw err
+        }
+      })
       return out.sort(newestFirst)
     },
 
@@ -312,6 +435,9 @@ async function syncDir(dir: string): Promise<void> {
     // Not every file system lets a directory be fsynced; the rename is still atomic.
   }
 }
+
+const notAFile = (file: string) =>
+  new StagePublishError('ECORRUPT', `${file} is not a regular file`, { hint: 'Nothing was changed. Inspect it and remove it by hand.' })
 
 function fsError(err: unknown, root: string): Error {
   if (err instanceof StagePublishError) return err

@@ -5,6 +5,9 @@
  *   <prefix>/tarballs/<id>.tgz    the bytes, written first, create-if-absent
  *   <prefix>/records/<id>.json    the record: created with If-None-Match: *, changed with If-Match: <etag>
  *   <prefix>/sets/<setId>.json    a release set: created with If-None-Match: * before its records, never changed
+ *   <prefix>/versions/<name>@<version>.json   which release holds a name@version (./reservation.ts):
+ *                                 created with If-None-Match: * before the record, replaced with If-Match
+ *   <prefix>/audit/<id>-<time>.json   records removed by `reject --force` (they did not parse), created once
  *
  * One key prefix per kind, so IAM can let a CI role PutObject (create-if-absent) on them and nothing else. Credentials come
  * only from the AWS SDK's default chain (env, profile, instance role, web identity), never from the URL.
@@ -18,7 +21,9 @@ import { isUuid, parseRecord, serializeRecord, type StagedRecord } from '../core
 import { MAX_SET_BYTES, parseSetObject, serializeSetObject, type SetObject } from '../core/release-set.js'
 import { LIMIT_ENV, MAX_RECORD_SIZE, tarballLimits } from '../core/limits.js'
 import { readStreamBounded, tooLarge, type BoundedReadOptions } from './bounded-read.js'
-import type { CasStagingBackend, CreateResult, CreateSetResult, ListOptions, UpdateResult, Versioned } from './types.js'
+import type { CasStagingBackend, CreateResult, CreateSetResult, ListOptions, Reservation, ReserveResult, UpdateResult, Versioned } from './types.js'
+import { pool } from './pool.js'
+import { AUDIT_NAME_RE, parseReservation, reservationKey, serializeReservation } from './reservation.js'
 
 type Sdk = typeof S3
 
@@ -116,6 +121,11 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
     tarball: (id: string) => `${loc.prefix}tarballs/${checkId(id)}.tgz`,
     record: (id: string) => `${loc.prefix}records/${checkId(id)}.json`,
     records: `${loc.prefix}records/`,
+    version: (name: string, version: string) => `${loc.prefix}versions/${reservationKey(name, version)}.json`,
+    audit: (name: string) => {
+      if (!AUDIT_NAME_RE.test(name)) throw new StagePublishError('EINVALIDID', `"${name.slice(0, 60)}" is not an audit entry name`)
+      return `${loc.prefix}audit/${name}.json`
+    },
   }
 
   let clientPromise: Promise<{ sdk: Sdk; client: S3.S3Client }> | undefined
@@ -206,7 +216,66 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
     return { record: parseRecord(Buffer.from(got.bytes).toString('utf8'), id), etag: got.etag }
   }
 
+  // ---- name@version reservations ----
+  const reservations = {
+    async reserveVersion(name: string, version: string, id: string, replacing?: string): Promise<ReserveResult> {
+      checkId(id)
+      const w = at('reserve the version', 's3:PutObject', keys.version(name, version))
+      const text = serializeReservation(name, version, id, new Date())
+      const create = async () => 'etag' in (await put(w, text, { IfNoneMatch: '*' }, ['preconditionFailed', 'conflict']))
+      if (replacing === undefined) return (await create()) ? { reserved: true } : { reserved: false, reason: 'taken' }
+      // Unquoted: see updateRecord. AWS answers 404 to If-Match on a key that is gone: then create it.
+      const res = await put(w, text, { IfMatch: stripQuotes(replacing) }, ['preconditionFailed', 'notFound', 'conflict'])
+      if ('etag' in res || (res.failed === 'notFound' && (await create()))) return { reserved: true }
+      if (res.failed === 'preconditionFailed' && (await headEtag(w)) === null && (await create())) return { reserved: true }
+      return { reserved: false, reason: 'taken' }
+    },
+
+    async getReservation(name: string, version: string): Promise<Reservation | null> {
+      const got = await getObject(at('read the version reservation', 's3:GetObject', keys.version(name, version)), { maxBytes: MAX_RECORD_SIZE, what: `The reservation of ${name}@${version}` })
+      return got ? { ...parseReservation(Buffer.from(got.bytes).toString('utf8')), etag: got.etag } : null
+    },
+
+    async releaseVersion(name: string, version: string, id: string): Promise<void> {
+      const key = keys.version(name, version)
+      const got = await getObject(at('read the version reservation', 's3:GetObject', key), { maxBytes: MAX_RECORD_SIZE, what: `The reservation of ${name}@${version}` })
+      if (got && parseReservation(Buffer.from(got.bytes).toString('utf8')).id === id) await deleteKey(at('release the version reservation', 's3:DeleteObject', key))
+    },
+  }
+
+  // ---- removing records that do not parse (reject --force) ----
+  const removal = {
+    async inspectRecord(id: string): Promise<{ sha256: string; size: number } | null> {
+      const w = at('read the record', 's3:GetObject', keys.record(id))
+      const hash = createHash('sha256')
+      let size = 0
+      try {
+        const out = await send<S3.GetObjectCommandOutput>((sdk) => new sdk.GetObjectCommand({ Bucket: loc.bucket, Key: w.key }))
+        // Streamed: the bytes are not a record, and may be of any size.
+        for await (const chunk of (out.Body ?? []) as AsyncIterable<Uint8Array>) {
+          hash.update(chunk)
+          size += chunk.byteLength
+        }
+      } catch (err) {
+        if (s3Failure(err) === 'notFound') return null
+        throw s3Errors(err, w)
+      }
+      return { sha256: hash.digest('hex'), size }
+    },
+
+    async deleteRecord(id: string): Promise<void> {
+      await deleteKey(at('delete the record', 's3:DeleteObject', keys.record(id)))
+    },
+
+    async createAudit(name: string, text: string): Promise<boolean> {
+      const res = await put(at('write the audit entry', 's3:PutObject', keys.audit(name)), text, { IfNoneMatch: '*' }, ['preconditionFailed', 'conflict'])
+      return 'etag' in res
+    },
+  }
+
   const backend = {
+    ...reservations,
+    ...removal,
     kind: 's3',
     location,
 
@@ -360,23 +429,6 @@ const newestFirst = (a: Versioned, b: Versioned): number =>
   b.record.createdAt.localeCompare(a.record.createdAt) || a.record.id.localeCompare(b.record.id)
 
 const stripQuotes = (etag: string | undefined): string => (etag ?? '').replace(/^W\//, '').replace(/"/g, '')
-
-/** Runs fn over items with at most `limit` in flight. The first failure rejects. */
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  let failed = false
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      try {
-        await fn(items[next++] as T)
-      } catch (err) {
-        failed = true
-        throw err
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-}
 
 function checkId(id: string): string {
   // Ids become object keys: only a UUID ever reaches the bucket.

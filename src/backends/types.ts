@@ -9,7 +9,9 @@
  *    link(2) on a file system); the tarball is stored before its record, so a visible record
  *    never points at missing bytes;
  *  - a record changes only by compare-and-set: `updateRecord` names the version (ETag) it read,
- *    and fails as a value when someone else changed it first, so two approvers can never both win.
+ *    and fails as a value when someone else changed it first, so two approvers can never both win;
+ *  - a `name@version` is staged once at a time: `reserveVersion` (create-if-absent, or compare-and-set
+ *    over a reservation whose release was rejected or expired) comes before the record.
  *  Approval is claim (pending → approving) → publish with libnpmpublish → approved.
  *
  * Registries that stage natively (npm's `/-/stage` API) — `NativeStagingBackend` — assign the id
@@ -39,6 +41,17 @@ export interface Versioned {
 export type CreateResult = { created: true; id: string; etag: string } | { created: false; reason: 'exists' }
 export type CreateSetResult = { created: true } | { created: false; reason: 'exists' }
 export type UpdateResult = { updated: true; etag: string } | { updated: false; reason: 'conflict' | 'missing' }
+
+/**
+ * Who holds a `name@version` in a record store: the release id (null when the stored reservation is
+ * not readable as one: it holds nothing), when it was reserved, and the etag to replace it by.
+ */
+export interface Reservation {
+  id: string | null
+  at: string | null
+  etag: string
+}
+export type ReserveResult = { reserved: true } | { reserved: false; reason: 'taken' }
 
 export interface ListOptions {
   /** Only records of this package. */
@@ -89,6 +102,26 @@ export interface CasStagingBackend extends BackendBase {
   getSet(setId: string): Promise<SetObject | null>
   /** Every set id (no order), from the set objects. */
   listSetIds(): Promise<string[]>
+
+  /**
+   * One staged release per `name@version`: a reservation naming its release id, made before the record
+   * (`versions/<name>@<version>.json`). Create-if-absent, or, given `replacing` (the etag of a
+   * reservation read with getReservation), compare-and-set. `taken` when someone holds it (or changed it).
+   */
+  reserveVersion(name: string, version: string, id: string, replacing?: string): Promise<ReserveResult>
+  /** The reservation of `name@version`, or null when there is none. */
+  getReservation(name: string, version: string): Promise<Reservation | null>
+  /** Removes the reservation if it still names `id` (a rejected release or a failed staging). Absent is fine. */
+  releaseVersion(name: string, version: string, id: string): Promise<void>
+
+  /**
+   * Removing a record that does not parse (`reject --force`): its stored bytes summarised without
+   * parsing them (null when there is none), deleting it, and a create-if-absent audit entry
+   * `audit/<name>.json` (false when that name exists).
+   */
+  inspectRecord(id: string): Promise<{ sha256: string; size: number } | null>
+  deleteRecord(id: string): Promise<void>
+  createAudit(name: string, text: string): Promise<boolean>
 }
 
 /** How the approver proves presence for one write: a code from their authenticator, or a web-auth token. */

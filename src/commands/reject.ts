@@ -8,6 +8,8 @@ import { registryOption } from './flags.js'
 
 export interface RejectOptions extends CommonOptions {
   reason?: string
+  /** Remove a record that does not parse (with an audit entry); a valid one is rejected as usual. */
+  force?: boolean
   /** Registry backend: the one-time password its DELETE needs. */
   otp?: string
   authType?: string
@@ -20,6 +22,7 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .command('reject <id>')
     .description('reject a staged release: the record stays for the audit trail, the tarball is deleted')
     .option('--reason <text>', 'why, recorded with who and when')
+    .option('--force', 'remove a corrupt record (one that does not parse) and its tarball, keeping an audit entry (needs --reason)')
     .option('--otp <code>', 'registry backend: the one-time password the registry asks for to delete the staged item')
     .option('--auth-type <type>', 'registry backend: legacy (a code, default) or web (browser sign-in)')
     .addOption(registryOption('with --backend registry: the registry whose staged item to reject (default: from .npmrc)'))

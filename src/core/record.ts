@@ -34,6 +34,9 @@ export interface CiInfo {
 export interface Claim {
   by: string
   at: string
+  /** The approver's machine (os.hostname()) and process: a claim whose process is gone can be taken over at once. */
+  host?: string
+  pid?: number
 }
 
 /** One package of a release set, as staged: the set is complete only when every member is. */

@@ -28,7 +28,8 @@ import type { Prompts } from '../ui/prompts.js'
 import type { Output } from '../ui/output.js'
 import type { Deps } from '../commands/shared.js'
 import type { ApproveOptions } from '../commands/approve.js'
-import { alreadyDone, claim, markApproved, release, settleOthers, type Timing } from './claim.js'
+import { alreadyDone, claim, markApproved, release, settleOthers, thisProcess, type Self, type Timing } from './claim.js'
+import { untilReleased } from './exit-guard.js'
 import { withOneTimePassword, type OtpSession } from './otp.js'
 import { checkPins, type Pins } from './pin.js'
 import { presentReview, registryManifestCheck, type Gate, type PolicyVerdict } from './review.js'
@@ -84,7 +85,7 @@ export type Prepared = { done: Finished } | { ready: Ready }
 export async function prepareApproval(current: Versioned, ctx: ApprovalContext, pins?: Pins): Promise<Prepared> {
   const { backend, deps, out, opts } = ctx
   if (!isNative(backend)) {
-    current = await settleOthers(backend, current, ctx.timing, deps, out)
+    current = await settleOthers(backend, current, ctx.timing, deps, out, selfFor(targetFor(current.record, ctx).registry, ctx))
     if (alreadyDone(current.record)) return { done: { record: current.record, how: { alreadyApproved: true } } }
   }
   const staged = await loadVerified(backend, current.record)
@@ -157,18 +158,54 @@ export async function publishApproved(ready: Ready, session: OtpSession, ctx: Ap
   return isNative(backend) ? approveNatively(backend.native, ready, session, ctx) : claimAndPublish(backend, ready, session, ctx)
 }
 
+/** How long a process asked to stop waits for the registry's answer to a publish already sent. */
+const PUBLISH_GRACE_MS = 5_000
+
+/** The approver's identity on a registry (whoami, else user@host), asked once per registry per run. */
+const identities = new WeakMap<ApprovalContext, Map<string, Promise<string>>>()
+function approverIdentity(registry: string, ctx: ApprovalContext): Promise<string> {
+  let known = identities.get(ctx)
+  if (!known) identities.set(ctx, (known = new Map()))
+  let who = known.get(registry)
+  if (!who) known.set(registry, (who = whoami(registry, ctx.conf.flat).then((name) => name ?? localActor())))
+  return who
+}
+
+const selfFor = (registry: string, ctx: ApprovalContext): Self => thisProcess(() => approverIdentity(registry, ctx))
+
 async function claimAndPublish(backend: CasStagingBackend, ready: Ready, session: OtpSession, ctx: ApprovalContext): Promise<Finished> {
   const { deps, out, timing, conf } = ctx
   const { target, staged, record } = ready
-  const [manifest, approver] = await Promise.all([ready.manifest ?? publishManifest(staged, target), whoami(target.registry, conf.flat)])
-  const by = approver ?? localActor()
+  const [manifest, by] = await Promise.all([ready.manifest ?? publishManifest(staged, target), approverIdentity(target.registry, ctx)])
 
-  let current = await claim(backend, ready.current, by, timing, deps, out)
+  let current = await claim(backend, ready.current, by, timing, deps, out, selfFor(target.registry, ctx))
   if (alreadyDone(current.record)) return { record: current.record, how: { alreadyApproved: true } }
+  const held = current
 
+  // A signal while the claim is held (at the OTP prompt, waiting for a web sign-in) lets it go. During
+  // a publish request the outcome is unknown: wait briefly for the answer; without one the claim stays,
+  // so nobody else publishes while ours may still land. Its host and pid let this approver take it
+  // over at once (the registry is checked first); anyone else after the claim timeout.
+  let inFlight: Promise<boolean> | undefined
+  const letGo = untilReleased(async () => {
+    if (inFlight) {
+      const published = await Promise.race([inFlight, new Promise<undefined>((r) => setTimeout(() => r(undefined), PUBLISH_GRACE_MS).unref())])
+      if (published === undefined) return
+      if (published) {
+        await markApproved(backend, held, by, deps, timing, out).catch(() => undefined)
+        return
+      }
+    }
+    // Pending again is safe even if this is wrong: the next approval checks the registry first.
+    await release(backend, held)
+  })
   try {
     const attempt = await withOneTimePassword(
-      ({ otp }) => publishOnce({ target, manifest, bytes: staged.bytes, flat: conf.flat, ...(otp && { otp }) }, deps.publishFn),
+      ({ otp }) => {
+        const sent = publishOnce({ target, manifest, bytes: staged.bytes, flat: conf.flat, ...(otp && { otp }) }, deps.publishFn)
+        inFlight = sent.then((r) => r.ok, () => false).finally(() => (inFlight = undefined))
+        return sent
+      },
       session,
       otpContext(record, target.registry, ctx),
     )
@@ -180,6 +217,8 @@ async function claimAndPublish(backend: CasStagingBackend, ready: Ready, session
   } catch (err) {
     await release(backend, current)
     throw err
+  } finally {
+    letGo()
   }
 
   const { record: approved } = await markApproved(backend, current, by, deps, timing, out)

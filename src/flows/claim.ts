@@ -2,11 +2,13 @@
  * The approval protocol on record stores (file, S3), by compare-and-set on the record:
  *   pending → approving (claim, with who and when) → publish → approved.
  * Safe for several approvers and for a crash at any point: only the holder of the claim publishes;
- * a claim left by a crashed approver is taken over after a timeout; a fresh claim of someone else is
- * waited for, never overwritten. Registries that stage natively do not use this (they arbitrate).
+ * a claim left by a crashed approver is taken over after a timeout, or at once by the same approver
+ * on the same host when the claiming process is gone; a fresh claim of someone else is waited for,
+ * never overwritten. Registries that stage natively do not use this (they arbitrate).
  */
+import os from 'node:os'
 import { StagePublishError } from '../errors.js'
-import { effectiveState, type StagedRecord } from '../core/record.js'
+import { effectiveState, type Claim, type StagedRecord } from '../core/record.js'
 import type { CasStagingBackend, Versioned } from '../backends/types.js'
 import type { Output } from '../ui/output.js'
 import { inline } from '../ui/sanitize.js'
@@ -21,15 +23,54 @@ interface Clock {
   now: () => Date
 }
 
+/** Who is asking: a claim of this identity, on this host, by a process that is gone, is ours to take over. */
+export interface Self {
+  host: string
+  pid: number
+  /** The approver's identity as claims record it (the registry's whoami, else user@host); asked only when needed. */
+  identity: () => Promise<string>
+}
+
+export const thisProcess = (identity: () => Promise<string>): Self => ({ host: os.hostname(), pid: process.pid, identity })
+
+/** Claims come from an untrusted backend: a clock far ahead of ours must not hold a release for ever. */
+const CLOCK_SKEW_MS = 5 * 60_000
+
 export const alreadyDone = (record: StagedRecord): boolean => record.state === 'approved'
 
-const claimIsStale = (record: StagedRecord, timeoutMs: number, now: Date): boolean =>
-  !record.claim || now.getTime() - Date.parse(record.claim.at) > timeoutMs
+function claimIsStale(record: StagedRecord, timeoutMs: number, now: Date): boolean {
+  if (!record.claim) return true
+  const at = Date.parse(record.claim.at)
+  return Number.isNaN(at) || now.getTime() - at > timeoutMs || at - now.getTime() > CLOCK_SKEW_MS
+}
+
+/** Whether a process with this id exists here. EPERM: it does, it is someone else's. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH'
+  }
+}
+
+/**
+ * A claim left by this approver on this host by a process that has exited (terminal closed, killed):
+ * nobody else can be publishing under it, so it is taken over at once instead of after the timeout.
+ * Only a plain positive pid is ever signalled (0 and negatives address process groups), and only
+ * with signal 0, which tests for existence and delivers nothing.
+ */
+export async function abandonedByUs(claim: Claim | undefined, self: Self | undefined): Promise<boolean> {
+  if (!claim || !self || claim.host !== self.host) return false
+  const { pid } = claim
+  if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 1 || pid === self.pid || processAlive(pid)) return false
+  return claim.by === (await self.identity())
+}
 
 const sameClaim = (a: StagedRecord['claim'], b: StagedRecord['claim']): boolean => Boolean(a && b && a.by === b.by && a.at === b.at)
 
 /** Refuses what cannot be approved, and waits for another approver who is busy with this release. */
-export async function settleOthers(backend: CasStagingBackend, current: Versioned, timing: Timing, deps: Clock, out: Output): Promise<Versioned> {
+export async function settleOthers(backend: CasStagingBackend, current: Versioned, timing: Timing, deps: Clock, out: Output, self?: Self): Promise<Versioned> {
   const started = Date.now()
   let told = false
   for (;;) {
@@ -46,11 +87,11 @@ export async function settleOthers(backend: CasStagingBackend, current: Versione
       })
     }
     if (state !== 'approving' || claimIsStale(record, timing.claimTimeoutMs, deps.now())) return current
-    if (Date.now() - started > timing.waitMs) {
-      throw new StagePublishError('ECONFLICT', `${record.packageName}@${record.version} is being approved by ${record.claim?.by ?? 'someone'} since ${record.claim?.at ?? '?'}`, {
-        hint: `Check again later with \`stage-publish view ${record.id}\`. A claim older than ${Math.round(timing.claimTimeoutMs / 60000)} min is taken over (an approver that crashed).`,
-      })
+    if (await abandonedByUs(record.claim, self)) {
+      out.notice(`Taking over ${record.packageName}@${record.version}: your earlier approval on this host (pid ${record.claim?.pid}) is no longer running.`)
+      return current
     }
+    if (Date.now() - started > timing.waitMs) throw busy(record, timing)
     if (!told) {
       out.notice(`${inline(record.claim?.by ?? 'Someone')} is approving ${inline(record.packageName)}@${inline(record.version)} right now; waiting for them to finish...`)
       told = true
@@ -63,14 +104,15 @@ export async function settleOthers(backend: CasStagingBackend, current: Versione
 }
 
 /** pending → approving, by compare-and-set. Losing the race means waiting for the winner. */
-export async function claim(backend: CasStagingBackend, current: Versioned, by: string, timing: Timing, deps: Clock, out: Output): Promise<Versioned> {
+export async function claim(backend: CasStagingBackend, current: Versioned, by: string, timing: Timing, deps: Clock, out: Output, self?: Self): Promise<Versioned> {
   for (let attempt = 0; attempt < 20; attempt++) {
-    const next: StagedRecord = { ...current.record, state: 'approving', claim: { by, at: deps.now().toISOString() } }
+    const where = self ? { host: self.host, pid: self.pid } : {}
+    const next: StagedRecord = { ...current.record, state: 'approving', claim: { by, at: deps.now().toISOString(), ...where } }
     const result = await backend.updateRecord(next, current.etag)
     if (result.updated) return { record: next, etag: result.etag }
     const again = await backend.getRecord(current.record.id)
     if (!again) throw new StagePublishError('ENOTFOUND', `The staged release ${current.record.id} disappeared from ${backend.location}`)
-    current = await settleOthers(backend, again, timing, deps, out)
+    current = await settleOthers(backend, again, timing, deps, out, self)
     if (alreadyDone(current.record)) return current
   }
   throw new StagePublishError('ECONFLICT', `Could not claim ${current.record.id}: it keeps changing`, { hint: 'Run the command again.' })
@@ -106,5 +148,18 @@ export async function markApproved(backend: CasStagingBackend, current: Versione
   }
   throw new StagePublishError('EBACKEND', `${current.record.packageName}@${current.record.version} is published, but its staged record could not be marked approved`, {
     hint: `Run \`stage-publish approve ${current.record.id}\` again: it sees the published version and marks the record approved.`,
+  })
+}
+
+/** Someone else holds the claim: who, since when, where, and the ways to go on. */
+function busy(record: StagedRecord, timing: Timing): StagePublishError {
+  const c = record.claim
+  const where = c?.host ? ` on ${c.host}${typeof c.pid === 'number' ? ` (pid ${c.pid})` : ''}` : ''
+  const minutes = Math.max(1, Math.round(timing.claimTimeoutMs / 60_000))
+  return new StagePublishError('ECONFLICT', `${record.packageName}@${record.version} (${record.id}) is being approved by ${c?.by ?? 'someone'}${where} since ${c?.at ?? '?'}`, {
+    hint:
+      `Nothing was published. Wait longer for them to finish with --wait <duration> (e.g. --wait 5m), or check with \`stage-publish view ${record.id}\`. ` +
+      `If that approval was abandoned, it is taken over once the claim is older than ${minutes} min (set STAGE_PUBLISH_CLAIM_TIMEOUT, e.g. STAGE_PUBLISH_CLAIM_TIMEOUT=1m stage-publish approve ${record.id}); ` +
+      'the same approver on the same host takes it over at once when the claiming process is gone.',
   })
 }

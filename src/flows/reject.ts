@@ -19,6 +19,15 @@ import { inline } from '../ui/sanitize.js'
 
 export async function rejectRelease(rawId: string, opts: RejectOptions, deps: Deps, out: Output): Promise<void> {
   const backend = await backendFor(opts, deps)
+  if (opts.force) {
+    const { removeIfCorrupt } = await import('./reject-corrupt.js')
+    const removed = await removeIfCorrupt(backend, rawId, opts.reason, deps.now(), out)
+    if (removed) {
+      if (out.json) out.data(removed)
+      else out.line(`- removed the corrupt record ${removed.id} (sha256 ${removed.record.sha256}, ${removed.record.size} bytes); audit entry ${removed.audit}`)
+      return
+    }
+  }
   const named = await resolveName(backend, rawId)
   if (named.kind === 'set') {
     throw new StagePublishError('EUSAGE', `${rawId} is a release set: reject its releases one by one`, {
@@ -58,6 +67,8 @@ async function rejectRecord(backend: CasStagingBackend, current: Versioned, opts
   // After the record says rejected, the bytes go. A crash in between leaves bytes nobody can approve;
   // running reject again removes them.
   await backend.deleteTarball(current.record.id)
+  // Free name@version for a new staging (a CI role that may only create could not replace the reservation).
+  await backend.releaseVersion(current.record.packageName, current.record.version, current.record.id).catch(() => undefined)
   return current.record
 }
 

@@ -18,6 +18,7 @@ import { renderContents } from '../ui/render.js'
 import type { Deps } from '../commands/shared.js'
 import type { PublishOptions } from '../commands/publish.js'
 import { checkRegistryBackend, chooseDestination, type Destination } from './destination.js'
+import { reserveVersion } from './reserve.js'
 
 export interface Staged {
   record: StagedRecord
@@ -139,8 +140,13 @@ export async function preparePackage(pkg: PackageToStage, destination: Destinati
 
 /** Stores a prepared release; returns the id it is known by (ours, or the one a registry assigned). */
 export async function createStaged(prepared: PreparedRelease): Promise<string> {
-  const created = await prepared.backend.createRelease(prepared.record, prepared.bytes, prepared.contents)
+  const { backend, record } = prepared
+  // The check above is a fast path; this is the rule: concurrent stagings of one version, one wins.
+  // A registry refuses a second staging of a version itself (409).
+  if (!isNative(backend)) await reserveVersion(backend, record, new Date(record.createdAt))
+  const created = await backend.createRelease(record, prepared.bytes, prepared.contents)
   if (!created.created) {
+    if (!isNative(backend)) await backend.releaseVersion(record.packageName, record.version, record.id).catch(() => undefined)
     throw new StagePublishError('EBACKEND', `A staged release with id ${prepared.record.id} already exists`, { hint: 'Run the command again.' })
   }
   return created.id

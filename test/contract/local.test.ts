@@ -1,5 +1,5 @@
 /** The backend contract for the local-directory backend, in a fresh temp folder per test. */
-import { execFile } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
@@ -7,7 +7,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createLocalBackend } from '../../src/backends/local.js'
-import { describeBackendContract, makeSet } from '../support/backend-contract.js'
+import { describeBackendContract, makeSet, stage } from '../support/backend-contract.js'
 
 describeBackendContract('local directory', async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'stage-publish-contract-'))
@@ -54,5 +54,24 @@ describe('local directory: set objects written by someone else', () => {
     await backend.createSet(set)
     expect((await fs.stat(path.join(dir, 'sets'))).mode & 0o777).toBe(0o700)
     expect((await fs.stat(path.join(dir, 'sets', `${set.setId}.json`))).mode & 0o777).toBe(0o600)
+  })
+})
+
+describe('local directory: inspecting a record to remove', () => {
+  it('never follows a link nor waits on a FIFO put where a record lives', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'stage-publish-inspect-'))
+    try {
+      const backend = createLocalBackend(dir)
+      const { record } = await stage(backend)
+      const file = path.join(dir, 'records', `${record.id}.json`)
+      await fs.rm(file)
+      await fs.symlink('/etc/passwd', file)
+      await expect(backend.inspectRecord(record.id)).rejects.toMatchObject({ code: 'ECORRUPT' })
+      await fs.rm(file)
+      execFileSync('mkfifo', [file])
+      await expect(backend.inspectRecord(record.id)).rejects.toMatchObject({ code: 'ECORRUPT' })
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true })
+    }
   })
 })

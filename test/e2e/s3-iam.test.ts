@@ -1,8 +1,8 @@
 /**
  * The README's least-privilege setup, on a real radosgw: a CI identity that may only create staged
- * releases under the prefix (PutObject on tarballs/*, records/* and sets/*, and only as create-if-absent)
- * can stage, a single package or a release set, but cannot list, read, approve, reject or overwrite;
- * the approver can.
+ * releases under the prefix (PutObject on tarballs/*, records/*, sets/* and versions/*, and only as
+ * create-if-absent) can stage, a single package or a release set, but cannot list, read, approve,
+ * reject or overwrite, nor stage a version twice; the approver can.
  */
 import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -43,7 +43,7 @@ describe.skipIf(!endpoint || !cephDir)('least-privilege CI role on S3', () => {
           Effect: 'Allow',
           Principal: { AWS: [`arn:aws:iam:::user/${ciUser}`] },
           Action: ['s3:PutObject'],
-          Resource: [`arn:aws:s3:::${bucket}/${prefix}/tarballs/*`, `arn:aws:s3:::${bucket}/${prefix}/records/*`, `arn:aws:s3:::${bucket}/${prefix}/sets/*`],
+          Resource: [`arn:aws:s3:::${bucket}/${prefix}/tarballs/*`, `arn:aws:s3:::${bucket}/${prefix}/records/*`, `arn:aws:s3:::${bucket}/${prefix}/sets/*`, `arn:aws:s3:::${bucket}/${prefix}/versions/*`],
         },
         {
           // Objects CI uploads are its own (object ACLs): deny reading and deleting them explicitly.
@@ -67,6 +67,11 @@ describe.skipIf(!endpoint || !cephDir)('least-privilege CI role on S3', () => {
     expect(staged.code, staged.all).toBe(0)
     expect(staged.stderr).toContain('no read access')
     const { id, integrity } = parseJson<{ id: string; integrity: string }>(staged.stdout)
+
+    // The same version again: its reservation exists, and CI may not see whose it is.
+    const twice = await sb.run(['--json', '--backend', backend, '--registry', registry.url], { cwd: pkg, env: { ...ci, CI: 'true' } })
+    expect(twice.code, twice.all).toBe(1)
+    expect(twice.all).toContain('EALREADYSTAGED')
 
     for (const args of [['list'], ['view', id], ['download', id], ['reject', id], ['approve', id, '--yes', '--otp', '123456']]) {
       const r = await sb.run([...args, '--backend', backend], { env: ci })

@@ -387,5 +387,64 @@ export function describeBackendContract(name: string, make: () => Promise<Contra
       expect(await backend.createRelease(makeRecord(bytes, { id: record.id }), bytes)).toEqual({ created: false, reason: 'exists' })
       expect(await codeOf(backend.getTarball(record.id))).toBe('ENOTFOUND')
     })
+
+    casOnly('removes a record that does not parse: its bytes summarised unparsed, deleted, an audit entry created once', async (ctx) => {
+      if (!subject.corruptRecord) return ctx.skip()
+      const { record } = await stage(backend)
+      const text = '{"schema": 1, "id": "not a record"'
+      await subject.corruptRecord(record.id, text)
+      expect(await cas.inspectRecord(record.id)).toEqual({ sha256: createHash('sha256').update(text).digest('hex'), size: Buffer.byteLength(text) })
+      const name = `${record.id}-2026-12-02T14-00-00-000Z`
+      expect(await cas.createAudit(name, '{"who": "me"}\n')).toBe(true)
+      expect(await cas.createAudit(name, '{"who": "someone else"}\n')).toBe(false)
+      expect(await codeOf(cas.createAudit('../records/x', '{}'))).toBe('EINVALIDID')
+      await cas.deleteRecord(record.id)
+      expect(await backend.getRecord(record.id)).toBeNull()
+      expect(await cas.inspectRecord(record.id)).toBeNull()
+      await cas.deleteRecord(record.id)
+      expect(await codeOf(cas.deleteRecord('../x'))).toBe('EINVALIDID')
+    })
+
+    // ---- name@version reservations (record stores; a registry refuses a second staging itself) ----
+
+    casOnly('reserves a name@version once: a second reservation is taken, and reading it names the first id', async () => {
+      const [first, second] = [randomUUID(), randomUUID()]
+      expect(await cas.getReservation('@acme/lib', '1.0.0')).toBeNull()
+      expect(await cas.reserveVersion('@acme/lib', '1.0.0', first)).toEqual({ reserved: true })
+      expect(await cas.reserveVersion('@acme/lib', '1.0.0', second)).toEqual({ reserved: false, reason: 'taken' })
+      expect(await cas.getReservation('@acme/lib', '1.0.0')).toMatchObject({ id: first, etag: expect.stringMatching(/\S/) })
+      // Other versions, and names that differ only in how they would be escaped, are other reservations.
+      expect(await cas.reserveVersion('@acme/lib', '1.0.1', second)).toEqual({ reserved: true })
+      expect(await cas.reserveVersion('@acme%2Flib', '1.0.0', second)).toEqual({ reserved: true })
+      expect(await cas.reserveVersion('..', '1.0.0', second)).toEqual({ reserved: true })
+      expect((await cas.getReservation('@acme/lib', '1.0.0'))?.id).toBe(first)
+    })
+
+    casOnly('lets exactly one of 8 concurrent reservations of a version win', async () => {
+      const ids = Array.from({ length: 8 }, () => randomUUID())
+      const results = await Promise.all(ids.map((id) => cas.reserveVersion('race-pkg', '2.0.0', id)))
+      expect(results.filter((r) => r.reserved)).toHaveLength(1)
+      expect((await cas.getReservation('race-pkg', '2.0.0'))?.id).toBe(ids[results.findIndex((r) => r.reserved)])
+    })
+
+    casOnly('replaces a reservation by compare-and-set: the etag read wins once, a stale one is taken', async () => {
+      const [first, second, third] = [randomUUID(), randomUUID(), randomUUID()]
+      await cas.reserveVersion('cas-pkg', '1.0.0', first)
+      const held = await cas.getReservation('cas-pkg', '1.0.0')
+      expect(await cas.reserveVersion('cas-pkg', '1.0.0', second, held?.etag)).toEqual({ reserved: true })
+      expect(await cas.reserveVersion('cas-pkg', '1.0.0', third, held?.etag)).toEqual({ reserved: false, reason: 'taken' })
+      expect((await cas.getReservation('cas-pkg', '1.0.0'))?.id).toBe(second)
+    })
+
+    casOnly('releases a reservation only for the id it names', async () => {
+      const [first, other] = [randomUUID(), randomUUID()]
+      await cas.reserveVersion('free-pkg', '1.0.0', first)
+      await cas.releaseVersion('free-pkg', '1.0.0', other)
+      expect((await cas.getReservation('free-pkg', '1.0.0'))?.id).toBe(first)
+      await cas.releaseVersion('free-pkg', '1.0.0', first)
+      expect(await cas.getReservation('free-pkg', '1.0.0')).toBeNull()
+      await cas.releaseVersion('free-pkg', '1.0.0', first)
+      expect(await cas.reserveVersion('free-pkg', '1.0.0', other)).toEqual({ reserved: true })
+    })
   })
 }

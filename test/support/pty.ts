@@ -16,6 +16,8 @@ export interface PtyStep {
   send: string;
   /** Press Enter (`\r`) after `send`. Default true. */
   enter?: boolean;
+  /** Called once the text appeared (after `send`), with the command's pid (also its process group: the pty's session leader). */
+  onMatch?: (pid: number) => void;
 }
 
 export interface PtyOptions {
@@ -40,7 +42,7 @@ export interface PtyResult {
   signal: string | null;
 }
 
-// The relay. argv[1] = JSON {argv, cols, rows}; writes {"code": n} or {"signal": n} as JSON to fd 3 at the end.
+// The relay. argv[1] = JSON {argv, cols, rows}; writes {"pid": n} and a newline to fd 3 at the start, {"code": n} or {"signal": n} as JSON at the end.
 const RELAY = String.raw`
 import errno, fcntl, json, os, pty, select, signal, struct, sys, termios, time
 spec = json.loads(sys.argv[1])
@@ -51,6 +53,7 @@ if pid == 0:
     except OSError as e:
         os.write(2, ("pty: cannot run %s: %s\r\n" % (spec["argv"][0], e.strerror)).encode())
         os._exit(127)
+os.write(3, (json.dumps({"pid": pid}) + "\n").encode())
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", spec["rows"], spec["cols"], 0, 0))
 def kill_child(*_):
     for sig in (signal.SIGHUP, signal.SIGTERM):
@@ -188,6 +191,10 @@ export function runInPty(cmd: string, args: string[], opts: PtyOptions = {}): Pr
         cursor += end;
         stepIndex++;
         child.stdin?.write(step.send + (step.enter === false ? '' : '\r'));
+        if (step.onMatch) {
+          const pid = Number((JSON.parse(statusJson.split('\n')[0] || '{}') as { pid?: number }).pid);
+          step.onMatch(pid);
+        }
       }
     };
 
@@ -212,7 +219,8 @@ export function runInPty(cmd: string, args: string[], opts: PtyOptions = {}): Pr
       advance();
       let parsed: { code?: number; signal?: number } | null = null;
       try {
-        parsed = statusJson ? (JSON.parse(statusJson) as { code?: number; signal?: number }) : null;
+        const last = statusJson.split('\n').pop() ?? '';
+        parsed = last ? (JSON.parse(last) as { code?: number; signal?: number }) : null;
       } catch {
         parsed = null;
       }

@@ -25,6 +25,8 @@
  * 5. A registry whose staging API shows the document it holds (`showStagedDocuments`): the body of each
  *    `POST /-/stage/package/<name>` (without its attachments) is kept by the stage id the registry
  *    answered, and added as `packument` to `GET /-/stage/<id>` answers (Verdaccio keeps it but does not show it).
+ * 6. A slow registry (`delayAnswer`): a function of (method, path) that returns milliseconds; the request
+ *    is forwarded at once (the registry acts on it) and its answer reaches the client that much later.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -63,6 +65,8 @@ export interface RegistryProxyOptions {
   refuse?: RefuseFn;
   /** Show each staged item's document in `GET /-/stage/<id>` (see 5. above). */
   showStagedDocuments?: boolean;
+  /** Hold the registry's answer to some requests this many ms (see 6. above). */
+  delayAnswer?: (method: string, path: string) => number | undefined;
 }
 
 export interface RegistryProxy {
@@ -227,9 +231,17 @@ export async function startRegistryProxy(target: TestRegistry, opts: RegistryPro
     upReq.on('response', (upRes) => {
       record.status = upRes.statusCode;
       onStatus?.(upRes.statusCode ?? 0);
-      res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, forwardableHeaders(upRes.headers));
-      upRes.pipe(res);
+      const answer = (): void => {
+        if (res.destroyed) return;
+        res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, forwardableHeaders(upRes.headers));
+        upRes.pipe(res);
+      };
       upRes.on('error', () => res.destroy());
+      const delay = opts.delayAnswer?.(record.method, record.path);
+      if (delay) {
+        upRes.pause();
+        setTimeout(answer, delay).unref();
+      } else answer();
     });
     upReq.on('error', (err) => {
       if (res.headersSent) res.destroy();
