@@ -14,6 +14,7 @@ import type { TarballContents } from '../registry/tarball.js'
 import { describeDifferences } from '../ui/render.js'
 import type { Output } from '../ui/output.js'
 import type { Deps } from '../commands/shared.js'
+import { scriptBanner } from './script-banner.js'
 
 export interface PinOptions {
   expect?: string
@@ -89,7 +90,7 @@ export async function verifyLocal(
   conf.applyPublishConfig(manifest.publishConfig)
   const ignoreScripts = Boolean(opts.ignoreScripts || conf.get('ignore-scripts'))
   out.notice(`Packing ${where} to compare with the staged tarball${ignoreScripts ? ' (without running scripts)' : ''}...`)
-  const packed = await packLikePublish(source, manifest, { flat: conf.flat, localPrefix: conf.localPrefix, ignoreScripts, foregroundScripts: !out.json })
+  const packed = await packLikePublish(source, manifest, { flat: conf.flat, localPrefix: conf.localPrefix, ignoreScripts, foregroundScripts: !out.json, banner: scriptBanner(out) })
   const differences = compareContents(staged.files, packed.contents.files)
   if (differences.length) {
     throw new StagePublishError(

@@ -14,6 +14,7 @@ import { lookupPublished } from '../registry/publish.js'
 import { detectOrigin } from '../origin/origin.js'
 import type { Output } from '../ui/output.js'
 import { renderContents } from '../ui/render.js'
+import { scriptBanner } from './script-banner.js'
 import type { Deps } from '../commands/shared.js'
 import type { PublishOptions } from '../commands/publish.js'
 import { checkRegistryBackend, chooseDestination, type Destination } from './destination.js'
@@ -84,7 +85,7 @@ export async function preparePackage(pkg: PackageToStage, destination: Destinati
   originP.catch(() => undefined)
 
   const ignoreScripts = Boolean(opts.ignoreScripts || conf.get('ignore-scripts'))
-  const packOptions = { flat, localPrefix: conf.localPrefix, ignoreScripts, foregroundScripts: !out.json }
+  const packOptions = { flat, localPrefix: conf.localPrefix, ignoreScripts, foregroundScripts: !out.json, banner: scriptBanner(out) }
   const packed = await packLikePublish(source, manifest, packOptions)
   const [published, others] = await checks
   checkVersionAgainstRegistry({ name, version, explicitTag, published: { versions: published } })

@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { StagePublishError } from '../errors.js'
 import { readTarball, summarize, type TarballContents, type TarballSummary } from './tarball.js'
+import { withScriptBanners } from './script-banners.js'
 
 const require = createRequire(import.meta.url)
 
@@ -89,18 +90,20 @@ export interface PackOptions {
   ignoreScripts: boolean
   /** Script output goes to the terminal (false in --json mode, where stdout must stay JSON). */
   foregroundScripts: boolean
+  /** Where npm's `> name@version event` banners go (stdout, as npm prints them); only for foreground scripts. */
+  banner?: (text: string) => void
 }
 
 export async function runPrepublishOnly(source: PackSource, manifest: Manifest, options: PackOptions): Promise<void> {
   if (source.type !== 'directory' || options.ignoreScripts || !manifest.scripts?.prepublishOnly) return
   const runScript = require('@npmcli/run-script') as (opts: Record<string, unknown>) => Promise<unknown>
-  await runScript({
+  await withScriptBanners(options.foregroundScripts ? options.banner : undefined, () => runScript({
     event: 'prepublishOnly',
     path: source.path,
     pkg: manifest,
     stdio: options.foregroundScripts ? 'inherit' : 'pipe',
     scriptShell: options.flat.scriptShell || undefined,
-  }).catch((err: unknown) => {
+  })).catch((err: unknown) => {
     throw scriptFailed('prepublishOnly', err)
   })
 }
@@ -118,13 +121,13 @@ export async function pack(source: PackSource, options: PackOptions): Promise<Pa
   const libnpmpack = require('libnpmpack') as (spec: string, opts: Record<string, unknown>) => Promise<Buffer>
   let bytes: Buffer
   try {
-    bytes = await libnpmpack(source.type === 'directory' ? source.path : `file:${source.path}`, {
+    bytes = await withScriptBanners(options.foregroundScripts ? options.banner : undefined, () => libnpmpack(source.type === 'directory' ? source.path : `file:${source.path}`, {
       ...options.flat,
       ignoreScripts: options.ignoreScripts,
       foregroundScripts: options.foregroundScripts,
       dryRun: true,
       prefix: options.localPrefix,
-    })
+    }))
   } catch (err) {
     const e = err as { event?: string }
     if (e.event) throw scriptFailed(e.event, err)
