@@ -7,6 +7,8 @@ import { defaultDeps, outputFor, type CommonOptions, type Deps } from './shared.
 
 export interface RejectOptions extends CommonOptions {
   reason?: string
+  /** Do not ask for confirmation (required without a terminal). */
+  yes?: boolean
   /** Registry backend: the one-time password its DELETE needs. */
   otp?: string
   authType?: string
@@ -17,6 +19,7 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .command('reject <id>')
     .description('reject a staged release: the record stays for the audit trail, the tarball is deleted')
     .option('--reason <text>', 'why, recorded with who and when')
+    .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
     .option('--otp <code>', 'registry backend: the one-time password the registry asks for to delete the staged item')
     .option('--auth-type <type>', 'registry backend: legacy (a code, default) or web (browser sign-in)')
     .option('--backend <url>', 'where releases are staged')

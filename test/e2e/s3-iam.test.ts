@@ -65,7 +65,7 @@ describe.skipIf(!endpoint || !cephDir)('least-privilege CI role on S3', () => {
     expect(staged.stderr).toContain('no read access')
     const { id, integrity } = parseJson<{ id: string; integrity: string }>(staged.stdout)
 
-    for (const args of [['list'], ['view', id], ['download', id], ['reject', id], ['approve', id, '--yes', '--otp', '123456']]) {
+    for (const args of [['list'], ['view', id], ['download', id], ['reject', id, '--yes'], ['approve', id, '--yes', '--otp', '123456']]) {
       const r = await sb.run([...args, '--backend', backend], { env: ci })
       expect(r.code, `${args[0]}: ${r.all}`).toBe(1)
       expect(r.stderr, args[0]).toContain('EACCESSDENIED')
