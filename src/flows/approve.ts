@@ -12,6 +12,7 @@ import type { Versioned } from '../backends/types.js'
 import { loadNpmConfig } from '../registry/config.js'
 import { createPrompts } from '../ui/prompts.js'
 import { renderApprovalSummary } from '../ui/render.js'
+import { formatTime } from '../ui/format.js'
 import type { Output } from '../ui/output.js'
 import { backendFor, type Deps } from '../commands/shared.js'
 import type { ApproveOptions } from '../commands/approve.js'
@@ -88,7 +89,7 @@ function refusePins(pins: Pins): void {
 async function approveOne(current: Versioned, pins: Pins, ctx: ApprovalContext): Promise<void> {
   const { opts, deps, out, prompts } = ctx
   const prepared = await prepareApproval(current, ctx, pins)
-  if ('done' in prepared) return report(prepared.done.record, prepared.done.how, out)
+  if ('done' in prepared) return report(prepared.done.record, prepared.done.how, out, deps.now())
   const { ready } = prepared
   const { target } = ready
   await requireSetDependencies(ready, new Set(), ctx)
@@ -99,10 +100,10 @@ async function approveOne(current: Versioned, pins: Pins, ctx: ApprovalContext):
   }
   const otp = opts.otp ?? (ctx.authType === 'legacy' ? await prompts.otp('One-time password from your authenticator:') : undefined)
   const finished = await publishApproved(ready, { accepted: false, ...(otp && { code: otp }) }, ctx)
-  report(finished.record, finished.how, out)
+  report(finished.record, finished.how, out, deps.now())
 }
 
-function report(record: StagedRecord, how: ReportExtras, out: Output): void {
+function report(record: StagedRecord, how: ReportExtras, out: Output, now: Date): void {
   if (out.json) {
     out.data({
       id: record.id,
@@ -124,7 +125,7 @@ function report(record: StagedRecord, how: ReportExtras, out: Output): void {
     return
   }
   if (how.alreadyApproved) {
-    out.line(`${record.packageName}@${record.version} was already approved by ${record.approvedBy ?? 'someone'} at ${record.approvedAt ?? '?'}; nothing to do.`)
+    out.line(`${record.packageName}@${record.version} was already approved by ${record.approvedBy ?? 'someone'} ${formatTime(record.approvedAt, now)}; nothing to do.`)
     return
   }
   out.line(`+ ${record.packageName}@${record.version}`)

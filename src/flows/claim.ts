@@ -9,6 +9,7 @@ import { StagePublishError } from '../errors.js'
 import { effectiveState, type StagedRecord } from '../core/record.js'
 import type { CasStagingBackend, Versioned } from '../backends/types.js'
 import type { Output } from '../ui/output.js'
+import { formatTime } from '../ui/format.js'
 
 export interface Timing {
   claimTimeoutMs: number
@@ -35,18 +36,18 @@ export async function settleOthers(backend: CasStagingBackend, current: Versione
     const { record } = current
     const state = effectiveState(record, deps.now())
     if (state === 'rejected') {
-      throw new StagePublishError('ESTATE', `${record.packageName}@${record.version} (${record.id}) was rejected by ${record.rejectedBy ?? 'someone'} at ${record.rejectedAt ?? '?'}`, {
+      throw new StagePublishError('ESTATE', `${record.packageName}@${record.version} (${record.id}) was rejected by ${record.rejectedBy ?? 'someone'} ${formatTime(record.rejectedAt, deps.now())}${record.rejectReason ? `: ${record.rejectReason}` : ''}`, {
         hint: 'A rejected release cannot be approved. Stage it again if it should be published.',
       })
     }
     if (state === 'expired') {
-      throw new StagePublishError('EEXPIRED', `${record.packageName}@${record.version} (${record.id}) expired at ${record.expiresAt} without approval`, {
+      throw new StagePublishError('EEXPIRED', `${record.packageName}@${record.version} (${record.id}) expired ${formatTime(record.expiresAt, deps.now())} without approval`, {
         hint: 'Stage it again (stage-publish in the package folder, or from CI) and approve the new id.',
       })
     }
     if (state !== 'approving' || claimIsStale(record, timing.claimTimeoutMs, deps.now())) return current
     if (Date.now() - started > timing.waitMs) {
-      throw new StagePublishError('ECONFLICT', `${record.packageName}@${record.version} is being approved by ${record.claim?.by ?? 'someone'} since ${record.claim?.at ?? '?'}`, {
+      throw new StagePublishError('ECONFLICT', `${record.packageName}@${record.version} is being approved by ${record.claim?.by ?? 'someone'} since ${formatTime(record.claim?.at, deps.now())}`, {
         hint: `Check again later with \`stage-publish view ${record.id}\`. A claim older than ${Math.round(timing.claimTimeoutMs / 60000)} min is taken over (an approver that crashed).`,
       })
     }

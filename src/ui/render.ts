@@ -58,7 +58,9 @@ export function renderRecord(r: StagedRecord, state: RecordState, now: Date, sty
     `access:      ${r.access ?? 'default'}`,
     ...originLines(r),
     `staged:      ${formatTime(r.createdAt, now)}`,
-    `expires:     ${r.expiresAt ? formatTime(r.expiresAt, now) : 'never (the registry keeps it until it is approved or rejected)'}`,
+    // A decided release waits for nothing: its expiry is no longer news.
+    ...(state === 'pending' || state === 'approving' ? [`expires:     ${r.expiresAt ? formatTime(r.expiresAt, now) : 'never (the registry keeps it until it is approved or rejected)'}`] : []),
+    ...(state === 'expired' ? [`expired:     ${formatTime(r.expiresAt, now)} without approval`] : []),
   ]
   if (r.claim && r.state === 'approving') lines.push(`approving:   by ${r.claim.by} since ${formatTime(r.claim.at, now)}`)
   if (r.approvedAt) lines.push(`approved:    by ${r.approvedBy ?? 'unknown'} ${formatTime(r.approvedAt, now)}`)
