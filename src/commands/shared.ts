@@ -52,11 +52,13 @@ export async function backendFor(opts: CommonOptions & { registry?: string; user
   const { chooseBackend, openBackend, normaliseRegistryUrl } = await import('../backends/index.js')
   const pkg = await readProjectStageConfig(deps.cwd)
   const choice = chooseBackend({ flag: opts.backend, env: deps.env, packageBackend: pkg.backend, packageDir: pkg.dir })
-  return openBackend(choice.url, deps.cwd, async () => {
+  const { backendArg, nameBackend } = await import('../flows/follow-up.js')
+  const backend = await openBackend(choice.url, deps.cwd, async () => {
     const { loadNpmConfig, registryFor } = await import('../registry/config.js')
     const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env, flags: { ...(opts.registry && { registry: opts.registry }), ...(opts.userconfig && { userconfig: opts.userconfig }) } })
     return { registry: normaliseRegistryUrl(registryFor('', conf.flat)), flat: conf.flat }
   })
+  return nameBackend(backend, backendArg(opts.backend, deps.env))
 }
 
 /** package.json `stagePublish` of the nearest package above cwd, if any. */
@@ -87,8 +89,9 @@ export async function findRecord(backend: StagingBackend, rawId: string): Promis
   const fullId = exact ? id : matchIdPrefix(id, await backend.listIds())
   const found = await backend.getRecord(fullId)
   if (!found) {
+    const { followUp } = await import('../flows/follow-up.js')
     throw new StagePublishError('ENOTFOUND', `No staged release with id ${fullId} in ${backend.location}`, {
-      hint: 'Check the id with `stage-publish list --all`, and that --backend points where it was staged.',
+      hint: `Check the id with \`${followUp(backend, 'list --all')}\`, and that --backend points where it was staged.`,
     })
   }
   return found

@@ -18,6 +18,7 @@ import { backendFor, type Deps } from '../commands/shared.js'
 import type { ApproveOptions } from '../commands/approve.js'
 import { prepareApproval, publishApproved, requireSetDependencies, type ApprovalContext, type ReportExtras } from './approve-release.js'
 import { approveBatch } from './batch.js'
+import { backendArg } from './follow-up.js'
 import { parsePins, type Pins } from './pin.js'
 import { loadGate } from './review.js'
 import { requireComplete, resolveName, selectReleases } from './select.js'
@@ -42,7 +43,7 @@ export async function approveRelease(names: string[], opts: ApproveOptions, deps
     if (missing.length) {
       const what = opts.all ? '--all' : opts.package !== undefined ? `--package ${opts.package}` : names.join(' ')
       throw new StagePublishError(opts.otp || authType === 'web' ? 'ENEEDCONFIRM' : 'ENEEDOTP', `No terminal to ask on: approving needs ${missing.join(' and ')}`, {
-        hint: `Run it in a terminal, or pass ${missing.join(' ')} (for example: stage-publish approve ${what} --yes --otp <code>).`,
+        hint: `Run it in a terminal, or pass ${missing.join(' ')} (for example: stage-publish approve ${what} --yes --otp <code>${backendArg(opts.backend, deps.env)}).`,
         exitCode: 2,
       })
     }

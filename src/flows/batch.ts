@@ -15,6 +15,7 @@ import { renderPlan, renderSummary, type PlanEntry } from '../ui/render-batch.js
 import { renderApprovalSummary } from '../ui/render.js'
 import { prepareApproval, publishApproved, requireSetDependencies, type ApprovalContext, type Finished, type Ready } from './approve-release.js'
 import type { OtpSession } from './otp.js'
+import { followUp } from './follow-up.js'
 import type { Selection } from './select.js'
 
 export async function approveBatch(selection: Selection, ctx: ApprovalContext): Promise<void> {
@@ -50,7 +51,7 @@ export async function approveBatch(selection: Selection, ctx: ApprovalContext): 
       refused.push({ record: r.record, err })
     })
   }
-  if (refused.length) throw cannotApprove(refused, selection.releases.length)
+  if (refused.length) throw cannotApprove(refused, selection.releases.length, followUp(ctx.backend, 'reject <id>'))
 
   const members: BatchMember[] = selection.releases.map(({ record }) => ({
     id: record.id,
@@ -59,7 +60,7 @@ export async function approveBatch(selection: Selection, ctx: ApprovalContext): 
     dependsOn: dependenciesAmong(manifests.get(record.id) ?? {}, names),
   }))
   const { order, cycles } = publishOrder(members)
-  const resume = `stage-publish approve ${selection.setId ?? '<ids>'}${opts.backend ? ` --backend ${opts.backend}` : ''}`
+  const resume = followUp(ctx.backend, `approve ${selection.setId ?? '<ids>'}`)
 
   if (ready.size) {
     const plan: PlanEntry[] = order.map((m) => {
@@ -134,7 +135,7 @@ function outcomeOf(done: Finished): Outcome {
 }
 
 /** Checks failed before anything was asked: one error that names every release and why. */
-function cannotApprove(refused: Array<{ record: StagedRecord; err: unknown }>, total: number): StagePublishError {
+function cannotApprove(refused: Array<{ record: StagedRecord; err: unknown }>, total: number, rejectCommand: string): StagePublishError {
   const first = refused[0] as { record: StagedRecord; err: unknown }
   const lines = refused.map(({ record, err }) => {
     const e = errorToJson(err).error
@@ -142,7 +143,7 @@ function cannotApprove(refused: Array<{ record: StagedRecord; err: unknown }>, t
   })
   const code = isStagePublishError(first.err) ? first.err.code : 'EBACKEND'
   return new StagePublishError(code, `Nothing was published: ${refused.length} of ${total} releases cannot be approved\n${lines.join('\n')}`, {
-    hint: refused.length === 1 && isStagePublishError(first.err) && first.err.hint ? first.err.hint : 'Fix or reject them (stage-publish reject <id>), then approve again.',
+    hint: refused.length === 1 && isStagePublishError(first.err) && first.err.hint ? first.err.hint : `Fix or reject them (${rejectCommand}), then approve again.`,
     ...(isStagePublishError(first.err) && { exitCode: first.err.exitCode }),
   })
 }

@@ -10,6 +10,7 @@ import { effectiveState, type StagedRecord } from '../core/record.js'
 import type { CasStagingBackend, Versioned } from '../backends/types.js'
 import type { Output } from '../ui/output.js'
 import { formatTime } from '../ui/format.js'
+import { followUp } from './follow-up.js'
 
 export interface Timing {
   claimTimeoutMs: number
@@ -48,7 +49,7 @@ export async function settleOthers(backend: CasStagingBackend, current: Versione
     if (state !== 'approving' || claimIsStale(record, timing.claimTimeoutMs, deps.now())) return current
     if (Date.now() - started > timing.waitMs) {
       throw new StagePublishError('ECONFLICT', `${record.packageName}@${record.version} is being approved by ${record.claim?.by ?? 'someone'} since ${formatTime(record.claim?.at, deps.now())}`, {
-        hint: `Check again later with \`stage-publish view ${record.id}\`. A claim older than ${Math.round(timing.claimTimeoutMs / 60000)} min is taken over (an approver that crashed).`,
+        hint: `Check again later with \`${followUp(backend, `view ${record.id}`)}\`. A claim older than ${Math.round(timing.claimTimeoutMs / 60000)} min is taken over (an approver that crashed).`,
       })
     }
     if (!told) {
@@ -105,6 +106,6 @@ export async function markApproved(backend: CasStagingBackend, current: Versione
     current = again
   }
   throw new StagePublishError('EBACKEND', `${current.record.packageName}@${current.record.version} is published, but its staged record could not be marked approved`, {
-    hint: `Run \`stage-publish approve ${current.record.id}\` again: it sees the published version and marks the record approved.`,
+    hint: `Run \`${followUp(backend, `approve ${current.record.id}`)}\` again: it sees the published version and marks the record approved.`,
   })
 }

@@ -9,6 +9,7 @@ import type { Output } from '../ui/output.js'
 import { backendFor, findRecord, type Deps } from '../commands/shared.js'
 import type { DiffOptions } from '../commands/diff.js'
 import { loadVerified } from './verify.js'
+import { followUp } from './follow-up.js'
 
 export async function diffRelease(rawId: string, paths: string[], opts: DiffOptions, deps: Deps, out: Output): Promise<void> {
   const context = opts.unified === undefined ? undefined : Number(opts.unified)
@@ -24,7 +25,7 @@ export async function diffRelease(rawId: string, paths: string[], opts: DiffOpti
   if (diff.unmatched.length) {
     throw usageError(
       `${diff.unmatched.join(', ')}: no such file in ${record.packageName}@${record.version}${base.baseline.version ? ` or ${base.baseline.version}` : ''}`,
-      `Paths are relative to the package root, as \`stage-publish view ${record.id.slice(0, 8)}\` lists them.`,
+      `Paths are relative to the package root, as \`${followUp(backend, `view ${record.id.slice(0, 8)}`)}\` lists them.`,
     )
   }
   const about = { name: record.packageName, version: record.version, baseline: base.baseline }

@@ -16,6 +16,7 @@ import { backendFor, type Deps } from '../commands/shared.js'
 import type { RejectOptions } from '../commands/reject.js'
 import { withOneTimePassword } from './otp.js'
 import { resolveName } from './select.js'
+import { followUp } from './follow-up.js'
 
 export async function rejectRelease(rawId: string, opts: RejectOptions, deps: Deps, out: Output): Promise<void> {
   checkReason(opts.reason)
@@ -26,7 +27,7 @@ export async function rejectRelease(rawId: string, opts: RejectOptions, deps: De
     const missing = [...(!opts.yes ? ['--yes'] : []), ...(isNative(backend) && !opts.otp && opts.authType !== 'web' ? ['--otp <code>'] : [])]
     if (missing.length) {
       throw new StagePublishError(missing.includes('--yes') ? 'ENEEDCONFIRM' : 'ENEEDOTP', `No terminal to ask on: rejecting needs ${missing.join(' and ')}`, {
-        hint: `Run it in a terminal, or pass ${missing.join(' ')} (for example: stage-publish reject ${rawId} ${missing.join(' ')}).`,
+        hint: `Run it in a terminal, or pass ${missing.join(' ')} (for example: ${followUp(backend, `reject ${rawId} ${missing.join(' ')}`)}).`,
         exitCode: 2,
       })
     }
@@ -88,7 +89,7 @@ async function rejectRecord(
     const { record, etag } = current
     if (record.state === 'approved' || record.state === 'approving') {
       throw new StagePublishError('ESTATE', `${record.packageName}@${record.version} (${record.id}) is ${record.state}${record.approvedBy ? ` by ${record.approvedBy}` : ''}; it can no longer be rejected`, {
-        hint: record.state === 'approved' ? 'It is published. To withdraw it, deprecate it (npm deprecate) or unpublish it within npm\'s rules.' : 'Wait for the approval to finish, then check with `stage-publish view`.',
+        hint: record.state === 'approved' ? 'It is published. To withdraw it, deprecate it (npm deprecate) or unpublish it within npm\'s rules.' : `Wait for the approval to finish, then check with \`${followUp(backend, `view ${record.id}`)}\`.`,
       })
     }
     if (record.state === 'rejected') {
@@ -129,7 +130,7 @@ async function rejectNatively(
   const authType = opts.authType === 'web' ? 'web' : 'legacy'
   if (!prompts.interactive && !opts.otp && authType === 'legacy') {
     throw new StagePublishError('ENEEDOTP', `No terminal to ask on: rejecting on ${backend.native.registry} needs --otp <code>`, {
-      hint: `The registry asks for a one-time password to delete a staged item: stage-publish reject ${record.id} --otp <code>.`,
+      hint: `The registry asks for a one-time password to delete a staged item: ${followUp(backend, `reject ${record.id} --yes --otp <code>`)}.`,
       exitCode: 2,
     })
   }
@@ -143,11 +144,11 @@ async function rejectNatively(
     out,
     flat: conf.flat,
     registry: backend.native.registry,
-    retry: `stage-publish reject ${record.id}`,
+    retry: followUp(backend, `reject ${record.id}`),
   })
   if (!res.ok) {
     throw new StagePublishError('ENOTFOUND', `${record.packageName}@${record.version} (${record.id}) is no longer staged on ${backend.native.registry}`, {
-      hint: 'Someone approved or rejected it meanwhile: `stage-publish list` shows what is still staged.',
+      hint: `Someone approved or rejected it meanwhile: \`${followUp(backend, 'list')}\` shows what is still staged.`,
     })
   }
   return { ...record, state: 'rejected', rejectedAt: deps.now().toISOString(), rejectedBy: localActor(), ...(opts.reason && { rejectReason: opts.reason }) }

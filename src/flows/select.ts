@@ -7,6 +7,7 @@ import { StagePublishError } from '../errors.js'
 import { effectiveState, matchIdPrefix, parseIdArgument } from '../core/record.js'
 import { findSet, setIdsOf, type ReleaseSet } from '../core/release-set.js'
 import type { StagingBackend, Versioned } from '../backends/types.js'
+import { followUp } from './follow-up.js'
 
 export type Named = { kind: 'release'; current: Versioned } | { kind: 'set'; set: ReleaseSet; members: Versioned[] }
 
@@ -33,7 +34,7 @@ export async function resolveName(backend: StagingBackend, raw: string): Promise
   const setId = exact ? setIds.find((s) => s === id) : setIds.some((s) => s.startsWith(id)) ? matchIdPrefix(id, setIds) : undefined
   if (!setId) {
     throw new StagePublishError('ENOTFOUND', exact ? `No staged release or release set with id ${id} in ${backend.location}` : `No staged release or release set has an id starting with ${id}`, {
-      hint: 'Check the id with `stage-publish list --all`, and that --backend points where it was staged.',
+      hint: `Check the id with \`${followUp(backend, 'list --all')}\`, and that --backend points where it was staged.`,
     })
   }
   const set = findSet(setId, all.map((v) => v.record))

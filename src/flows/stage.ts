@@ -92,7 +92,7 @@ export async function preparePackage(pkg: PackageToStage, destination: Destinati
   const clash = others.find((v) => v.record.version === version && ['pending', 'approving'].includes(effectiveState(v.record, destination.createdAt)))
   if (clash) {
     throw new StagePublishError('EALREADYSTAGED', `${name}@${version} is already staged and waiting for approval (id ${clash.record.id})`, {
-      hint: `Approve or reject it first (stage-publish reject ${clash.record.id}), or bump the version.`,
+      hint: `Approve or reject it first (stage-publish reject ${clash.record.id}${destination.hint}), or bump the version.`,
     })
   }
 
