@@ -3,7 +3,7 @@ import { usageError } from '../errors.js'
 import { diffPackages } from '../core/package-diff.js'
 import { fetchBaseline } from '../registry/baseline.js'
 import { loadNpmConfig } from '../registry/config.js'
-import { renderPackageDiff } from '../ui/render-diff.js'
+import { renderDiffTitle, renderPackageDiff } from '../ui/render-diff.js'
 import { page, pagerCommand } from '../ui/pager.js'
 import type { Output } from '../ui/output.js'
 import { backendFor, findRecord, type Deps } from '../commands/shared.js'
@@ -33,8 +33,14 @@ export async function diffRelease(rawId: string, paths: string[], opts: DiffOpti
     out.data({ id: record.id, ...about, files: diff.files })
     return
   }
-  const text = renderPackageDiff(diff, about, out.style)
+  const title = renderDiffTitle(about, out.style)
+  const patch = renderPackageDiff(diff, out.style)
+  const none = diff.files.length === 0 ? 'No file differs.' : ''
   const ctx = { stdout: deps.stdout, env: deps.env }
-  if (opts.pager === false || pagerCommand(ctx) === null) out.line(text)
-  else await page(text, ctx)
+  if (opts.pager === false || pagerCommand(ctx) === null) {
+    // stdout carries the patch only: `diff > x.patch` must be a file git apply and patch accept.
+    out.notice(title)
+    if (none) out.notice(none)
+    else out.line(patch)
+  } else await page([title, '', none || patch].join('\n'), ctx)
 }
