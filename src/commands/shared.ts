@@ -86,11 +86,14 @@ export async function readProjectStageConfig(cwd: string): Promise<{ backend?: u
 export async function findRecord(backend: StagingBackend, rawId: string): Promise<Versioned> {
   const { parseIdArgument, matchIdPrefix } = await import('../core/record.js')
   const { id, exact } = parseIdArgument(rawId)
-  const fullId = exact ? id : matchIdPrefix(id, await backend.listIds())
-  const found = await backend.getRecord(fullId)
+  const candidates = exact ? [id] : (await backend.listIds()).filter((x) => x.startsWith(id))
+  // Several matches: matchIdPrefix says which (EAMBIGUOUS). None: the not-found below, whose hint names the backend.
+  const fullId = candidates.length > 1 ? matchIdPrefix(id, candidates) : candidates[0]
+  const found = fullId === undefined ? null : await backend.getRecord(fullId)
   if (!found) {
     const { followUp } = await import('../flows/follow-up.js')
-    throw new StagePublishError('ENOTFOUND', `No staged release with id ${fullId} in ${backend.location}`, {
+    const what = fullId === undefined ? `has an id starting with ${id}` : `with id ${fullId}`
+    throw new StagePublishError('ENOTFOUND', `No staged release ${what} in ${backend.location}`, {
       hint: `Check the id with \`${followUp(backend, 'list --all')}\`, and that --backend points where it was staged.`,
     })
   }

@@ -59,6 +59,12 @@ describe('follow-up commands name the backend', () => {
     const suffix = ` --backend ${sb.backend}`
     const unknown = await sb.run(['view', crypto.randomUUID(), '--backend', sb.backend])
     expect(unknown.stderr).toContain(`stage-publish list --all${suffix}`)
+    // download finds one release by id or by prefix.
+    for (const id of [crypto.randomUUID(), 'ffffffffff']) {
+      const download = await sb.run(['download', id, '--backend', sb.backend])
+      expect(download.stderr).toContain('ENOTFOUND')
+      expect(download.stderr).toContain(`stage-publish list --all${suffix}`)
+    }
     const reject = await sb.run(['reject', record.id], { env: { STAGE_PUBLISH_BACKEND: sb.backend } })
     expect(reject.code).toBe(2)
     expect(reject.stderr).toContain(`stage-publish reject ${record.id} --yes${suffix}`)
