@@ -12,7 +12,7 @@ import type { Versioned } from '../backends/types.js'
 import { loadNpmConfig } from '../registry/config.js'
 import { createPrompts } from '../ui/prompts.js'
 import { renderApprovalSummary } from '../ui/render.js'
-import { formatTime } from '../ui/format.js'
+import { formatTime, safe } from '../ui/format.js'
 import type { Output } from '../ui/output.js'
 import { backendFor, type Deps } from '../commands/shared.js'
 import type { ApproveOptions } from '../commands/approve.js'
@@ -126,7 +126,7 @@ function report(record: StagedRecord, how: ReportExtras, out: Output, now: Date)
     return
   }
   if (how.alreadyApproved) {
-    out.line(`${record.packageName}@${record.version} was already approved by ${record.approvedBy ?? 'someone'} ${formatTime(record.approvedAt, now)}; nothing to do.`)
+    out.line(`${record.packageName}@${record.version} was already approved by ${safe(record.approvedBy ?? 'someone')} ${formatTime(record.approvedAt, now)}; nothing to do.`)
     return
   }
   out.line(`+ ${record.packageName}@${record.version}`)

@@ -9,7 +9,7 @@ import { StagePublishError } from '../errors.js'
 import { effectiveState, type StagedRecord } from '../core/record.js'
 import type { CasStagingBackend, Versioned } from '../backends/types.js'
 import type { Output } from '../ui/output.js'
-import { formatTime } from '../ui/format.js'
+import { formatTime, safe } from '../ui/format.js'
 import { followUp } from './follow-up.js'
 
 export interface Timing {
@@ -37,7 +37,7 @@ export async function settleOthers(backend: CasStagingBackend, current: Versione
     const { record } = current
     const state = effectiveState(record, deps.now())
     if (state === 'rejected') {
-      throw new StagePublishError('ESTATE', `${record.packageName}@${record.version} (${record.id}) was rejected by ${record.rejectedBy ?? 'someone'} ${formatTime(record.rejectedAt, deps.now())}${record.rejectReason ? `: ${record.rejectReason}` : ''}`, {
+      throw new StagePublishError('ESTATE', `${record.packageName}@${record.version} (${record.id}) was rejected by ${safe(record.rejectedBy ?? 'someone')} ${formatTime(record.rejectedAt, deps.now())}${record.rejectReason ? `: ${safe(record.rejectReason)}` : ''}`, {
         hint: 'A rejected release cannot be approved. Stage it again if it should be published.',
       })
     }

@@ -51,7 +51,8 @@ export async function rejectRelease(rawId: string, opts: RejectOptions, deps: De
     : await rejectRecord(backend, named.current, opts, deps, confirm)
   if (already) {
     // A record keeps its first rejection: who, when and why stay as they were.
-    const said = `${rejected.packageName}@${rejected.version} was already rejected by ${rejected.rejectedBy ?? 'someone'} ${formatTime(rejected.rejectedAt, deps.now())} (id ${rejected.id})${rejected.rejectReason ? `: ${rejected.rejectReason}` : ''}`
+    // Who and why come from a record anyone with write access to the backend could have written.
+    const said = `${safe(rejected.packageName)}@${safe(rejected.version)} was already rejected by ${safe(rejected.rejectedBy ?? 'someone')} ${formatTime(rejected.rejectedAt, deps.now())} (id ${rejected.id})${rejected.rejectReason ? `: ${safe(rejected.rejectReason)}` : ''}`
     if (opts.reason) out.warn(`the reason "${opts.reason}" was not recorded: the record keeps the first rejection's`)
     if (out.json) out.data(rejected)
     else out.line(`- ${said}`)
@@ -61,7 +62,7 @@ export async function rejectRelease(rawId: string, opts: RejectOptions, deps: De
     out.data(rejected)
     return
   }
-  out.line(`- ${rejected.packageName}@${rejected.version} rejected (id ${rejected.id})${rejected.rejectReason ? `: ${rejected.rejectReason}` : ''}`)
+  out.line(`- ${safe(rejected.packageName)}@${safe(rejected.version)} rejected (id ${rejected.id})${rejected.rejectReason ? `: ${safe(rejected.rejectReason)}` : ''}`)
 }
 
 /** Control and bidi characters would reach every later reader's terminal: a reason is plain text. */

@@ -91,3 +91,26 @@ describe('reject', () => {
     }
   })
 })
+
+describe('reject and approve of a rejected record written by someone else', () => {
+  it('show its who and why escaped: nothing from the record reaches the terminal raw', async () => {
+    const sb = await sandbox()
+    const { sampleRecord } = await import('../support/records.js')
+    const record = sampleRecord({
+      id: crypto.randomUUID(),
+      createdAt: new Date(Date.now() - 60_000).toISOString(),
+      expiresAt: new Date(Date.now() + 86400_000).toISOString(),
+      state: 'rejected',
+      rejectedAt: new Date().toISOString(),
+      rejectedBy: 'mallory\u001b]0;owned\u0007',
+      rejectReason: 'fine\u001b[2J\u202eevil',
+    })
+    await fs.mkdir(path.join(sb.store, 'records'), { recursive: true })
+    await fs.writeFile(path.join(sb.store, 'records', `${record.id}.json`), JSON.stringify(record))
+    const again = await sb.run(['reject', record.id, '--yes', '--backend', sb.backend])
+    const approve = await sb.run(['approve', record.id, '--yes', '--otp', '123456', '--backend', sb.backend])
+    for (const r of [again, approve]) {
+      expect(r.all).not.toMatch(/[\u001b\u0007\u202e]/)
+    }
+  })
+})
