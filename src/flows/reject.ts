@@ -89,7 +89,7 @@ async function rejectRecord(
   for (let attempt = 0; ; attempt++) {
     const { record, etag } = current
     if (record.state === 'approved' || record.state === 'approving') {
-      throw new StagePublishError('ESTATE', `${record.packageName}@${record.version} (${record.id}) is ${record.state}${record.approvedBy ? ` by ${record.approvedBy}` : ''}; it can no longer be rejected`, {
+      throw new StagePublishError('ESTATE', `${record.packageName}@${record.version} (${record.id}) is ${record.state}${record.approvedBy ? ` by ${safe(record.approvedBy)}` : ''}; it can no longer be rejected`, {
         hint: record.state === 'approved' ? 'It is published. To withdraw it, deprecate it (npm deprecate) or unpublish it within npm\'s rules.' : `Wait for the approval to finish, then check with \`${followUp(backend, `view ${record.id}`)}\`.`,
       })
     }
