@@ -45,8 +45,9 @@ export async function runList(packageName: string | undefined, opts: ListOptions
   }
   const { renderList } = await import('../ui/render.js')
   out.line(renderList(items, now, out.style))
-  const sets = items.some(({ record }) => record.setId) ? ', a release set with `stage-publish approve <set-id>`' : ''
+  const { followUp } = await import('../flows/follow-up.js')
+  const sets = items.some(({ record }) => record.setId) ? `, a release set with \`${followUp(backend, 'approve <set-id>')}\`` : ''
   // A registry keeps no approved, rejected or expired items: there is nothing more for --all to show.
-  const more = opts.all || backend.native ? '' : '; `list --all` shows approved, rejected and expired ones too'
-  out.notice(out.style('dim', `Approve one with \`stage-publish approve <id>\`${sets}${more}.`))
+  const more = opts.all || backend.native ? '' : `; \`${followUp(backend, `list${packageName ? ` ${packageName}` : ''} --all`)}\` shows approved, rejected and expired ones too`
+  out.notice(out.style('dim', `Approve one with \`${followUp(backend, 'approve <id>')}\`${sets}${more}.`))
 }

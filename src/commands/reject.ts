@@ -10,6 +10,8 @@ export interface RejectOptions extends CommonOptions {
   reason?: string
   /** Remove a record that does not parse (with an audit entry); a valid one is rejected as usual. */
   force?: boolean
+  /** Do not ask for confirmation (required without a terminal). */
+  yes?: boolean
   /** Registry backend: the one-time password its DELETE needs. */
   otp?: string
   authType?: string
@@ -23,6 +25,7 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .description('reject a staged release: the record stays for the audit trail, the tarball is deleted')
     .option('--reason <text>', 'why, recorded with who and when')
     .option('--force', 'remove a corrupt record (one that does not parse) and its tarball, keeping an audit entry (needs --reason)')
+    .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
     .option('--otp <code>', 'registry backend: the one-time password the registry asks for to delete the staged item')
     .option('--auth-type <type>', 'registry backend: legacy (a code, default) or web (browser sign-in)')
     .addOption(registryOption('with --backend registry: the registry whose staged item to reject (default: from .npmrc)'))

@@ -53,11 +53,13 @@ export async function backendFor(opts: CommonOptions & { registry?: string; user
   const { chooseBackend, openBackend, normaliseRegistryUrl } = await import('../backends/index.js')
   const pkg = await readProjectStageConfig(deps.cwd)
   const choice = chooseBackend({ flag: opts.backend, env: deps.env, packageBackend: pkg.backend, packageDir: pkg.dir })
-  return openBackend(choice.url, deps.cwd, async () => {
+  const { backendArg, nameBackend } = await import('../flows/follow-up.js')
+  const backend = await openBackend(choice.url, deps.cwd, async () => {
     const { loadNpmConfig, registryFor } = await import('../registry/config.js')
     const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env, flags: { ...(opts.registry && { registry: opts.registry }), ...(opts.userconfig && { userconfig: opts.userconfig }) } })
     return { registry: normaliseRegistryUrl(registryFor('', conf.flat)), flat: conf.flat }
   })
+  return nameBackend(backend, backendArg(opts.backend, deps.env))
 }
 
 /** package.json `stagePublish` of the nearest package above cwd, if any. */
@@ -85,11 +87,15 @@ export async function readProjectStageConfig(cwd: string): Promise<{ backend?: u
 export async function findRecord(backend: StagingBackend, rawId: string): Promise<Versioned> {
   const { parseIdArgument, matchIdPrefix } = await import('../core/record.js')
   const { id, exact } = parseIdArgument(rawId)
-  const fullId = exact ? id : matchIdPrefix(id, await backend.listIds())
-  const found = await backend.getRecord(fullId)
+  const candidates = exact ? [id] : (await backend.listIds()).filter((x) => x.startsWith(id))
+  // Several matches: matchIdPrefix says which (EAMBIGUOUS). None: the not-found below, whose hint names the backend.
+  const fullId = candidates.length > 1 ? matchIdPrefix(id, candidates) : candidates[0]
+  const found = fullId === undefined ? null : await backend.getRecord(fullId)
   if (!found) {
-    throw new StagePublishError('ENOTFOUND', `No staged release with id ${fullId} in ${backend.location}`, {
-      hint: 'Check the id with `stage-publish list --all`, and that --backend points where it was staged.',
+    const { followUp } = await import('../flows/follow-up.js')
+    const what = fullId === undefined ? `has an id starting with ${id}` : `with id ${fullId}`
+    throw new StagePublishError('ENOTFOUND', `No staged release ${what} in ${backend.location}`, {
+      hint: `Check the id with \`${followUp(backend, 'list --all')}\`, and that --backend points where it was staged.`,
     })
   }
   return found

@@ -34,6 +34,7 @@ import { withOneTimePassword, type OtpSession } from './otp.js'
 import { checkPins, type Pins } from './pin.js'
 import { presentReview, registryManifestCheck, type Gate, type PolicyVerdict } from './review.js'
 import { listedSetMembers } from './select.js'
+import { followUp } from './follow-up.js'
 import { loadVerified, type Verified } from './verify.js'
 import { inline } from '../ui/sanitize.js'
 
@@ -109,7 +110,7 @@ export async function prepareApproval(current: Versioned, ctx: ApprovalContext, 
 
   // What is being approved, against what is published: before the confirmation and the OTP prompt.
   const registryManifest = await registryManifestCheck(current, staged)
-  const { review, policy } = await presentReview(record, staged, target.registry, ctx.conf.flat, ctx.gate, out, registryManifest)
+  const { review, policy } = await presentReview(record, staged, target.registry, ctx.conf.flat, ctx.gate, out, followUp(ctx.backend, `reject ${record.id}`), registryManifest)
   return { ready: { current, record, staged, target, review, policy, ...(verified && { verified }), ...(manifest && { manifest }) } }
 }
 
@@ -148,7 +149,7 @@ export async function requireSetDependencies(ready: Ready, inBatch: ReadonlySet<
   }
   if (!missing.length) return
   throw new StagePublishError('ESTATE', `${record.packageName}@${record.version} depends on ${missing.join(', ')} of its release set, not published yet`, {
-    hint: `Nothing was published. Approve the whole set, dependencies first: stage-publish approve ${record.setId}`,
+    hint: `Nothing was published. Approve the whole set, dependencies first: ${followUp(ctx.backend, `approve ${record.setId}`)}`,
   })
 }
 
@@ -266,7 +267,7 @@ async function servedManifestCheck(ready: Ready, ctx: ApprovalContext): Promise<
 }
 
 function otpContext(record: StagedRecord, registry: string, ctx: ApprovalContext) {
-  return { prompts: ctx.prompts, authType: ctx.authType, out: ctx.out, flat: ctx.conf.flat, registry, retry: `stage-publish approve ${record.id}` }
+  return { prompts: ctx.prompts, authType: ctx.authType, out: ctx.out, flat: ctx.conf.flat, registry, retry: followUp(ctx.backend, `approve ${record.id}`) }
 }
 
 /**
@@ -283,13 +284,13 @@ async function alreadyPublished(current: Versioned, target: Target, ctx: Approva
   if (published.integrity !== record.integrity) {
     if (!isNative(backend) && record.state === 'approving') await release(backend, current)
     throw new StagePublishError('EPUBLISHCONFLICT', `A different ${target.name}@${target.version} is already published on ${target.registry}`, {
-      hint: `Its integrity is ${published.integrity ?? 'unknown'}, the staged one is ${record.integrity ?? `shasum ${record.shasum}`}. Nothing was published; reject this release (stage-publish reject ${record.id}).`,
+      hint: `Its integrity is ${published.integrity ?? 'unknown'}, the staged one is ${record.integrity ?? `shasum ${record.shasum}`}. Nothing was published; reject this release (${followUp(backend, `reject ${record.id}`)}).`,
     })
   }
   if (isNative(backend)) {
     if (byOthers) return { record: { ...record, state: 'approved' }, how: { alreadyApproved: true } }
     // The registry keeps the item: only approving or rejecting removes it, and approving would fail.
-    out.notice(`${inline(target.name)}@${inline(target.version)} is already on ${inline(target.registry)} with the same integrity; nothing to publish. The staged item stays until it is rejected (stage-publish reject ${inline(record.id)}).`)
+    out.notice(`${inline(target.name)}@${inline(target.version)} is already on ${inline(target.registry)} with the same integrity; nothing to publish. The staged item stays until it is rejected (${followUp(backend, `reject ${record.id}`)}).`)
     return { record: { ...record, state: 'approved' }, how: { alreadyApproved: false, alreadyPublished: true } }
   }
   const by = record.claim?.by ?? (await whoami(target.registry, conf.flat)) ?? localActor()

@@ -13,11 +13,13 @@ import { loadNpmConfig } from '../registry/config.js'
 import { createPrompts } from '../ui/prompts.js'
 import { renderApprovalSummary } from '../ui/render.js'
 import { inline } from '../ui/sanitize.js'
+import { formatTime } from '../ui/format.js'
 import type { Output } from '../ui/output.js'
 import { backendFor, type Deps } from '../commands/shared.js'
 import type { ApproveOptions } from '../commands/approve.js'
 import { prepareApproval, publishApproved, requireSetDependencies, type ApprovalContext, type ReportExtras } from './approve-release.js'
 import { approveBatch } from './batch.js'
+import { backendArg } from './follow-up.js'
 import { parsePins, type Pins } from './pin.js'
 import { factsOf } from './facts.js'
 import { loadGate } from './review.js'
@@ -43,7 +45,7 @@ export async function approveRelease(names: string[], opts: ApproveOptions, deps
     if (missing.length) {
       const what = opts.all ? '--all' : opts.package !== undefined ? `--package ${opts.package}` : names.join(' ')
       throw new StagePublishError(opts.otp || authType === 'web' ? 'ENEEDCONFIRM' : 'ENEEDOTP', `No terminal to ask on: approving needs ${missing.join(' and ')}`, {
-        hint: `Run it in a terminal, or pass ${missing.join(' ')} (for example: stage-publish approve ${what} --yes --otp <code>).`,
+        hint: `Run it in a terminal, or pass ${missing.join(' ')} (for example: stage-publish approve ${what} --yes --otp <code>${backendArg(opts.backend, deps.env)}).`,
         exitCode: 2,
       })
     }
@@ -92,7 +94,7 @@ function refusePins(pins: Pins): void {
 async function approveOne(current: Versioned, pins: Pins, ctx: ApprovalContext): Promise<void> {
   const { opts, deps, out, prompts } = ctx
   const prepared = await prepareApproval(current, ctx, pins)
-  if ('done' in prepared) return report(prepared.done.record, prepared.done.how, out)
+  if ('done' in prepared) return report(prepared.done.record, prepared.done.how, out, deps.now())
   const { ready } = prepared
   const { target } = ready
   await requireSetDependencies(ready, new Set(), ctx)
@@ -103,10 +105,10 @@ async function approveOne(current: Versioned, pins: Pins, ctx: ApprovalContext):
   }
   const otp = opts.otp ?? (ctx.authType === 'legacy' ? await prompts.otp('One-time password from your authenticator:') : undefined)
   const finished = await publishApproved(ready, { accepted: false, ...(otp && { code: otp }) }, ctx)
-  report(finished.record, finished.how, out)
+  report(finished.record, finished.how, out, deps.now())
 }
 
-function report(record: StagedRecord, how: ReportExtras, out: Output): void {
+function report(record: StagedRecord, how: ReportExtras, out: Output, now: Date): void {
   if (out.json) {
     out.data({
       id: record.id,
@@ -128,7 +130,7 @@ function report(record: StagedRecord, how: ReportExtras, out: Output): void {
     return
   }
   if (how.alreadyApproved) {
-    out.line(`${inline(record.packageName)}@${inline(record.version)} was already approved by ${inline(record.approvedBy ?? 'someone')} at ${inline(record.approvedAt ?? '?')}; nothing to do.`)
+    out.line(`${inline(record.packageName)}@${inline(record.version)} was already approved by ${inline(record.approvedBy ?? 'someone')} ${formatTime(record.approvedAt, now)}; nothing to do.`)
     return
   }
   out.line(`+ ${inline(record.packageName)}@${inline(record.version)}`)

@@ -17,6 +17,7 @@ import { prepareApproval, publishApproved, requireSetDependencies, type Approval
 import type { OtpSession } from './otp.js'
 import { factsOf } from './facts.js'
 import { inline } from '../ui/sanitize.js'
+import { followUp } from './follow-up.js'
 import type { Selection } from './select.js'
 
 export async function approveBatch(selection: Selection, ctx: ApprovalContext): Promise<void> {
@@ -52,7 +53,7 @@ export async function approveBatch(selection: Selection, ctx: ApprovalContext): 
       refused.push({ record: r.record, err })
     })
   }
-  if (refused.length) throw cannotApprove(refused, selection.releases.length)
+  if (refused.length) throw cannotApprove(refused, selection.releases.length, followUp(ctx.backend, 'reject <id>'))
 
   const members: BatchMember[] = selection.releases.map(({ record }) => ({
     id: record.id,
@@ -61,7 +62,7 @@ export async function approveBatch(selection: Selection, ctx: ApprovalContext): 
     dependsOn: dependenciesAmong(manifests.get(record.id) ?? {}, names),
   }))
   const { order, cycles } = publishOrder(members)
-  const resume = `stage-publish approve ${selection.setId ?? '<ids>'}${opts.backend ? ` --backend ${opts.backend}` : ''}`
+  const resume = followUp(ctx.backend, `approve ${selection.setId ?? '<ids>'}`)
 
   if (ready.size) {
     const plan: PlanEntry[] = order.map((m) => {
@@ -136,7 +137,7 @@ function outcomeOf(done: Finished): Outcome {
 }
 
 /** Checks failed before anything was asked: one error that names every release and why. */
-function cannotApprove(refused: Array<{ record: StagedRecord; err: unknown }>, total: number): StagePublishError {
+function cannotApprove(refused: Array<{ record: StagedRecord; err: unknown }>, total: number, rejectCommand: string): StagePublishError {
   const first = refused[0] as { record: StagedRecord; err: unknown }
   const lines = refused.map(({ record, err }) => {
     const e = errorToJson(err).error
@@ -144,7 +145,7 @@ function cannotApprove(refused: Array<{ record: StagedRecord; err: unknown }>, t
   })
   const code = isStagePublishError(first.err) ? first.err.code : 'EBACKEND'
   return new StagePublishError(code, `Nothing was published: ${refused.length} of ${total} releases cannot be approved\n${lines.join('\n')}`, {
-    hint: refused.length === 1 && isStagePublishError(first.err) && first.err.hint ? first.err.hint : 'Fix or reject them (stage-publish reject <id>), then approve again.',
+    hint: refused.length === 1 && isStagePublishError(first.err) && first.err.hint ? first.err.hint : `Fix or reject them (${rejectCommand}), then approve again.`,
     ...(isStagePublishError(first.err) && { exitCode: first.err.exitCode }),
   })
 }

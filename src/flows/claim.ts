@@ -12,6 +12,8 @@ import { effectiveState, type Claim, type StagedRecord } from '../core/record.js
 import type { CasStagingBackend, Versioned } from '../backends/types.js'
 import type { Output } from '../ui/output.js'
 import { inline } from '../ui/sanitize.js'
+import { formatTime } from '../ui/format.js'
+import { followUp } from './follow-up.js'
 
 export interface Timing {
   claimTimeoutMs: number
@@ -77,12 +79,12 @@ export async function settleOthers(backend: CasStagingBackend, current: Versione
     const { record } = current
     const state = effectiveState(record, deps.now())
     if (state === 'rejected') {
-      throw new StagePublishError('ESTATE', `${record.packageName}@${record.version} (${record.id}) was rejected by ${record.rejectedBy ?? 'someone'} at ${record.rejectedAt ?? '?'}`, {
+      throw new StagePublishError('ESTATE', `${record.packageName}@${record.version} (${record.id}) was rejected by ${inline(record.rejectedBy ?? 'someone')} ${formatTime(record.rejectedAt, deps.now())}${record.rejectReason ? `: ${inline(record.rejectReason)}` : ''}`, {
         hint: 'A rejected release cannot be approved. Stage it again if it should be published.',
       })
     }
     if (state === 'expired') {
-      throw new StagePublishError('EEXPIRED', `${record.packageName}@${record.version} (${record.id}) expired at ${record.expiresAt} without approval`, {
+      throw new StagePublishError('EEXPIRED', `${record.packageName}@${record.version} (${record.id}) expired ${formatTime(record.expiresAt, deps.now())} without approval`, {
         hint: 'Stage it again (stage-publish in the package folder, or from CI) and approve the new id.',
       })
     }
@@ -91,7 +93,7 @@ export async function settleOthers(backend: CasStagingBackend, current: Versione
       out.notice(`Taking over ${record.packageName}@${record.version}: your earlier approval on this host (pid ${record.claim?.pid}) is no longer running.`)
       return current
     }
-    if (Date.now() - started > timing.waitMs) throw busy(record, timing)
+    if (Date.now() - started > timing.waitMs) throw busy(record, timing, backend, deps.now())
     if (!told) {
       out.notice(`${inline(record.claim?.by ?? 'Someone')} is approving ${inline(record.packageName)}@${inline(record.version)} right now; waiting for them to finish...`)
       told = true
@@ -147,19 +149,19 @@ export async function markApproved(backend: CasStagingBackend, current: Versione
     current = again
   }
   throw new StagePublishError('EBACKEND', `${current.record.packageName}@${current.record.version} is published, but its staged record could not be marked approved`, {
-    hint: `Run \`stage-publish approve ${current.record.id}\` again: it sees the published version and marks the record approved.`,
+    hint: `Run \`${followUp(backend, `approve ${current.record.id}`)}\` again: it sees the published version and marks the record approved.`,
   })
 }
 
 /** Someone else holds the claim: who, since when, where, and the ways to go on. */
-function busy(record: StagedRecord, timing: Timing): StagePublishError {
+function busy(record: StagedRecord, timing: Timing, backend: CasStagingBackend, now: Date): StagePublishError {
   const c = record.claim
-  const where = c?.host ? ` on ${c.host}${typeof c.pid === 'number' ? ` (pid ${c.pid})` : ''}` : ''
+  const where = c?.host ? ` on ${inline(c.host)}${typeof c.pid === 'number' ? ` (pid ${c.pid})` : ''}` : ''
   const minutes = Math.max(1, Math.round(timing.claimTimeoutMs / 60_000))
-  return new StagePublishError('ECONFLICT', `${record.packageName}@${record.version} (${record.id}) is being approved by ${c?.by ?? 'someone'}${where} since ${c?.at ?? '?'}`, {
+  return new StagePublishError('ECONFLICT', `${record.packageName}@${record.version} (${record.id}) is being approved by ${inline(c?.by ?? 'someone')}${where} since ${formatTime(c?.at, now)}`, {
     hint:
-      `Nothing was published. Wait longer for them to finish with --wait <duration> (e.g. --wait 5m), or check with \`stage-publish view ${record.id}\`. ` +
-      `If that approval was abandoned, it is taken over once the claim is older than ${minutes} min (set STAGE_PUBLISH_CLAIM_TIMEOUT, e.g. STAGE_PUBLISH_CLAIM_TIMEOUT=1m stage-publish approve ${record.id}); ` +
+      `Nothing was published. Wait longer for them to finish with --wait <duration> (e.g. --wait 5m), or check with \`${followUp(backend, `view ${record.id}`)}\`. ` +
+      `If that approval was abandoned, it is taken over once the claim is older than ${minutes} min (set STAGE_PUBLISH_CLAIM_TIMEOUT, e.g. STAGE_PUBLISH_CLAIM_TIMEOUT=1m ${followUp(backend, `approve ${record.id}`)}); ` +
       'the same approver on the same host takes it over at once when the claiming process is gone.',
   })
 }

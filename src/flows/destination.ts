@@ -13,6 +13,7 @@ import { isCi } from '../origin/origin.js'
 import type { Output } from '../ui/output.js'
 import type { Deps } from '../commands/shared.js'
 import type { PublishOptions } from '../commands/publish.js'
+import { backendArg, nameBackend } from './follow-up.js'
 
 /** Where releases go and how long they may wait: decided once, before any script runs, so a bad flag costs nothing. */
 export interface Destination {
@@ -37,9 +38,10 @@ export async function chooseDestination(stageConfig: Record<string, unknown>, pk
   const createdAt = deps.now()
   const expiresAt = expiryFrom(createdAt, expiresIn)
   const opened = new Map<string, Promise<StagingBackend>>()
+  const hint = choice.source === 'flag' || choice.source === 'env' ? backendArg(opts.backend, deps.env) : ''
   return {
     choice,
-    hint: choice.source === 'flag' || choice.source === 'env' ? ` --backend ${choice.url}` : '',
+    hint,
     createdAt,
     expiresAt,
     expiresIn,
@@ -48,7 +50,7 @@ export async function chooseDestination(stageConfig: Record<string, unknown>, pk
       const key = parseBackendUrl(choice.url, deps.cwd).kind === 'registry' ? registry : ''
       let backend = opened.get(key)
       if (!backend) {
-        backend = openBackend(choice.url, deps.cwd, async () => ({ registry, flat }))
+        backend = openBackend(choice.url, deps.cwd, async () => ({ registry, flat })).then((b) => nameBackend(b, hint))
         opened.set(key, backend)
       }
       return backend

@@ -4,12 +4,13 @@ import { diffPackages } from '../core/package-diff.js'
 import { fetchBaseline } from '../registry/baseline.js'
 import { loadNpmConfig } from '../registry/config.js'
 import { normaliseRegistryUrl } from '../backends/index.js'
-import { renderPackageDiff } from '../ui/render-diff.js'
+import { renderDiffTitle, renderPackageDiff } from '../ui/render-diff.js'
 import { page, pagerCommand } from '../ui/pager.js'
 import type { Output } from '../ui/output.js'
 import { backendFor, findRecord, type Deps } from '../commands/shared.js'
 import type { DiffOptions } from '../commands/diff.js'
 import { loadVerified } from './verify.js'
+import { followUp } from './follow-up.js'
 
 export async function diffRelease(rawId: string, paths: string[], opts: DiffOptions, deps: Deps, out: Output): Promise<void> {
   const context = opts.unified === undefined ? undefined : Number(opts.unified)
@@ -26,7 +27,7 @@ export async function diffRelease(rawId: string, paths: string[], opts: DiffOpti
   if (diff.unmatched.length) {
     throw usageError(
       `${diff.unmatched.join(', ')}: no such file in ${record.packageName}@${record.version}${base.baseline.version ? ` or ${base.baseline.version}` : ''}`,
-      `Paths are relative to the package root, as \`stage-publish view ${record.id.slice(0, 8)}\` lists them.`,
+      `Paths are relative to the package root, as \`${followUp(backend, `view ${record.id.slice(0, 8)}`)}\` lists them.`,
     )
   }
   const about = { name: record.packageName, version: record.version, baseline: base.baseline }
@@ -34,8 +35,14 @@ export async function diffRelease(rawId: string, paths: string[], opts: DiffOpti
     out.data({ id: record.id, ...about, files: diff.files })
     return
   }
-  const text = renderPackageDiff(diff, about, out.style)
+  const title = renderDiffTitle(about, out.style)
+  const patch = renderPackageDiff(diff, out.style)
+  const none = diff.files.length === 0 ? 'No file differs.' : ''
   const ctx = { stdout: deps.stdout, env: deps.env, color: out.color.stdout }
-  if (opts.pager === false || pagerCommand(ctx) === null) out.line(text)
-  else await page(text, ctx)
+  if (opts.pager === false || pagerCommand(ctx) === null) {
+    // stdout carries the patch only: `diff > x.patch` must be a file git apply and patch accept.
+    out.notice(title)
+    if (none) out.notice(none)
+    else out.line(patch)
+  } else await page([title, '', none || patch].join('\n'), ctx)
 }

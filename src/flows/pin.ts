@@ -14,12 +14,16 @@ import type { TarballContents } from '../registry/tarball.js'
 import { describeDifferences } from '../ui/render.js'
 import type { Output } from '../ui/output.js'
 import type { Deps } from '../commands/shared.js'
+import { scriptBanner } from './script-banner.js'
+import { backendArg } from './follow-up.js'
 
 export interface PinOptions {
   expect?: string
   verifyLocal?: string | boolean
   ignoreScripts?: boolean
   userconfig?: string
+  /** Named again in the follow-up commands of hints. */
+  backend?: string
 }
 
 export interface Pins {
@@ -45,18 +49,18 @@ export async function checkPins(
   deps: Deps,
   out: Output,
 ): Promise<{ expect: boolean; local?: string } | undefined> {
-  if (pins.expected) checkExpected(pins.expected.digests, pins.expected.raw, staged.bytes, record)
+  if (pins.expected) checkExpected(pins.expected.digests, pins.expected.raw, staged.bytes, record, `stage-publish reject ${record.id}${backendArg(opts.backend, deps.env)}`)
   const local = pins.local === undefined ? undefined : await verifyLocal(pins.local || undefined, record, staged.contents, opts, deps, out)
   if (!pins.expected && !local) return undefined
   return { expect: Boolean(pins.expected), ...(local && { local: local.dir }) }
 }
 
 /** Refuses unless the verified staged bytes have the digest(s) the approver expects. */
-export function checkExpected(expected: ExpectedDigest[], raw: string, bytes: Buffer, record: StagedRecord): void {
+export function checkExpected(expected: ExpectedDigest[], raw: string, bytes: Buffer, record: StagedRecord, rejectCommand: string): void {
   const actual = { sha512: createHash('sha512').update(bytes).digest(), sha1: createHash('sha1').update(bytes).digest() }
   if (digestsMatch(expected, actual)) return
   throw new StagePublishError('EEXPECT', `The staged tarball of ${record.packageName}@${record.version} is not the one you expect: --expect ${raw.trim()} does not match`, {
-    hint: `Its integrity is ${record.integrity} (shasum ${record.shasum}). Nothing was published; the release is still pending. If you did not stage these bytes, reject it (stage-publish reject ${record.id}).`,
+    hint: `Its integrity is ${record.integrity} (shasum ${record.shasum}). Nothing was published; the release is still pending. If you did not stage these bytes, reject it (${rejectCommand}).`,
   })
 }
 
@@ -89,14 +93,14 @@ export async function verifyLocal(
   conf.applyPublishConfig(manifest.publishConfig)
   const ignoreScripts = Boolean(opts.ignoreScripts || conf.get('ignore-scripts'))
   out.notice(`Packing ${where} to compare with the staged tarball${ignoreScripts ? ' (without running scripts)' : ''}...`)
-  const packed = await packLikePublish(source, manifest, { flat: conf.flat, localPrefix: conf.localPrefix, ignoreScripts, foregroundScripts: !out.json })
+  const packed = await packLikePublish(source, manifest, { flat: conf.flat, localPrefix: conf.localPrefix, ignoreScripts, foregroundScripts: !out.json, banner: scriptBanner(out) })
   const differences = compareContents(staged.files, packed.contents.files)
   if (differences.length) {
     throw new StagePublishError(
       'EEXPECT',
       `The staged tarball of ${record.packageName}@${record.version} is not what ${where} packs to: ${differences.length} ${differences.length === 1 ? 'file differs' : 'files differ'}\n${describeDifferences(differences)}`,
       {
-        hint: `Nothing was published; the release is still pending. Check that ${where} is at the commit it was staged from${record.git?.commit ? ` (${record.git.commit})` : ''}, built the same way${ignoreScripts ? '' : ' (or try --ignore-scripts if it was staged with it)'}; if the difference is not yours, reject it (stage-publish reject ${record.id}).`,
+        hint: `Nothing was published; the release is still pending. Check that ${where} is at the commit it was staged from${record.git?.commit ? ` (${record.git.commit})` : ''}, built the same way${ignoreScripts ? '' : ' (or try --ignore-scripts if it was staged with it)'}; if the difference is not yours, reject it (stage-publish reject ${record.id}${backendArg(opts.backend, deps.env)}).`,
       },
     )
   }

@@ -9,16 +9,30 @@ import type { StagedRecord } from '../core/record.js'
 import { isNative, type CasStagingBackend, type NativeStagingBackend, type Versioned } from '../backends/types.js'
 import { loadNpmConfig } from '../registry/config.js'
 import { localActor } from '../origin/origin.js'
-import { createPrompts } from '../ui/prompts.js'
+import { createPrompts, type Prompts } from '../ui/prompts.js'
+import { formatTime } from '../ui/format.js'
 import type { Output } from '../ui/output.js'
 import { backendFor, type Deps } from '../commands/shared.js'
 import type { RejectOptions } from '../commands/reject.js'
 import { withOneTimePassword } from './otp.js'
 import { resolveName } from './select.js'
 import { inline } from '../ui/sanitize.js'
+import { followUp } from './follow-up.js'
 
 export async function rejectRelease(rawId: string, opts: RejectOptions, deps: Deps, out: Output): Promise<void> {
+  checkReason(opts.reason)
+  const prompts = deps.prompts ?? createPrompts(deps.promptStreams)
   const backend = await backendFor(opts, deps)
+  // Without a terminal nothing can be asked: say which flags are missing before reading anything.
+  if (!prompts.interactive) {
+    const missing = [...(!opts.yes ? ['--yes'] : []), ...(isNative(backend) && !opts.otp && opts.authType !== 'web' ? ['--otp <code>'] : [])]
+    if (missing.length) {
+      throw new StagePublishError(missing.includes('--yes') ? 'ENEEDCONFIRM' : 'ENEEDOTP', `No terminal to ask on: rejecting needs ${missing.join(' and ')}`, {
+        hint: `Run it in a terminal, or pass ${missing.join(' ')} (for example: ${followUp(backend, `reject ${rawId} ${missing.join(' ')}`)}).`,
+        exitCode: 2,
+      })
+    }
+  }
   if (opts.force) {
     const { removeIfCorrupt } = await import('./reject-corrupt.js')
     const removed = await removeIfCorrupt(backend, rawId, opts.reason, deps.now(), out)
@@ -35,7 +49,25 @@ export async function rejectRelease(rawId: string, opts: RejectOptions, deps: De
       exitCode: 2,
     })
   }
-  const rejected = isNative(backend) ? await rejectNatively(backend, named.current.record, opts, deps, out) : await rejectRecord(backend, named.current, opts, deps)
+  const confirm = async (record: StagedRecord): Promise<void> => {
+    if (opts.yes) return
+    const by = `${inline(record.actor)}${record.actorType ? ` (${inline(record.actorType)})` : ''}`
+    if (!(await prompts.confirm(`Reject ${inline(record.packageName)}@${inline(record.version)} (${record.id}), staged by ${by} ${formatTime(record.createdAt, deps.now())}?`))) {
+      throw new StagePublishError('EABORTED', 'Not confirmed: nothing was rejected', { exitCode: 1 })
+    }
+  }
+  const { record: rejected, already } = isNative(backend)
+    ? { record: await rejectNatively(backend, named.current.record, opts, deps, out, prompts, confirm), already: false }
+    : await rejectRecord(backend, named.current, opts, deps, confirm)
+  if (already) {
+    // A record keeps its first rejection: who, when and why stay as they were.
+    // Who and why come from a record anyone with write access to the backend could have written.
+    const said = `${inline(rejected.packageName)}@${inline(rejected.version)} was already rejected by ${inline(rejected.rejectedBy ?? 'someone')} ${formatTime(rejected.rejectedAt, deps.now())} (id ${rejected.id})${rejected.rejectReason ? `: ${inline(rejected.rejectReason)}` : ''}`
+    if (opts.reason) out.warn(`the reason "${opts.reason}" was not recorded: the record keeps the first rejection's`)
+    if (out.json) out.data(rejected)
+    else out.line(`- ${said}`)
+    return
+  }
   if (out.json) {
     out.data(rejected)
     return
@@ -43,15 +75,42 @@ export async function rejectRelease(rawId: string, opts: RejectOptions, deps: De
   out.line(`- ${inline(rejected.packageName)}@${inline(rejected.version)} rejected (id ${inline(rejected.id)})${rejected.rejectReason ? `: ${inline(rejected.rejectReason)}` : ''}`)
 }
 
-async function rejectRecord(backend: CasStagingBackend, current: Versioned, opts: RejectOptions, deps: Deps): Promise<StagedRecord> {
+/** Control and bidi characters would reach every later reader's terminal: a reason is plain text. */
+const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/
+
+function checkReason(reason: string | undefined): void {
+  if (reason !== undefined && UNSAFE_TEXT.test(reason)) {
+    throw new StagePublishError('EUSAGE', '--reason contains control or bidirectional-text characters', {
+      hint: 'Give the reason as plain text on one line. Nothing was rejected.',
+      exitCode: 2,
+    })
+  }
+}
+
+async function rejectRecord(
+  backend: CasStagingBackend,
+  current: Versioned,
+  opts: RejectOptions,
+  deps: Deps,
+  confirm: (record: StagedRecord) => Promise<void>,
+): Promise<{ record: StagedRecord; already: boolean }> {
+  let already = false
+  let confirmed = false
   for (let attempt = 0; ; attempt++) {
     const { record, etag } = current
     if (record.state === 'approved' || record.state === 'approving') {
-      throw new StagePublishError('ESTATE', `${record.packageName}@${record.version} (${record.id}) is ${record.state}${record.approvedBy ? ` by ${record.approvedBy}` : ''}; it can no longer be rejected`, {
-        hint: record.state === 'approved' ? 'It is published. To withdraw it, deprecate it (npm deprecate) or unpublish it within npm\'s rules.' : 'Wait for the approval to finish, then check with `stage-publish view`.',
+      throw new StagePublishError('ESTATE', `${record.packageName}@${record.version} (${record.id}) is ${record.state}${record.approvedBy ? ` by ${inline(record.approvedBy)}` : ''}; it can no longer be rejected`, {
+        hint: record.state === 'approved' ? 'It is published. To withdraw it, deprecate it (npm deprecate) or unpublish it within npm\'s rules.' : `Wait for the approval to finish, then check with \`${followUp(backend, `view ${record.id}`)}\`.`,
       })
     }
-    if (record.state === 'rejected') break
+    if (record.state === 'rejected') {
+      already = true
+      break
+    }
+    if (!confirmed) {
+      await confirm(record)
+      confirmed = true
+    }
     const now = deps.now().toISOString()
     const next = { ...record, state: 'rejected' as const, rejectedAt: now, rejectedBy: localActor(), ...(opts.reason && { rejectReason: opts.reason }) }
     const result = await backend.updateRecord(next, etag)
@@ -69,18 +128,26 @@ async function rejectRecord(backend: CasStagingBackend, current: Versioned, opts
   await backend.deleteTarball(current.record.id)
   // Free name@version for a new staging (a CI role that may only create could not replace the reservation).
   await backend.releaseVersion(current.record.packageName, current.record.version, current.record.id).catch(() => undefined)
-  return current.record
+  return { record: current.record, already }
 }
 
-async function rejectNatively(backend: NativeStagingBackend, record: StagedRecord, opts: RejectOptions, deps: Deps, out: Output): Promise<StagedRecord> {
-  const prompts = deps.prompts ?? createPrompts(deps.promptStreams)
+async function rejectNatively(
+  backend: NativeStagingBackend,
+  record: StagedRecord,
+  opts: RejectOptions,
+  deps: Deps,
+  out: Output,
+  prompts: Prompts,
+  confirm: (record: StagedRecord) => Promise<void>,
+): Promise<StagedRecord> {
   const authType = opts.authType === 'web' ? 'web' : 'legacy'
   if (!prompts.interactive && !opts.otp && authType === 'legacy') {
     throw new StagePublishError('ENEEDOTP', `No terminal to ask on: rejecting on ${backend.native.registry} needs --otp <code>`, {
-      hint: `The registry asks for a one-time password to delete a staged item: stage-publish reject ${record.id} --otp <code>.`,
+      hint: `The registry asks for a one-time password to delete a staged item: ${followUp(backend, `reject ${record.id} --yes --otp <code>`)}.`,
       exitCode: 2,
     })
   }
+  await confirm(record)
   if (opts.reason) out.notice(`note: ${backend.native.registry} keeps no record of rejections; the reason is not stored.`)
   const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env })
   const otp = opts.otp ?? (authType === 'legacy' ? await prompts.otp('One-time password from your authenticator:') : undefined)
@@ -90,11 +157,11 @@ async function rejectNatively(backend: NativeStagingBackend, record: StagedRecor
     out,
     flat: conf.flat,
     registry: backend.native.registry,
-    retry: `stage-publish reject ${record.id}`,
+    retry: followUp(backend, `reject ${record.id}`),
   })
   if (!res.ok) {
     throw new StagePublishError('ENOTFOUND', `${record.packageName}@${record.version} (${record.id}) is no longer staged on ${backend.native.registry}`, {
-      hint: 'Someone approved or rejected it meanwhile: `stage-publish list` shows what is still staged.',
+      hint: `Someone approved or rejected it meanwhile: \`${followUp(backend, 'list')}\` shows what is still staged.`,
     })
   }
   return { ...record, state: 'rejected', rejectedAt: deps.now().toISOString(), rejectedBy: localActor(), ...(opts.reason && { rejectReason: opts.reason }) }

@@ -98,6 +98,8 @@ export async function presentReview(
   flat: Record<string, unknown>,
   gate: Gate,
   out: Output,
+  /** `stage-publish reject <id> [--backend ...]`, for the hint when the policy refuses. */
+  rejectCommand: string,
   registryManifest?: ReviewInput['registryManifest'],
 ): Promise<{ review: Review; policy: PolicyVerdict }> {
   const { review } = await reviewStaged(record, staged, registry, flat, registryManifest)
@@ -105,19 +107,19 @@ export async function presentReview(
   const result = applyPolicy(review.findings, gate.policy, gate.allow)
   const verdict = renderPolicy(gate.policy, result, out.style)
   if (verdict) out.tell(verdict)
-  if (result.blocked.length) throw policyError(result, gate.policy, record)
+  if (result.blocked.length) throw policyError(result, gate.policy, record, rejectCommand)
   return {
     review,
     policy: { refuse: gate.policy.refuse ?? null, blocked: [], allowed: [...new Set(result.allowed.map((f) => f.code))] },
   }
 }
 
-function policyError(result: PolicyResult, policy: Policy, record: StagedRecord): StagePublishError {
+function policyError(result: PolicyResult, policy: Policy, record: StagedRecord, rejectCommand: string): StagePublishError {
   const codes = [...new Set(result.blocked.map((f) => f.code))]
   const one = codes.length === 1
   const why = policy.refuse === undefined || codes.every((c) => ALWAYS_REFUSED.has(c)) ? `${codes.join(', ')} ${one ? 'is' : 'are'} refused unless allowed by name` : `The approval policy refuses ${policy.refuse} findings`
   return new StagePublishError('EPOLICY', `${why}, and ${record.packageName}@${record.version} has ${one ? 'one' : codes.length}: ${codes.join(', ')}`, {
-    hint: `Nothing was published; the release is still pending. If you have reviewed ${one ? 'it' : 'them'} and accept ${one ? 'it' : 'them'}, run approve again with --allow ${codes.join(' ')}; otherwise reject it (stage-publish reject ${record.id}).`,
+    hint: `Nothing was published; the release is still pending. If you have reviewed ${one ? 'it' : 'them'} and accept ${one ? 'it' : 'them'}, run approve again with --allow ${codes.join(' ')}; otherwise reject it (${rejectCommand}).`,
   })
 }
 

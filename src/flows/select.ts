@@ -11,6 +11,7 @@ import { StagePublishError } from '../errors.js'
 import { effectiveState, matchIdPrefix, parseIdArgument, type StagedRecord } from '../core/record.js'
 import { requireListed, resolveSet, type ReleaseSet, type SetObject, type SetObjectMember } from '../core/release-set.js'
 import { isNative, type CasStagingBackend, type StagingBackend, type Versioned } from '../backends/types.js'
+import { followUp } from './follow-up.js'
 
 export type Named = { kind: 'release'; current: Versioned } | { kind: 'set'; set: ReleaseSet; members: Versioned[] }
 
@@ -38,7 +39,7 @@ export async function resolveName(backend: StagingBackend, raw: string): Promise
   const set = isNative(backend) ? null : await findSetObject(backend, id, exact)
   if (!set) {
     throw new StagePublishError('ENOTFOUND', exact ? `No staged release or release set with id ${id} in ${backend.location}` : `No staged release or release set has an id starting with ${id}`, {
-      hint: 'Check the id with `stage-publish list --all`, and that --backend points where it was staged.',
+      hint: `Check the id with \`${followUp(backend, 'list --all')}\`, and that --backend points where it was staged.`,
     })
   }
   return loadSet(backend as CasStagingBackend, set)

@@ -26,6 +26,7 @@ import { readProjectStageConfig, type Deps } from '../commands/shared.js'
 import type { PublishOptions } from '../commands/publish.js'
 import { chooseDestination } from './destination.js'
 import { createStaged, npmFlags, preparePackage, type PreparedRelease } from './stage.js'
+import { followUp } from './follow-up.js'
 
 export interface StagedSet {
   /** null on a registry backend (it cannot record sets) and for a dry run. */
@@ -68,7 +69,7 @@ export async function stageWorkspaces(filters: string[], opts: PublishOptions, d
   if (setId) for (const p of prepared) p.record.setId = setId
   const base = { skipped, backendHint: destination.hint, backendKind: (prepared[0] as PreparedRelease).backend.kind }
   if (opts.dryRun) return { setId: null, records: prepared.map((p) => p.record), dryRun: true, ...base }
-  if (native) out.warn('a registry\'s staging API cannot record a release set: the packages are staged one by one; approve them together (stage-publish approve <id> <id>...) to publish them in dependency order')
+  if (native) out.warn('a registry\'s staging API cannot record a release set: the packages are staged one by one; approve them together (stage-publish approve <id> <id>...${destination.hint}) to publish them in dependency order')
 
   if (setId) await createSetObject(setId, prepared, destination.createdAt)
   const records: StagedRecord[] = []
@@ -100,7 +101,7 @@ async function withdraw(stored: StagedRecord[], prepared: PreparedRelease[], fai
   if (native) {
     // Deleting a registry's staged item needs a one-time password: say what is staged instead.
     return new StagePublishError('EBACKEND', `Staging ${what} failed (${reason}); ${stored.map((r) => `${r.packageName}@${r.version} (${r.id})`).join(', ')} ${stored.length === 1 ? 'is' : 'are'} staged already`, {
-      hint: 'Fix the cause and approve them all together, or reject the ones already staged (stage-publish reject <id> --otp <code>).',
+      hint: `Fix the cause and approve them all together, or reject the ones already staged (${followUp((prepared[0] as PreparedRelease).backend, 'reject <id> --yes --otp <code>')}).`,
       cause: err,
     })
   }

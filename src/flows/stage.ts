@@ -15,6 +15,7 @@ import type { TarballContents } from '../registry/tarball.js'
 import { detectOrigin } from '../origin/origin.js'
 import type { Output } from '../ui/output.js'
 import { renderContents } from '../ui/render.js'
+import { scriptBanner } from './script-banner.js'
 import type { Deps } from '../commands/shared.js'
 import type { PublishOptions } from '../commands/publish.js'
 import { checkRegistryBackend, chooseDestination, type Destination } from './destination.js'
@@ -88,14 +89,14 @@ export async function preparePackage(pkg: PackageToStage, destination: Destinati
   originP.catch(() => undefined)
 
   const ignoreScripts = Boolean(opts.ignoreScripts || conf.get('ignore-scripts'))
-  const packOptions = { flat, localPrefix: conf.localPrefix, ignoreScripts, foregroundScripts: !out.json }
+  const packOptions = { flat, localPrefix: conf.localPrefix, ignoreScripts, foregroundScripts: !out.json, banner: scriptBanner(out) }
   const packed = await packLikePublish(source, manifest, packOptions)
   const [published, others] = await checks
   checkVersionAgainstRegistry({ name, version, explicitTag, published: { versions: published } })
   const clash = others.find((v) => v.record.version === version && ['pending', 'approving'].includes(effectiveState(v.record, destination.createdAt)))
   if (clash) {
     throw new StagePublishError('EALREADYSTAGED', `${name}@${version} is already staged and waiting for approval (id ${clash.record.id})`, {
-      hint: `Approve or reject it first (stage-publish reject ${clash.record.id}), or bump the version.`,
+      hint: `Approve or reject it first (stage-publish reject ${clash.record.id}${destination.hint}), or bump the version.`,
     })
   }
 

@@ -9,6 +9,7 @@ import { StagePublishError } from '../errors.js'
 import { isDeepStrictEqual } from 'node:util'
 import type { DetailedRecord, PackedFile, StagedRecord } from '../core/record.js'
 import type { StagingBackend } from '../backends/types.js'
+import { followUp } from './follow-up.js'
 import { readTarball, sha1Hex, sha512Integrity, summarize, type TarballContents } from '../registry/tarball.js'
 
 export interface Verified {
@@ -31,7 +32,7 @@ export async function loadVerified(backend: StagingBackend, record: StagedRecord
     const actual = sha512Integrity(bytes)
     if (!sameText(actual, record.integrity)) {
       throw new StagePublishError('EINTEGRITY', `The staged tarball of ${record.packageName}@${record.version} does not match its record: it was changed after staging`, {
-        hint: `Expected ${record.integrity}, got ${actual}. Nothing was published. Reject it (stage-publish reject ${record.id}) and stage again from a trusted source.`,
+        hint: `Expected ${record.integrity}, got ${actual}. Nothing was published. Reject it (${followUp(backend, `reject ${record.id}`)}) and stage again from a trusted source.`,
       })
     }
   } else {
@@ -39,7 +40,7 @@ export async function loadVerified(backend: StagingBackend, record: StagedRecord
     const shasum = sha1Hex(bytes)
     if (!sameText(shasum, String(record.shasum).toLowerCase())) {
       throw new StagePublishError('EINTEGRITY', `The staged tarball of ${record.packageName}@${record.version} does not match the shasum ${backend.location} lists for it`, {
-        hint: `Expected shasum ${record.shasum}, got ${shasum}. Nothing was published. Reject it (stage-publish reject ${record.id}) and stage again from a trusted source.`,
+        hint: `Expected shasum ${record.shasum}, got ${shasum}. Nothing was published. Reject it (${followUp(backend, `reject ${record.id}`)}) and stage again from a trusted source.`,
       })
     }
   }
@@ -47,7 +48,7 @@ export async function loadVerified(backend: StagingBackend, record: StagedRecord
   const { name, version } = contents.manifest
   if (name !== record.packageName || version !== record.version) {
     throw new StagePublishError('EINTEGRITY', `The staged tarball contains ${String(name)}@${String(version)}, but the record says ${record.packageName}@${record.version}`, {
-      hint: `Nothing was published. Reject it (stage-publish reject ${record.id}) and stage again.`,
+      hint: `Nothing was published. Reject it (${followUp(backend, `reject ${record.id}`)}) and stage again.`,
     })
   }
   const facts = summarize(bytes, contents)

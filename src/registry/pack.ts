@@ -13,6 +13,7 @@ import { LIMIT_ENV, tarballLimits } from '../core/limits.js'
 import { readRegularFile } from '../backends/bounded-read.js'
 import { publishManifest } from './publish-manifest.js'
 import { readTarball, summarize, type TarballContents, type TarballSummary } from './tarball.js'
+import { withScriptBanners } from './script-banners.js'
 
 const require = createRequire(import.meta.url)
 
@@ -92,18 +93,20 @@ export interface PackOptions {
   ignoreScripts: boolean
   /** Script output goes to the terminal (false in --json mode, where stdout must stay JSON). */
   foregroundScripts: boolean
+  /** Where npm's `> name@version event` banners go (stdout, as npm prints them); only for foreground scripts. */
+  banner?: (text: string) => void
 }
 
 export async function runPrepublishOnly(source: PackSource, manifest: Manifest, options: PackOptions): Promise<void> {
   if (source.type !== 'directory' || options.ignoreScripts || !manifest.scripts?.prepublishOnly) return
   const runScript = require('@npmcli/run-script') as (opts: Record<string, unknown>) => Promise<unknown>
-  await runScript({
+  await withScriptBanners(options.foregroundScripts ? options.banner : undefined, () => runScript({
     event: 'prepublishOnly',
     path: source.path,
     pkg: manifest,
     stdio: options.foregroundScripts ? 'inherit' : 'pipe',
     scriptShell: options.flat.scriptShell || undefined,
-  }).catch((err: unknown) => {
+  })).catch((err: unknown) => {
     throw scriptFailed('prepublishOnly', err)
   })
 }
@@ -123,13 +126,13 @@ export async function pack(source: PackSource, options: PackOptions): Promise<Pa
   const libnpmpack = require('libnpmpack') as (spec: string, opts: Record<string, unknown>) => Promise<Buffer>
   let bytes: Buffer
   try {
-    bytes = await libnpmpack(source.path, {
+    bytes = await withScriptBanners(options.foregroundScripts ? options.banner : undefined, () => libnpmpack(source.path, {
       ...options.flat,
       ignoreScripts: options.ignoreScripts,
       foregroundScripts: options.foregroundScripts,
       dryRun: true,
       prefix: options.localPrefix,
-    })
+    }))
   } catch (err) {
     const e = err as { event?: string }
     if (e.event) throw scriptFailed(e.event, err)

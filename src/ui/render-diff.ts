@@ -18,17 +18,18 @@ function colorLine(line: string, style: Style): string {
   return line
 }
 
-export function renderPackageDiff(
-  diff: PackageDiff,
-  about: { name: string; version: string; baseline: Review['baseline'] },
-  style: Style,
-): string {
+/** What is compared with what: prose, kept apart from the patch (stderr when stdout is a file). */
+export function renderDiffTitle(about: { name: string; version: string; baseline: Review['baseline'] }, style: Style): string {
   const against =
     about.baseline.version === null
       ? 'nothing: first release, every file is new'
       : `${about.baseline.version} (${about.baseline.reason === 'tag' ? 'what the target tag points to' : 'the highest published version'})`
-  const out = [style('bold', `Diff of ${inline(about.name)}@${inline(about.version)} against ${inline(against)}`), '']
-  if (diff.files.length === 0) out.push('No file differs.')
+  return style('bold', `Diff of ${inline(about.name)}@${inline(about.version)} against ${inline(against)}`)
+}
+
+/** The patch alone ('' when no file differs), so `diff > x.patch` is what git apply and patch read. */
+export function renderPackageDiff(diff: PackageDiff, style: Style): string {
+  const out: string[] = []
   for (const f of diff.files) {
     const path = inline(f.path)
     const a = f.status === 'added' ? '/dev/null' : `a/${path}`

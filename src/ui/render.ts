@@ -115,7 +115,9 @@ export function renderRecord(r: StagedRecord, state: RecordState, facts: Verifie
     )
   }
   lines.push('', style('bold', CLAIM_HEADING), ...claimLines(r, now, { registry: true }))
-  lines.push(`  expires:     ${r.expiresAt ? inline(formatTime(r.expiresAt, now)) : 'never (the registry keeps it until it is approved or rejected)'}`)
+  // A decided release waits for nothing: its expiry is no longer news.
+  if (state === 'pending' || state === 'approving') lines.push(`  expires:     ${r.expiresAt ? inline(formatTime(r.expiresAt, now)) : 'never (the registry keeps it until it is approved or rejected)'}`)
+  if (state === 'expired') lines.push(`  expired:     ${inline(formatTime(r.expiresAt, now))} without approval`)
   if (r.claim && r.state === 'approving') lines.push(`  approving:   by ${inline(r.claim.by)} since ${inline(formatTime(r.claim.at, now))}`)
   if (r.approvedAt) lines.push(`  approved:    by ${inline(r.approvedBy ?? 'unknown')} ${inline(formatTime(r.approvedAt, now))}`)
   if (r.rejectedAt) lines.push(`  rejected:    by ${inline(r.rejectedBy ?? 'unknown')} ${inline(formatTime(r.rejectedAt, now))}${r.rejectReason ? `: ${inline(r.rejectReason)}` : ''}`)

@@ -155,7 +155,7 @@ describe('stage, list, view, approve', () => {
 
   it('rejects: keeps the record with who, when and why, deletes the bytes, and cannot be approved after', async () => {
     const { sb, data, asApprover } = await stagedRelease()
-    const r = await sb.run(['reject', data.id.slice(0, 12), '--reason', 'not from our pipeline', '--backend', sb.backend])
+    const r = await sb.run(['reject', data.id.slice(0, 12), '--yes', '--reason', 'not from our pipeline', '--backend', sb.backend])
     expect(r.code, r.all).toBe(0)
     expect(r.stdout).toContain('rejected')
     const view = parseJson<{ state: string; rejectReason: string; rejectedBy: string; rejectedAt: string }>(

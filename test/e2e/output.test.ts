@@ -61,7 +61,7 @@ describe('hostile record fields never reach the terminal raw', () => {
     const parsed = parseJson<Record<string, unknown>>(json.stdout)
     if (json.code === 0) expect(parsed).toMatchObject(hostile) // exact values, when the record is accepted at all
 
-    const rejected = await sb.run(['reject', s.id, '--reason', evil('reason'), '--backend', sb.backend])
+    const rejected = await sb.run(['reject', s.id, '--yes', '--reason', evil('reason'), '--backend', sb.backend])
     expectInert(rejected.all)
     for (const args of [['list', '--all'], ['view', s.id]]) expectInert((await sb.run([...args, '--backend', sb.backend])).all)
   })

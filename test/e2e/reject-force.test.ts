@@ -38,15 +38,15 @@ async function forceRemoves(sb: Sandbox, store: Store) {
   // A record that fails the schema (an attacker with the CI credential, or a damaged store).
   const hostile = `{"schema": 1, "id": "${id}", "state": "pending", "packageName": "\u001b[2Jx"}`
   await store.put(`records/${id}.json`, hostile)
-  const plain = await sb.run(['reject', id, '--backend', store.backend], { env: store.env })
+  const plain = await sb.run(['reject', id, '--yes', '--backend', store.backend], { env: store.env })
   expect(plain.code).toBe(1)
   expect(plain.stderr).toContain('ECORRUPT')
 
-  const noReason = await sb.run(['reject', '--force', id, '--backend', store.backend], { env: store.env })
+  const noReason = await sb.run(['reject', '--yes', '--force', id, '--backend', store.backend], { env: store.env })
   expect(noReason.code).toBe(2)
   expect(noReason.stderr).toContain('--reason')
 
-  const r = await sb.run(['reject', '--force', id, '--reason', 'not written by our CI', '--json', '--backend', store.backend], { env: store.env })
+  const r = await sb.run(['reject', '--yes', '--force', id, '--reason', 'not written by our CI', '--json', '--backend', store.backend], { env: store.env })
   expect(r.code, r.all).toBe(0)
   const sha256 = createHash('sha256').update(hostile).digest('hex')
   expect(parseJson(r.stdout)).toMatchObject({ id, removed: true, reason: 'not written by our CI', record: { sha256, size: Buffer.byteLength(hostile) } })
@@ -62,7 +62,7 @@ async function forceRemoves(sb: Sandbox, store: Store) {
 
   // A valid record is not removed: it is rejected as usual, and the approver is told.
   const valid = await stageOne(sb, store, '2.0.0')
-  const v = await sb.run(['reject', '--force', valid, '--reason', 'oops', '--backend', store.backend], { env: store.env })
+  const v = await sb.run(['reject', '--yes', '--force', valid, '--reason', 'oops', '--backend', store.backend], { env: store.env })
   expect(v.code, v.all).toBe(0)
   expect(v.stderr).toContain('valid record')
   expect(parseJson<{ state: string }>((await store.get(`records/${valid}.json`)) ?? '').state).toBe('rejected')

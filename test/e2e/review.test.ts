@@ -197,7 +197,7 @@ describe('diff', () => {
     })
     const r = await sb.run(['diff', s.id.slice(0, 8), '--backend', sb.backend])
     expect(r.code, r.all).toBe(0)
-    expect(r.stdout).toContain(`Diff of ${name}@1.1.0 against 1.0.0 (what the target tag points to)`)
+    expect(r.stderr).toContain(`Diff of ${name}@1.1.0 against 1.0.0 (what the target tag points to)`)
     expect(r.stdout).toContain(
       [
         '--- a/index.js',

@@ -73,7 +73,7 @@ describe.skipIf(!endpoint || !cephDir)('least-privilege CI role on S3', () => {
     expect(twice.code, twice.all).toBe(1)
     expect(twice.all).toContain('EALREADYSTAGED')
 
-    for (const args of [['list'], ['view', id], ['download', id], ['reject', id], ['approve', id, '--yes', '--otp', '123456']]) {
+    for (const args of [['list'], ['view', id], ['download', id], ['reject', id, '--yes'], ['approve', id, '--yes', '--otp', '123456']]) {
       const r = await sb.run([...args, '--backend', backend], { env: ci })
       expect(r.code, `${args[0]}: ${r.all}`).toBe(1)
       expect(r.stderr, args[0]).toContain('EACCESSDENIED')

@@ -100,7 +100,7 @@ describe.skipIf(!endpoint)('S3 backend, end to end', () => {
       expect(winners, results.map((r) => r.all).join('\n---\n')).toHaveLength(1)
       for (const r of others) {
         expect(r.code, r.all).toBe(0)
-        expect(r.stdout).toMatch(/already approved by .+ at /)
+        expect(r.stdout).toMatch(/already approved by .+ \d{4}-\d\d-\d\d \d\d:\d\d UTC \(\d+s ago\)/)
       }
       expect(proxy.requests.filter((q) => q.method === 'PUT' && !q.path.startsWith('/-/'))).toHaveLength(1)
       expect(await publishedIntegrity(sb, registry.url, `${name}@1.0.0`)).toBe(integrity)
@@ -150,7 +150,7 @@ describe.skipIf(!endpoint)('S3 backend, end to end', () => {
     const bytes = await fs.readFile(parseJson<{ path: string }>(dl.stdout).path)
     expect(`sha512-${createHash('sha512').update(bytes).digest('base64')}`).toBe(integrity)
 
-    const rejected = await sb.run(['reject', id, '--reason', 'test', '--backend', backend], { env: s3Env() })
+    const rejected = await sb.run(['reject', id, '--yes', '--reason', 'test', '--backend', backend], { env: s3Env() })
     expect(rejected.code, rejected.all).toBe(0)
     const list = parseJson<Array<{ id: string; state: string }>>((await sb.run(['list', '--all', '--json', '--backend', backend], { env: s3Env() })).stdout)
     expect(list.find((r) => r.id === id)?.state).toBe('rejected')

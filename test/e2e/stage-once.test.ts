@@ -37,7 +37,7 @@ async function stageThreeAtOnce(sb: Sandbox, backend: string, env: NodeJS.Proces
   expect(parseJson<Array<{ id: string; state: string }>>(list.stdout).map((r) => [r.id, r.state])).toEqual([[id, 'pending']])
 
   // Rejected, the version is free again.
-  const rejected = await sb.run(['reject', id, '--backend', backend], { env })
+  const rejected = await sb.run(['reject', id, '--yes', '--backend', backend], { env })
   expect(rejected.code, rejected.all).toBe(0)
   const again = await stageIt()
   expect(again.code, again.all).toBe(0)

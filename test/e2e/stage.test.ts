@@ -77,7 +77,7 @@ describe('packing', () => {
     expect(events).toEqual(['prepublishOnly', 'prepack', 'prepare', 'postpack'])
 
     await fs.rm(path.join(pkg, 'events.log'))
-    await sb.run(['reject', r.stdout.match(/staged with id ([0-9a-f-]{36})/)![1]!, '--backend', sb.backend])
+    await sb.run(['reject', r.stdout.match(/staged with id ([0-9a-f-]{36})/)![1]!, '--yes', '--backend', sb.backend])
     const quiet = await sb.run(['--ignore-scripts', '--backend', sb.backend, '--registry', registry.url], { cwd: pkg })
     expect(quiet.code, quiet.all).toBe(0)
     await expect(fs.access(path.join(pkg, 'events.log'))).rejects.toThrow()

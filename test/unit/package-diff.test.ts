@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { diffPackages } from '../../src/core/package-diff.js'
 import type { TarballContents, TarballFile } from '../../src/registry/tarball.js'
-import { renderPackageDiff } from '../../src/ui/render-diff.js'
+import { renderDiffTitle, renderPackageDiff } from '../../src/ui/render-diff.js'
 import { renderPolicy } from '../../src/ui/render.js'
 import { pagerCommand } from '../../src/ui/pager.js'
 
@@ -52,18 +52,20 @@ describe('diffPackages', () => {
 describe('renderPackageDiff', () => {
   it('prints a patch, summarises binaries and escapes terminal control characters from the tarball', () => {
     const evil = pkg('1.1.0', [file('index.js', 'a\n\u001b[2Jb\u202e\tc\n'), file('img.png', Buffer.from([0x89, 0x50, 0, 2, 3])), file('lib/gone.js', 'bye\n'), file('same.js', 'same\n')])
-    const text = renderPackageDiff(diffPackages(before, evil), { name: 'p', version: '1.1.0', baseline: { version: '1.0.0', reason: 'tag' } }, plain)
-    expect(text).toContain('Diff of p@1.1.0 against 1.0.0 (what the target tag points to)\n')
+    const text = renderPackageDiff(diffPackages(before, evil), plain)
+    expect(renderDiffTitle({ name: 'p', version: '1.1.0', baseline: { version: '1.0.0', reason: 'tag' } }, plain)).toBe('Diff of p@1.1.0 against 1.0.0 (what the target tag points to)')
+    expect(text).not.toContain('Diff of')
     expect(text).toContain('Binary files a/img.png and b/img.png differ (changed, 4 B → 5 B)')
     expect(text).toContain('-b\n-c\n+\\x1b[2Jb\\u{202e}\tc\n')
     expect(text).not.toContain('\u001b')
     expect(text).not.toContain('\u202e')
-    expect(renderPackageDiff({ files: [], unmatched: [] }, { name: 'p', version: '1', baseline: { version: null, reason: 'first-release' } }, plain)).toContain('No file differs.')
+    expect(renderPackageDiff({ files: [], unmatched: [] }, plain)).toBe('')
+    expect(renderDiffTitle({ name: 'p', version: '1', baseline: { version: null, reason: 'first-release' } }, plain)).toContain('first release')
   })
 
   it('colours headers, hunks, additions and removals through the output style', () => {
     const tagged = (style: string, text: string): string => `<${style}>${text}</${style}>`
-    const text = renderPackageDiff(diffPackages(before, after, { paths: ['index.js'] }), { name: 'p', version: '1.1.0', baseline: { version: '1.0.0', reason: 'tag' } }, tagged)
+    const text = renderPackageDiff(diffPackages(before, after, { paths: ['index.js'] }), tagged)
     expect(text).toContain('<bold>--- a/index.js</bold>\n<bold>+++ b/index.js</bold>\n<cyan>@@ -1,3 +1,3 @@</cyan>\n a\n<red>-b</red>\n<green>+B</green>\n c')
   })
 })

@@ -12,7 +12,7 @@ import type { TarballFile } from '../../src/registry/tarball.js'
 import { describeDifferences, renderApprovalSummary, renderContents, renderList, renderPolicy, renderRecord, type VerifiedFacts } from '../../src/ui/render.js'
 import { renderReview, reviewColors } from '../../src/ui/render-review.js'
 import { renderPlan, renderSummary } from '../../src/ui/render-batch.js'
-import { renderPackageDiff } from '../../src/ui/render-diff.js'
+import { renderDiffTitle, renderPackageDiff } from '../../src/ui/render-diff.js'
 import { plainText, style } from '../../src/ui/style.js'
 import { sampleRecord } from '../support/records.js'
 
@@ -139,7 +139,10 @@ describe('renderers with hostile values', () => {
   it('renderPackageDiff: file names, and file contents that try to forge diff lines', () => {
     const previous = { manifest: { name: 'pkg', version: '1.0.0' }, files: [file('a.js', 'one\n')] }
     const staged = { manifest: { name: 'pkg', version: '1.0.1' }, files: [file('a.js', 'one\r+++ b/fake\u001b[2K\u202e\n'), file(evil('new'), 'x\n')] }
-    const text = renderPackageDiff(diffPackages(previous, staged), { name: evil('name'), version: '1.0.1', baseline: { version: evil('base'), reason: 'tag' } }, style)
+    const title = renderDiffTitle({ name: evil('name'), version: '1.0.1', baseline: { version: evil('base'), reason: 'tag' } }, style)
+    expectInert(title)
+    expect(title.split('\n')).toHaveLength(1)
+    const text = renderPackageDiff(diffPackages(previous, staged), style)
     expectInert(text)
     // Content keeps its own line structure (a diff needs it), but a CR cannot pull text to the start of a line.
     expect(plainText(text)).toContain('+one\\x0d+++ b/fake\\x1b[2K\\u{202e}')
