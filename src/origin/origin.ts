@@ -4,7 +4,8 @@
  */
 import os from 'node:os'
 import type { CiInfo, GitInfo } from '../core/record.js'
-import { httpUrlRule, RECORD_LIMITS, remoteRule } from '../core/record-schema.js'
+import { COMMIT_RE, httpUrlRule, remoteRule } from '../core/field-rules.js'
+import { RECORD_LIMITS } from '../core/record-schema.js'
 import { toSafeText } from '../core/text.js'
 import { stripCredentials } from '../core/url.js'
 
@@ -113,7 +114,7 @@ async function detectGit(cwd: string, env: Env): Promise<GitInfo | undefined> {
     git('status', '--porcelain', '--untracked-files=no'),
   ])
   return clean({
-    commit: /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(commit) ? commit : undefined,
+    commit: COMMIT_RE.test(commit) ? commit : undefined,
     branch: optionalText(branch || env.GITHUB_HEAD_REF || env.GITHUB_REF_NAME || undefined),
     // A remote may embed a token (https://x-access-token:TOKEN@github.com/..., ?access_token=...): it never gets stored.
     remote: safeUrl(remote, remoteRule),
