@@ -3,6 +3,8 @@
  * happened, a hint that says what to do, and the process exit code. Nothing secret ever goes in.
  * (npm lib/utils/error-message.js, pnpm PnpmError(code, message, { hint }))
  */
+import { isSecretParam } from './core/url.js'
+
 export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
 export const EXIT_USAGE = 2
@@ -79,16 +81,27 @@ export const usageError = (summary: string, hint?: string): StagePublishError =>
 
 /**
  * Removes anything that looks like a credential from text that is about to be shown or stored:
- * bearer tokens, npm tokens, basic auth in URLs, `_authToken=`/`_password=` lines and OTP headers.
- * A last line of defence: code never puts secrets into messages on purpose.
+ * bearer tokens, npm tokens, basic auth in URLs, a token as the user of an http(s) URL,
+ * token-like query parameters (`?access_token=`, `&X-Amz-Signature=`...), `_authToken=`/`_password=`
+ * lines and OTP headers. A last line of defence: code never puts secrets into messages on purpose.
  */
 export function redact(text: string): string {
   return text
     .replace(/(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 ***')
     .replace(/\bnpm_[A-Za-z0-9]{20,}\b/g, 'npm_***')
     .replace(/(\/\/[^/\s:@]*:)[^@\s/]+@/g, '$1***@')
+    .replace(/(\b(?:git\+)?https?:\/\/)[^\s/@:]+@/gi, '$1***@')
+    .replace(/([?&;])([^=&\s#"'<>?;]+)=([^&\s#"'<>;]*)/g, (all, sep: string, name: string) => (isSecretParam(safeDecode(name)) ? `${sep}${name}=***` : all))
     .replace(/\b(_authToken|_auth|_password|password|token|otp|npm-otp)(["']?\s*[:=]\s*["']?)[^\s"',}]+/gi, '$1$2***')
     .replace(/(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token)=[^&\s]+/gi, '$1=***')
+}
+
+const safeDecode = (text: string): string => {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
 }
 
 export interface ErrorJson {

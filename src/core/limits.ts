@@ -26,8 +26,8 @@ export const DEFAULT_TARBALL_LIMITS: Readonly<TarballLimits> = Object.freeze({
   maxPackedSize: 256 * MiB,
 })
 
-/** A staged record is a few kilobytes; anything much bigger is not one. */
-export const MAX_RECORD_SIZE = 1 * MiB
+/** A staged record is a few kilobytes, plus about 80 bytes a file: 16 MiB holds the schema's 100,000 files. */
+export const MAX_RECORD_SIZE = 16 * MiB
 
 export const LIMIT_ENV = {
   maxFiles: 'STAGE_PUBLISH_MAX_FILES',

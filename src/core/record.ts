@@ -4,8 +4,9 @@
  * actor, actorType, access, shasum); the rest are ours. Pure: no I/O.
  */
 import { StagePublishError } from '../errors.js'
+import { checkRecord, isUuid, RECORD_LIMITS, RECORD_SCHEMA } from './record-schema.js'
 
-export const RECORD_SCHEMA = 1
+export { isUuid, RECORD_SCHEMA }
 
 /** A record's stored state. `expired` is never stored: it is derived from expiresAt (see effectiveState). */
 export type StoredState = 'pending' | 'approving' | 'approved' | 'rejected'
@@ -109,12 +110,9 @@ export function withTarballDetails(
   }
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 const PREFIX_RE = /^[0-9a-f-]{8,36}$/
 
 export const MIN_PREFIX = 8
-
-export const isUuid = (id: string): boolean => UUID_RE.test(id)
 
 /**
  * Validates what the user typed as an id: a full UUID, or a prefix of at least 8 characters.
@@ -149,36 +147,34 @@ export function effectiveState(record: Pick<StagedRecord, 'state' | 'expiresAt'>
   return record.state
 }
 
-const STATES: readonly StoredState[] = ['pending', 'approving', 'approved', 'rejected']
-
 /**
- * Checks that bytes from a backend are a record we wrote. Backends are untrusted storage:
- * a record that fails this is reported as corrupt, never acted on.
+ * Reads bytes from a backend as a record. Backends are untrusted storage (whoever holds the CI
+ * credential can write any record): the text is parsed once and every field checked against the
+ * schema (record-schema.ts); the result is a new object with only the known fields. A record that
+ * fails is ECORRUPT, never acted on.
  */
 export function parseRecord(text: string, expectedId?: string): StagedRecord {
+  const safeId = expectedId !== undefined && isUuid(expectedId) ? expectedId : undefined
+  if (text.length > RECORD_LIMITS.recordChars) throw corrupt(safeId, `it is larger than ${RECORD_LIMITS.recordChars / 1024 / 1024} MiB`)
   let data: unknown
   try {
     data = JSON.parse(text)
   } catch {
-    throw corrupt(expectedId, 'it is not valid JSON')
+    throw corrupt(safeId, 'it is not valid JSON')
   }
-  const r = data as Partial<StagedRecord> | null
-  if (!r || typeof r !== 'object') throw corrupt(expectedId, 'it is not an object')
-  if (r.schema !== RECORD_SCHEMA) throw corrupt(expectedId, `unknown schema ${String(r.schema)}`)
-  if (typeof r.id !== 'string' || !isUuid(r.id)) throw corrupt(expectedId, 'its id is not a UUID')
-  if (expectedId && r.id !== expectedId) throw corrupt(expectedId, `it carries another id (${r.id})`)
-  for (const key of ['packageName', 'version', 'tag', 'registry', 'integrity', 'shasum', 'createdAt', 'expiresAt', 'actor'] as const) {
-    if (typeof r[key] !== 'string' || r[key] === '') throw corrupt(r.id, `field ${key} is missing`)
-  }
-  if (!STATES.includes(r.state as StoredState)) throw corrupt(r.id, `unknown state ${String(r.state)}`)
-  if (!Array.isArray(r.files)) throw corrupt(r.id, 'field files is missing')
-  if (r.setId !== undefined && (typeof r.setId !== 'string' || !isUuid(r.setId))) throw corrupt(r.id, 'its setId is not a UUID')
-  if (r.setMembers !== undefined && !(Array.isArray(r.setMembers) && r.setMembers.every(isSetMember))) throw corrupt(r.id, 'field setMembers is malformed')
-  return r as StagedRecord
+  const checked = checkRecord(data, { store: true, ...(expectedId !== undefined && { expectedId }) })
+  if (!checked.ok) throw corrupt(safeId, `${checked.field} ${checked.why}`)
+  return checked.record
 }
 
-const isSetMember = (m: unknown): m is SetMember =>
-  Boolean(m) && typeof (m as SetMember).name === 'string' && typeof (m as SetMember).version === 'string'
+/** The record we are about to write, checked by the rules it will be read with: never store what cannot be read back. */
+export function checkOwnRecord(record: StagedRecord, store: boolean): StagedRecord {
+  const checked = checkRecord(JSON.parse(JSON.stringify(record)), { store })
+  if (checked.ok) return checked.record
+  throw new StagePublishError('ECORRUPT', `The release cannot be staged: its ${checked.field} ${checked.why}`, {
+    hint: 'Nothing was staged. Fix the package (or the CI variables it reports) and stage again.',
+  })
+}
 
 function corrupt(id: string | undefined, why: string): StagePublishError {
   return new StagePublishError('ECORRUPT', `The staged record ${id ?? ''} is corrupt: ${why}`.replace('  ', ' '), {

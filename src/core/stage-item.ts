@@ -3,55 +3,61 @@
  * actorType, access, shasum}`) as one of our records. Items come from the network: every field is
  * checked, and anything that is not an item is ECORRUPT, never acted on. Pure.
  */
-import semver from 'semver'
 import { StagePublishError } from '../errors.js'
-import { isUuid, RECORD_SCHEMA, type StagedRecord } from './record.js'
+import { RECORD_SCHEMA, type StagedRecord } from './record.js'
+import { checkRecord } from './record-schema.js'
+import { stripCredentials } from './url.js'
 
-const SHASUM_RE = /^[0-9a-f]{40}$/i
-/** npm's package names (old ones may have capitals), without anything a terminal or a path would interpret. */
-const NAME_RE = /^(?:@[A-Za-z0-9][\w.~-]*\/)?[A-Za-z0-9_][\w.~-]*$/
-
-/** The record for an item of the staging API of `registry`. Such records are pending while they exist. */
+/**
+ * The record for an item of the staging API of `registry`. Such records are pending while they exist.
+ * The item is held to the record schema's rules (record-schema.ts), field by field; only npm's known
+ * fields are read, and the registry is recorded without credentials.
+ */
 export function recordFromStageItem(item: unknown, registry: string, expectedId?: string): StagedRecord {
-  const i = item as Record<string, unknown> | null
-  const id = typeof i?.id === 'string' ? i.id : undefined
+  const where = stripCredentials(registry)
   const bad = (why: string): StagePublishError =>
-    new StagePublishError('ECORRUPT', `The staged item ${expectedId ?? id ?? ''} from ${registry} is not a staged release: ${why}`.replace('  ', ' '), {
+    new StagePublishError('ECORRUPT', `The staged item ${expectedId ?? ''} from ${where} is not a staged release: ${why}`.replace('  ', ' '), {
       hint: 'Nothing was changed. The registry answered something other than npm\'s staging API expects.',
     })
-  if (!i || typeof i !== 'object' || Array.isArray(i)) throw bad('it is not an object')
-  if (!id || !isUuid(id.toLowerCase())) throw bad('its id is not a UUID')
-  if (expectedId && id.toLowerCase() !== expectedId) throw bad(`it carries another id (${id})`)
-  for (const key of ['packageName', 'version', 'createdAt', 'actor'] as const) {
-    if (typeof i[key] !== 'string' || i[key] === '') throw bad(`field ${key} is missing`)
-  }
-  // Names, versions and tags end up in terminals, file names and URLs: nothing odd gets through.
-  if (!NAME_RE.test(i.packageName as string)) throw bad('packageName is not a package name')
-  if (!semver.valid(i.version as string)) throw bad('version is not a semver version')
-  if (i.tag !== undefined && (typeof i.tag !== 'string' || encodeURIComponent(i.tag) !== i.tag)) throw bad('tag is not a dist-tag')
-  if (typeof i.shasum !== 'string' || !SHASUM_RE.test(i.shasum)) throw bad('its shasum is not a sha1')
-  if (Number.isNaN(Date.parse(i.createdAt as string))) throw bad('createdAt is not a date')
-  return {
+  if (!item || typeof item !== 'object' || Array.isArray(item)) throw bad('it is not an object')
+  const i = item as Record<string, unknown>
+  const field = (key: string): unknown => (Object.hasOwn(i, key) ? i[key] : undefined)
+  const id = field('id')
+  const shasum = field('shasum')
+  const tag = field('tag')
+  const candidate = {
     schema: RECORD_SCHEMA,
-    id: id.toLowerCase(),
-    packageName: i.packageName as string,
-    version: i.version as string,
-    tag: typeof i.tag === 'string' && i.tag ? i.tag : 'latest',
-    access: accessOf(i.access),
-    registry,
-    shasum: (i.shasum as string).toLowerCase(),
-    createdAt: i.createdAt as string,
-    actor: i.actor as string,
-    actorType: i.actorType === 'trusted automation' ? 'trusted automation' : 'user',
+    // The API's ids and digests are case-insensitive; ours are lower-case.
+    id: typeof id === 'string' ? id.toLowerCase() : id,
+    packageName: field('packageName'),
+    version: field('version'),
+    tag: tag === undefined || tag === null || tag === '' ? 'latest' : tag,
+    access: accessOf(field('access'), bad),
+    registry: where,
+    shasum: typeof shasum === 'string' ? shasum.toLowerCase() : shasum,
+    createdAt: field('createdAt'),
+    actor: field('actor'),
+    actorType: actorTypeOf(field('actorType'), bad),
     state: 'pending',
   }
+  const checked = checkRecord(candidate, { store: false, ...(expectedId !== undefined && { expectedId }) })
+  if (!checked.ok) throw bad(`${checked.field} ${checked.why}`)
+  return checked.record
 }
 
-/** npm says public or restricted; Verdaccio 9 says private for restricted. */
-function accessOf(access: unknown): StagedRecord['access'] {
+/** npm says public or restricted; Verdaccio 9 says private for restricted; absent is the registry's default. */
+function accessOf(access: unknown, bad: (why: string) => Error): StagedRecord['access'] {
   if (access === 'public') return 'public'
   if (access === 'restricted' || access === 'private') return 'restricted'
-  return null
+  if (access === undefined || access === null) return null
+  throw bad('access is not public, restricted or private')
+}
+
+/** npm's items say `user` or `trusted automation`; absent means a person. */
+function actorTypeOf(actorType: unknown, bad: (why: string) => Error): StagedRecord['actorType'] {
+  if (actorType === undefined || actorType === null || actorType === 'user') return 'user'
+  if (actorType === 'trusted automation') return 'trusted automation'
+  throw bad('actorType is not user or trusted automation')
 }
 
 /** One page of `GET /-/stage`: its items, and the total the registry says it has. */

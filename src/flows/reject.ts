@@ -5,6 +5,7 @@
  * (`DELETE /-/stage/<id>`), which needs the approver's one-time password, as npm asks for it.
  */
 import { StagePublishError } from '../errors.js'
+import { checkFreeText } from '../core/text.js'
 import type { StagedRecord } from '../core/record.js'
 import { isNative, type CasStagingBackend, type NativeStagingBackend, type Versioned } from '../backends/types.js'
 import { loadNpmConfig } from '../registry/config.js'
@@ -75,16 +76,9 @@ export async function rejectRelease(rawId: string, opts: RejectOptions, deps: De
   out.line(`- ${inline(rejected.packageName)}@${inline(rejected.version)} rejected (id ${inline(rejected.id)})${rejected.rejectReason ? `: ${inline(rejected.rejectReason)}` : ''}`)
 }
 
-/** Control and bidi characters would reach every later reader's terminal: a reason is plain text. */
-const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/
-
+/** A reason is stored in the record and shown to every later reader: plain text, the record schema's rule. */
 function checkReason(reason: string | undefined): void {
-  if (reason !== undefined && UNSAFE_TEXT.test(reason)) {
-    throw new StagePublishError('EUSAGE', '--reason contains control or bidirectional-text characters', {
-      hint: 'Give the reason as plain text on one line. Nothing was rejected.',
-      exitCode: 2,
-    })
-  }
+  if (reason !== undefined) checkFreeText(reason, '--reason')
 }
 
 async function rejectRecord(

@@ -5,7 +5,8 @@
  */
 import path from 'node:path'
 import { StagePublishError } from '../errors.js'
-import { RECORD_SCHEMA, effectiveState, type DetailedRecord, type StagedRecord } from '../core/record.js'
+import { RECORD_SCHEMA, checkOwnRecord, effectiveState, type DetailedRecord, type StagedRecord } from '../core/record.js'
+import { stripCredentials } from '../core/url.js'
 import { checkTagName, checkVersionAgainstRegistry } from '../core/rules.js'
 import { isNative, type StagingBackend, type Versioned } from '../backends/types.js'
 import { loadNpmConfig, registryFor, type NpmConfig } from '../registry/config.js'
@@ -110,14 +111,16 @@ export async function preparePackage(pkg: PackageToStage, destination: Destinati
 
   const origin = await originP
   const { summary } = packed
-  const record: DetailedRecord = {
+  const built: DetailedRecord = {
     schema: RECORD_SCHEMA,
     id: deps.newId(),
     packageName: name,
     version,
     tag,
     access,
-    registry,
+    // An .npmrc may say `registry=http://user:pass@host/`: the record (read by anyone with access to
+    // the backend) names the registry only; the approver's own .npmrc supplies credentials.
+    registry: stripCredentials(registry),
     integrity: summary.integrity,
     shasum: summary.shasum,
     size: summary.size,
@@ -134,8 +137,10 @@ export async function preparePackage(pkg: PackageToStage, destination: Destinati
     ...(origin.ci && { ci: origin.ci }),
     state: 'pending',
   }
+  // What we store must pass the schema it is read with, or it would be a corrupt record nobody can approve.
+  const record = checkOwnRecord(built, !isNative(backend)) as DetailedRecord
   out.notice(renderContents(record, out.style))
-  out.notice(`Staging to ${backend.location} for ${registry} with tag ${tag} and ${access ?? 'default'} access${opts.dryRun ? ' (dry-run)' : ''}`)
+  out.notice(`Staging to ${backend.location} for ${record.registry} with tag ${tag} and ${access ?? 'default'} access${opts.dryRun ? ' (dry-run)' : ''}`)
   return { record, bytes: packed.bytes, contents: packed.contents, backend }
 }
 
@@ -193,7 +198,7 @@ async function checkRegistry(target: { name: string; version: string; registry: 
     return (await lookupPublished(target, flat)).versions
   } catch (err) {
     if (err instanceof StagePublishError && (err.code === 'ENEEDAUTH' || err.code === 'EREGISTRY')) {
-      out.warn(`could not check ${target.name} on ${target.registry} (${err.message}); approval will check again before publishing`)
+      out.warn(`could not check ${target.name} on ${stripCredentials(target.registry)} (${err.message}); approval will check again before publishing`)
       return []
     }
     throw err

@@ -4,6 +4,10 @@
  */
 import os from 'node:os'
 import type { CiInfo, GitInfo } from '../core/record.js'
+import { COMMIT_RE, httpUrlRule, remoteRule } from '../core/field-rules.js'
+import { RECORD_LIMITS } from '../core/record-schema.js'
+import { toSafeText } from '../core/text.js'
+import { stripCredentials } from '../core/url.js'
 
 export interface Origin {
   actor: string
@@ -14,11 +18,27 @@ export interface Origin {
 
 type Env = NodeJS.ProcessEnv
 
+/**
+ * Everything here ends up in the record, which is read back with the record schema: URLs lose their
+ * credentials (a CI may put a token in a clone URL), and text from the environment or git is made
+ * safe (no control or bidi characters, bounded), so what we write is always a record we can read.
+ */
 export async function detectOrigin(cwd: string, env: Env = process.env): Promise<Origin> {
   const [ci, git] = await Promise.all([detectCi(env), detectGit(cwd, env)])
-  if (ci) return { actor: ciActor(env, ci.provider), actorType: 'ci', ci, ...(git && { git }) }
-  return { actor: localActor(), actorType: 'user', ...(git && { git }) }
+  if (ci) return { actor: safe(ciActor(env, ci.provider)), actorType: 'ci', ci, ...(git && { git }) }
+  return { actor: safe(localActor()), actorType: 'user', ...(git && { git }) }
 }
+
+const safe = (text: string, max: number = RECORD_LIMITS.text): string => toSafeText(text, max) || 'unknown'
+
+/** A URL we may record: without credentials, and only if it is one (an odd value is left out, not stored). */
+function safeUrl(url: string | undefined, rule: (url: string) => string | undefined): string | undefined {
+  if (!url) return undefined
+  const stripped = stripCredentials(url)
+  return stripped.length <= RECORD_LIMITS.url && toSafeText(stripped, RECORD_LIMITS.url) === stripped && !rule(stripped) ? stripped : undefined
+}
+
+const optionalText = (text: string | undefined, max: number = RECORD_LIMITS.text): string | undefined => (text ? toSafeText(text, max) || undefined : undefined)
 
 export async function isCi(env: Env = process.env): Promise<{ isCI: boolean; name: string | null }> {
   // ci-info reads process.env when it loads; a different env (tests) is judged by the same variables.
@@ -34,19 +54,29 @@ async function detectCi(env: Env): Promise<CiInfo | undefined> {
   const { isCI, name } = await isCi(env)
   if (!isCI) return undefined
   if (env.GITHUB_ACTIONS) {
-    const server = env.GITHUB_SERVER_URL || 'https://github.com'
-    return clean({
+    const server = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '')
+    return ciInfo({
       provider: 'github-actions',
       runUrl: env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}${env.GITHUB_RUN_ATTEMPT ? `/attempts/${env.GITHUB_RUN_ATTEMPT}` : ''}` : undefined,
       workflow: env.GITHUB_WORKFLOW_REF || env.GITHUB_WORKFLOW,
       ref: env.GITHUB_REF,
     })
   }
-  if (env.GITLAB_CI) return clean({ provider: 'gitlab', runUrl: env.CI_JOB_URL || env.CI_PIPELINE_URL, ref: env.CI_COMMIT_REF_NAME })
-  if (env.CIRCLECI) return clean({ provider: 'circleci', runUrl: env.CIRCLE_BUILD_URL, ref: env.CIRCLE_BRANCH })
-  if (env.BUILDKITE) return clean({ provider: 'buildkite', runUrl: env.BUILDKITE_BUILD_URL, ref: env.BUILDKITE_BRANCH })
-  if (env.JENKINS_URL) return clean({ provider: 'jenkins', runUrl: env.BUILD_URL, ref: env.GIT_BRANCH })
-  return { provider: (name ?? 'ci').toLowerCase().replace(/\s+/g, '-') }
+  if (env.GITLAB_CI) return ciInfo({ provider: 'gitlab', runUrl: env.CI_JOB_URL || env.CI_PIPELINE_URL, ref: env.CI_COMMIT_REF_NAME })
+  if (env.CIRCLECI) return ciInfo({ provider: 'circleci', runUrl: env.CIRCLE_BUILD_URL, ref: env.CIRCLE_BRANCH })
+  if (env.BUILDKITE) return ciInfo({ provider: 'buildkite', runUrl: env.BUILDKITE_BUILD_URL, ref: env.BUILDKITE_BRANCH })
+  if (env.JENKINS_URL) return ciInfo({ provider: 'jenkins', runUrl: env.BUILD_URL, ref: env.GIT_BRANCH })
+  return { provider: (name ?? 'ci').toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 64) || 'ci' }
+}
+
+/** Every CI URL is recorded without credentials; workflow and ref as safe text. */
+function ciInfo(raw: { provider: string; runUrl?: string | undefined; workflow?: string | undefined; ref?: string | undefined }): CiInfo {
+  return clean({
+    provider: raw.provider,
+    runUrl: safeUrl(raw.runUrl, httpUrlRule),
+    workflow: optionalText(raw.workflow, RECORD_LIMITS.longText),
+    ref: optionalText(raw.ref),
+  })
 }
 
 function ciActor(env: Env, provider: string): string {
@@ -84,16 +114,12 @@ async function detectGit(cwd: string, env: Env): Promise<GitInfo | undefined> {
     git('status', '--porcelain', '--untracked-files=no'),
   ])
   return clean({
-    commit,
-    branch: branch || env.GITHUB_HEAD_REF || env.GITHUB_REF_NAME || undefined,
-    remote: remote ? stripCredentials(remote) : undefined,
+    commit: COMMIT_RE.test(commit) ? commit : undefined,
+    branch: optionalText(branch || env.GITHUB_HEAD_REF || env.GITHUB_REF_NAME || undefined),
+    // A remote may embed a token (https://x-access-token:TOKEN@github.com/..., ?access_token=...): it never gets stored.
+    remote: safeUrl(remote, remoteRule),
     dirty: status === undefined ? undefined : status.length > 0,
   })
-}
-
-/** A remote URL may embed a token (https://x-access-token:TOKEN@github.com/...): it never gets stored. */
-export function stripCredentials(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1')
 }
 
 function clean<T extends object>(obj: T): T {

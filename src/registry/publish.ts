@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module'
 import { StagePublishError, redact } from '../errors.js'
+import { toSafeText } from '../core/text.js'
 import { NETWORK_LIMITS } from '../core/network-limits.js'
 import type { Manifest } from './pack.js'
 
@@ -175,7 +176,8 @@ export async function whoami(registry: string, flat: Flat): Promise<string | und
   const npmFetch = require('npm-registry-fetch') as { json(url: string, opts: Flat): Promise<{ username?: string }> }
   try {
     const res = await npmFetch.json('/-/whoami', { ...flat, ...readLimits(), registry })
-    return typeof res.username === 'string' ? res.username : undefined
+    // The registry's word goes into the record (claim.by, approvedBy): no character the schema refuses.
+    return typeof res.username === 'string' && res.username ? toSafeText(res.username, 256) : undefined
   } catch {
     return undefined
   }

@@ -55,11 +55,11 @@ export function makeRecord(bytes: Uint8Array, overrides: Partial<StagedRecord> =
     integrity: `sha512-${createHash('sha512').update(bytes).digest('base64')}`,
     shasum: createHash('sha1').update(bytes).digest('hex'),
     size: bytes.byteLength,
-    unpackedSize: bytes.byteLength * 3,
+    unpackedSize: 120 + bytes.byteLength * 3,
     fileCount: 2,
     files: [
       { path: 'package.json', size: 120, mode: 0o644 },
-      { path: 'index.js', size: bytes.byteLength * 3 - 120, mode: 0o644 },
+      { path: 'index.js', size: bytes.byteLength * 3, mode: 0o644 },
     ],
     bundled: [],
     createdAt: created.toISOString(),
@@ -67,7 +67,7 @@ export function makeRecord(bytes: Uint8Array, overrides: Partial<StagedRecord> =
     actor: 'ci-bot',
     actorType: 'ci',
     git: { commit: 'a'.repeat(40), branch: 'main', dirty: false },
-    ci: { provider: 'GitHub Actions', runUrl: 'https://github.com/acme/lib/actions/runs/1' },
+    ci: { provider: 'github-actions', runUrl: 'https://github.com/acme/lib/actions/runs/1' },
     state: 'pending',
     ...overrides,
   }

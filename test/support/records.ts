@@ -9,8 +9,9 @@ export const sampleRecord = (over: Partial<StagedRecord> = {}): StagedRecord => 
   tag: 'latest',
   access: null,
   registry: 'http://127.0.0.1:4873/',
-  integrity: 'sha512-abc',
-  shasum: 'abc',
+  // Digests of the bytes 'pkg': well-formed, as the record schema requires.
+  integrity: 'sha512-1JpOMxzcLL3p/AUFKgVNJycJ+wO4aOu+gXohcRIOYSdPqCC16ANcMh5R532MJZbGsaEXksWowahORiDQ7Hb1Sw==',
+  shasum: '4ff15b936b8851e2caa578b90510bbe590320689',
   size: 10,
   unpackedSize: 20,
   fileCount: 1,

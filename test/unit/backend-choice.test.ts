@@ -1,7 +1,6 @@
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { chooseBackend, defaultBackendDir, parseBackendUrl } from '../../src/backends/index.js'
-import { stripCredentials } from '../../src/origin/origin.js'
 
 describe('chooseBackend', () => {
   it('prefers the flag, then the environment, then package.json, then the default', () => {
@@ -34,12 +33,5 @@ describe('parseBackendUrl', () => {
     } catch (err) {
       expect((err as Error).message).not.toContain('pw')
     }
-  })
-})
-
-describe('stripCredentials', () => {
-  it('removes tokens from git remotes', () => {
-    expect(stripCredentials('https://x-access-token:ghs_secret@github.com/o/r.git')).toBe('https://github.com/o/r.git')
-    expect(stripCredentials('git@github.com:o/r.git')).toBe('git@github.com:o/r.git')
   })
 })

@@ -1,7 +1,7 @@
 import { errorCodeOf } from '../support/cli.js'
 import { describe, expect, it } from 'vitest'
 import { sampleRecord } from '../support/records.js'
-import { effectiveState, matchIdPrefix, parseIdArgument, parseRecord, serializeRecord } from '../../src/core/record.js'
+import { checkOwnRecord, effectiveState, matchIdPrefix, parseIdArgument, parseRecord, serializeRecord } from '../../src/core/record.js'
 import { StagePublishError } from '../../src/errors.js'
 
 const ID = '3f2a9c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b'
@@ -54,5 +54,18 @@ describe('parseRecord', () => {
     ['an unknown schema', JSON.stringify({ ...sampleRecord(), schema: 2 })],
   ])('reports %s as corrupt', (_what, text) => {
     expect(errorCodeOf(() => parseRecord(text, ID))).toBe('ECORRUPT')
+  })
+})
+
+describe('checkOwnRecord', () => {
+  it('passes a record we are about to store, as a new object', () => {
+    const r = sampleRecord()
+    expect(checkOwnRecord(r, true)).toEqual(r)
+    expect(checkOwnRecord(r, true)).not.toBe(r)
+  })
+  it('refuses to store what could not be read back, naming the field', () => {
+    expect(() => checkOwnRecord(sampleRecord({ registry: 'http://u:SECRET@h/' }), true)).toThrow(/cannot be staged: its registry carries credentials/)
+    expect(() => checkOwnRecord(sampleRecord({ expiresAt: undefined }), true)).toThrow(/expiresAt is missing/)
+    expect(checkOwnRecord(sampleRecord({ expiresAt: undefined }), false).expiresAt).toBeUndefined()
   })
 })

@@ -32,7 +32,7 @@ describe('recordFromStageItem', () => {
       actorType: 'trusted automation',
       state: 'pending',
     })
-    expect(recordFromStageItem({ ...item, access: 'public', actorType: 'user', tag: undefined }, 'r').tag).toBe('latest')
+    expect(recordFromStageItem({ ...item, access: 'public', actorType: 'user', tag: undefined }, 'http://127.0.0.1:4873/').tag).toBe('latest')
   })
   it.each([
     ['not an object', 'nope'],
@@ -45,8 +45,34 @@ describe('recordFromStageItem', () => {
     ['a tag that is not URL-safe', { ...item, tag: 'a/b' }],
     ['a shasum that is not sha1', { ...item, shasum: 'abc' }],
     ['a createdAt that is not a date', { ...item, createdAt: 'yesterday' }],
+    ['a createdAt without a zone', { ...item, createdAt: '2026-11-01 10:00' }],
+    ['an actor with an escape sequence', { ...item, actor: 'alice\u001b]8;;https://evil.example/\u0007' }],
+    ['an actor with a bidi override', { ...item, actor: 'alice\u202e' }],
+    ['an actor with a newline', { ...item, actor: 'alice\napproved by: bob' }],
+    ['a huge actor', { ...item, actor: 'a'.repeat(10_000) }],
+    ['a tag with a zero-width space', { ...item, tag: 'next\u200b' }],
+    ['a tag that is a semver range', { ...item, tag: '^1.0.0' }],
+    ['a tag that is not a string', { ...item, tag: 7 }],
+    ['a version with a v', { ...item, version: 'v2.0.0' }],
+    ['an unknown access', { ...item, access: 'everyone' }],
+    ['an unknown actorType', { ...item, actorType: 'admin' }],
+    ['an id that is a number', { ...item, id: 7 }],
   ])('refuses an item with %s as ECORRUPT', (_what, bad) => {
-    expect(errorCodeOf(() => recordFromStageItem(bad, 'r', ID))).toBe('ECORRUPT')
+    expect(errorCodeOf(() => recordFromStageItem(bad, 'http://127.0.0.1:4873/', ID))).toBe('ECORRUPT')
+  })
+  it('names the field but never echoes its value', () => {
+    expect(() => recordFromStageItem({ ...item, actor: 'PWNED\u001b[2J' }, 'http://127.0.0.1:4873/', ID)).toThrow(/actor contains the control or invisible character U\+001B/)
+    try {
+      recordFromStageItem({ ...item, actor: 'PWNED\u001b[2J' }, 'http://127.0.0.1:4873/', ID)
+    } catch (err) {
+      expect((err as Error).message).not.toContain('PWNED')
+    }
+  })
+  it('keeps only npm\'s fields, and records the registry without credentials', () => {
+    const r = recordFromStageItem({ ...item, integrity: 'sha512-x', state: 'approved', files: [{ path: '../x' }], evil: 1 }, 'http://user:SECRETTOKEN@127.0.0.1:4873/', ID)
+    expect(r.registry).toBe('http://127.0.0.1:4873/')
+    expect(r.state).toBe('pending')
+    expect(Object.keys(r).sort()).toEqual(['access', 'actor', 'actorType', 'createdAt', 'id', 'packageName', 'registry', 'schema', 'shasum', 'state', 'tag', 'version'])
   })
 })
 
