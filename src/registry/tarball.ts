@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto'
 import { createGunzip } from 'node:zlib'
 import { Parser, type ReadEntry } from 'tar'
+import semver from 'semver'
 import { StagePublishError } from '../errors.js'
 import { formatBytes, tarballLimits, type TarballLimits } from '../core/limits.js'
 import { entryPath, escapeText, foldName, parentsOf, quoteEntryName, type TarballKind } from '../core/tarball-paths.js'
@@ -224,7 +225,37 @@ export async function readTarball(bytes: Uint8Array, what = 'The tarball', optio
   }
   const pkg = files.find((f) => f.path === 'package.json')
   if (!pkg) throw corrupt('it has no package.json')
-  return { manifest: parseManifest(pkg.data, corrupt), files }
+  const manifest = parseManifest(pkg.data, corrupt)
+  if (kind === 'staged') checkIdentity(manifest, corrupt)
+  return { manifest: withImplicitScripts(manifest, files), files }
+}
+
+/**
+ * What npm publishes is package.json as @npmcli/package-json prepares it, and its version cleaned
+ * (libnpmpublish): a version that cleaning would change (`v1.0.0`, ` 1.0.0`) would be shown as one
+ * version and published as another, so a staged package.json must carry a clean one, and a name.
+ */
+function checkIdentity(manifest: TarballContents['manifest'], corrupt: (why: string) => StagePublishError): void {
+  if (typeof manifest.name !== 'string' || !manifest.name) throw corrupt('its package.json has no name')
+  if (typeof manifest.version !== 'string' || semver.valid(manifest.version) !== manifest.version) {
+    throw corrupt(`its package.json version ${quoteEntryName(String(manifest.version))} is not a clean semver version (npm would publish it as another)`)
+  }
+}
+
+/**
+ * The scripts npm adds when it prepares a package for publishing (@npmcli/package-json `gypfile` and
+ * `serverjs` steps): `install: node-gyp rebuild` for a *.gyp at the root with no install or preinstall
+ * script, `start: node server.js` for a server.js at the root with no start script. Added here, in the
+ * one reading, so the review, the policy and the summary see the scripts that will run on install.
+ */
+function withImplicitScripts(manifest: TarballContents['manifest'], files: TarballFile[]): TarballContents['manifest'] {
+  const scripts = manifest.scripts && typeof manifest.scripts === 'object' && !Array.isArray(manifest.scripts) ? (manifest.scripts as Record<string, unknown>) : {}
+  const added: Record<string, string> = {}
+  const atRoot = (test: (p: string) => boolean) => files.some((f) => !f.path.includes('/') && test(f.path))
+  if (!scripts.install && !scripts.preinstall && manifest.gypfile !== false && atRoot((p) => p.endsWith('.gyp'))) added.install = 'node-gyp rebuild'
+  if (!scripts.start && atRoot((p) => p === 'server.js')) added.start = 'node server.js'
+  if (!Object.keys(added).length) return manifest
+  return { ...manifest, scripts: { ...scripts, ...added }, ...(added.install && { gypfile: true }) }
 }
 
 /** package.json as npm reads it (json-parse-even-better-errors): UTF-8, a leading BOM ignored; it must be an object. */

@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Readable } from 'node:stream'
+import { MAX_RECORD_SIZE } from '../../src/core/limits.js'
 import { createLocalBackend } from '../../src/backends/local.js'
 import { readManifest } from '../../src/registry/pack.js'
 import { readRegularFile, readStreamBounded } from '../../src/backends/bounded-read.js'
@@ -105,8 +106,8 @@ describe("a local backend's record that is not a small regular file", () => {
     expect((await failure(quickly(createLocalBackend(dir).getRecord(record.id)))).code).toBe('ECORRUPT')
   })
 
-  it('a record over 1 MiB is ETOOLARGE, and list skips it as unreadable', async () => {
-    await fs.writeFile(recordFile(), `{"pad":"${'x'.repeat(1024 * 1024)}"}`)
+  it('a record over 16 MiB is ETOOLARGE, and list skips it as unreadable', async () => {
+    await fs.writeFile(recordFile(), `{"pad":"${'x'.repeat(MAX_RECORD_SIZE)}"}`)
     expect((await failure(createLocalBackend(dir).getRecord(record.id))).code).toBe('ETOOLARGE')
     const corrupt: string[] = []
     expect(await createLocalBackend(dir).listRecords({ onCorrupt: (id) => corrupt.push(id) })).toEqual([])

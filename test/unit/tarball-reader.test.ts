@@ -280,3 +280,28 @@ describe('readTarball: a published baseline is read leniently', () => {
     expect(big.code).toBe('ETOOLARGE')
   })
 })
+
+describe('readTarball: the manifest shown is the one npm would publish', () => {
+  const codeOf = async (tgz: Buffer, kind?: 'staged' | 'published') => readTarball(tgz, 'The tarball', kind ? { kind } : {}).then(() => null, (e: StagePublishError) => e.code)
+  it('refuses a staged version that cleaning would change (shown as one version, published as another), and a missing name', async () => {
+    // Build metadata too: libnpmpublish's semver.clean drops it, so 1.0.0+build.5 is published as 1.0.0.
+    for (const version of ['v1.0.0', ' 1.0.0', '=1.0.0', '1.0', 1, '1.0.0+build.5']) expect(await codeOf(packageTgz({ name: 'a', version }))).toBe('ECORRUPT')
+    expect(await codeOf(packageTgz({ version: '1.0.0' }))).toBe('ECORRUPT')
+    expect(await codeOf(packageTgz({ name: 'a', version: '1.0.0-beta.1' }))).toBeNull()
+    // An old published version is only a baseline: read as it is.
+    expect(await codeOf(packageTgz({ name: 'a', version: 'v1.0.0' }), 'published')).toBeNull()
+  })
+  it('adds the install and start scripts npm adds for a root *.gyp and server.js, in both kinds of reading', async () => {
+    const gyp = await readTarball(packageTgz({ name: 'a', version: '1.0.0' }, { 'binding.gyp': '{}', 'server.js': '' }))
+    expect(gyp.manifest.scripts).toEqual({ install: 'node-gyp rebuild', start: 'node server.js' })
+    expect(gyp.manifest.gypfile).toBe(true)
+    const published = await readTarball(packageTgz({ name: 'a', version: '1.0.0' }, { 'binding.gyp': '{}' }), 'The tarball', { kind: 'published' })
+    expect(published.manifest.scripts).toEqual({ install: 'node-gyp rebuild' })
+  })
+  it('keeps explicit scripts, gypfile: false, and files below the root as they are', async () => {
+    const own = await readTarball(packageTgz({ name: 'a', version: '1.0.0', scripts: { preinstall: 'x', start: 'y' } }, { 'binding.gyp': '{}', 'server.js': '' }))
+    expect(own.manifest.scripts).toEqual({ preinstall: 'x', start: 'y' })
+    const off = await readTarball(packageTgz({ name: 'a', version: '1.0.0', gypfile: false }, { 'binding.gyp': '{}', 'lib/server.js': '' }))
+    expect(off.manifest.scripts).toBeUndefined()
+  })
+})
