@@ -19,6 +19,7 @@ import { Parser, type ReadEntry } from 'tar'
 import semver from 'semver'
 import { StagePublishError } from '../errors.js'
 import { formatBytes, tarballLimits, type TarballLimits } from '../core/limits.js'
+import { TarHeaderScanner } from './tar-headers.js'
 import { entryPath, escapeText, foldName, parentsOf, quoteEntryName, type TarballKind } from '../core/tarball-paths.js'
 
 export interface TarballFile {
@@ -103,6 +104,7 @@ export async function readTarball(bytes: Uint8Array, what = 'The tarball', optio
   let inflated = 0
   let firstChunk = true
 
+  const headers = kind === 'staged' ? new TarHeaderScanner() : undefined
   const gunzip = createGunzip({ chunkSize: 64 * 1024 })
   const parser = new Parser({ strict: true, maxMetaEntrySize: MAX_META_SIZE, brotli: false, zstd: false })
 
@@ -205,6 +207,15 @@ export async function readTarball(bytes: Uint8Array, what = 'The tarball', optio
       if (firstChunk && chunk[0] === 0x1f && chunk[1] === 0x8b) return fail(corrupt('it is gzip-compressed twice'))
       firstChunk = false
       inflated += chunk.length
+      // What node-tar reports is not all other tar readers see: the raw headers are checked too.
+      const oddity = headers?.write(chunk)
+      if (oddity) {
+        return fail(
+          new StagePublishError('EUNSAFETARBALL', `${what} is not what npm pack writes: ${oddity}`, {
+            hint: 'Nothing was published. A tarball made by `npm pack` never looks like this: reject the release and stage it again from its source.',
+          }),
+        )
+      }
       parser.write(chunk)
       // Beyond what the headers seen so far account for: zeros or junk between or after entries.
       if (inflated > allowed && !failed) {
