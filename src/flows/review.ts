@@ -17,6 +17,7 @@ import { renderReview, reviewColors } from '../ui/render-review.js'
 import type { Output } from '../ui/output.js'
 import { readProjectStageConfig, type Deps } from '../commands/shared.js'
 import { loadVerified } from './verify.js'
+import { listedSetMembers } from './select.js'
 import { factsOf } from './facts.js'
 
 export interface Reviewed {
@@ -140,6 +141,8 @@ export async function reviewForView(
   try {
     const staged = await loadVerified(backend, record)
     facts = factsOf(staged)
+    // A record claiming a release set that does not list it is refused: view says so instead of reviewing it.
+    await listedSetMembers(backend, record)
     const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env })
     const registryManifest = await registryManifestCheck(current, staged)
     const { review } = await reviewStaged(staged.record, staged, registry, conf.flat, registryManifest)

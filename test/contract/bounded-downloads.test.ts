@@ -8,6 +8,7 @@ import type * as S3 from '@aws-sdk/client-s3'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createS3Backend } from '../../src/backends/s3.js'
 import { createRegistryBackend } from '../../src/backends/registry.js'
+import { MAX_RECORD_SIZE } from '../../src/core/limits.js'
 import { sampleRecord } from '../support/records.js'
 import { packageTgz } from '../support/tarball-builder.js'
 
@@ -109,9 +110,9 @@ describe.skipIf(!endpoint)('an S3 object over the limit (skipped without STAGE_P
     expect(err.message).toContain(`The staged tarball of ${record.id} is`)
   })
 
-  it('a record over 1 MiB is ETOOLARGE, and list skips it as unreadable', async () => {
+  it('a record over 16 MiB is ETOOLARGE, and list skips it as unreadable', async () => {
     const record = sampleRecord({ id: randomUUID() })
-    await admin.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: `${prefix}/records/${record.id}.json`, Body: `{"pad":"${'x'.repeat(1024 * 1024)}"}` }))
+    await admin.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: `${prefix}/records/${record.id}.json`, Body: `{"pad":"${'x'.repeat(MAX_RECORD_SIZE)}"}` }))
     expect((await errorOf(backend().getRecord(record.id))).code).toBe('ETOOLARGE')
     const skipped: string[] = []
     const listed = await backend().listRecords({ onCorrupt: (id) => skipped.push(id) })

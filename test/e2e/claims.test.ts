@@ -128,7 +128,8 @@ describe('a claim held by someone else', () => {
     const r = await sb.run(['approve', id, '--yes', '--otp', '000000', '--wait', '1s', '--backend', sb.backend], { env })
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('ECONFLICT')
-    expect(r.stderr).toContain(`being approved by alice on build-box-7 (pid 4242) since ${at}`)
+    // Times are shown the one way the list shows them: 2026-12-02 14:37 UTC (5s ago).
+    expect(r.stderr).toContain(`being approved by alice on build-box-7 (pid 4242) since ${at.slice(0, 16).replace('T', ' ')} UTC (`)
     expect(r.stderr).toContain('--wait')
     expect(r.stderr).toContain('STAGE_PUBLISH_CLAIM_TIMEOUT')
     expect(parseJson<{ state: string }>(await fs.readFile(recordFile, 'utf8')).state).toBe('approving')

@@ -79,6 +79,14 @@ describe('a release set is what its set object lists', () => {
     expect(view.code, view.all).toBe(0)
     expect(parseJson<{ members: Array<{ packageName: string }> }>(view.stdout).members.map((m) => m.packageName).sort()).toEqual([names.b, names.c].sort())
 
+    // list keeps the set's row to its listed members; the intruder stands on its own, with a warning.
+    const list = await sb.run(['list', '--backend', sb.backend])
+    expect(list.code, list.all).toBe(0)
+    expect(list.stderr).toContain(`${intruderId} claims release set ${set.setId}, which does not list it`)
+    expect(list.stdout).toMatch(/release set of 2 packages/)
+    const row = list.stdout.split('\n').find((l) => l.includes(intruderName)) as string
+    expect(row.startsWith(intruderId.slice(0, 8)), row).toBe(true) // not indented under the set
+
     const env = { NPM_CONFIG_USERCONFIG: await approver.writeNpmrc(path.join(sb.dir, 'approver'), proxy.url) }
     const approve = await sb.run(['approve', set.setId, '--yes', '--otp', await approver.otp(), '--json', '--backend', sb.backend], { env })
     expect(approve.code, approve.all).toBe(0)

@@ -88,7 +88,7 @@ export function recordFor(bytes: Buffer, pkg: { name: string; version: string },
     actor: 'release-bot',
     actorType: 'ci',
     git: { commit: '0123456789abcdef0123456789abcdef01234567', branch: 'main', remote: 'https://github.com/acme/lib.git', dirty: false },
-    ci: { provider: 'GitHub Actions', runUrl: 'https://github.com/acme/lib/actions/runs/1', workflow: 'release', ref: 'refs/tags/v1.0.0' },
+    ci: { provider: 'github-actions', runUrl: 'https://github.com/acme/lib/actions/runs/1', workflow: 'release', ref: 'refs/tags/v1.0.0' },
     state: 'pending',
     ...over,
   }
