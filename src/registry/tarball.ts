@@ -262,7 +262,8 @@ function checkIdentity(manifest: TarballContents['manifest'], corrupt: (why: str
 function withImplicitScripts(manifest: TarballContents['manifest'], files: TarballFile[]): TarballContents['manifest'] {
   const scripts = manifest.scripts && typeof manifest.scripts === 'object' && !Array.isArray(manifest.scripts) ? (manifest.scripts as Record<string, unknown>) : {}
   const added: Record<string, string> = {}
-  const atRoot = (test: (p: string) => boolean) => files.some((f) => !f.path.includes('/') && test(f.path))
+  // npm looks with a glob and fs.access: a folder at the root counts as much as a file.
+  const atRoot = (test: (p: string) => boolean) => files.some((f) => test(f.path.split('/')[0] as string))
   if (!scripts.install && !scripts.preinstall && manifest.gypfile !== false && atRoot((p) => p.endsWith('.gyp'))) added.install = 'node-gyp rebuild'
   if (!scripts.start && atRoot((p) => p === 'server.js')) added.start = 'node server.js'
   if (!Object.keys(added).length) return manifest

@@ -6,8 +6,9 @@
  */
 import { spawn } from 'node:child_process'
 import { promises as fs } from 'node:fs'
+import net from 'node:net'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { sharedRegistry, type TestRegistry, type TestUser } from '../support/verdaccio.js'
 import { startRegistryProxy } from '../support/registry-proxy.js'
 import { startBadServer, type BadServer } from '../support/bad-server.js'
@@ -176,6 +177,11 @@ describe('a registry that went away while npm\'s cache remembers it', () => {
     expect(parseJson<{ review: unknown }>(warm.stdout).review, warm.stderr).not.toBeNull()
 
     await proxy.stop()
+    // Keep the port: under a parallel run another test's server could otherwise take it and answer.
+    const port = Number(new URL(proxy.url).port)
+    const dead = net.createServer((socket) => socket.destroy())
+    await new Promise<void>((resolve, reject) => dead.once('error', reject).listen(port, '127.0.0.1', () => resolve()))
+    onTestFinished(() => new Promise<void>((resolve) => dead.close(() => resolve())))
     const view = await sb.run(['view', id, '--json', '--backend', sb.backend])
     expect(view.code, view.all).toBe(0)
     expect(parseJson<{ review: unknown }>(view.stdout).review).toBeNull()

@@ -392,17 +392,30 @@ let userCounter = 0;
  * @returns {Promise<TestUser>}
  */
 async function createUser(url, tfa) {
-  const name = `tu${process.pid.toString(36)}${(userCounter++).toString(36)}${randomBytes(4).toString('hex')}`;
+  let name = '';
   const password = randomBytes(18).toString('base64url');
   /** @type {{ token?: string }} */
-  const created = await call(url, 'PUT', `-/user/org.couchdb.user:${encodeURIComponent(name)}`, {
-    _id: `org.couchdb.user:${name}`,
-    name,
-    password,
-    type: 'user',
-    roles: [],
-    date: new Date().toISOString(),
-  });
+  let created = {};
+  // Verdaccio's htpasswd plugin adds a user, re-reads the file and logs the user in. Two workers adding
+  // users at the same moment can make that re-read miss the new line: it then answers 403 "bad
+  // username/password". Such a user was never usable: try again under a new name.
+  for (let attempt = 1; ; attempt++) {
+    name = `tu${process.pid.toString(36)}${(userCounter++).toString(36)}${randomBytes(4).toString('hex')}`;
+    try {
+      created = await call(url, 'PUT', `-/user/org.couchdb.user:${encodeURIComponent(name)}`, {
+        _id: `org.couchdb.user:${name}`,
+        name,
+        password,
+        type: 'user',
+        roles: [],
+        date: new Date().toISOString(),
+      });
+      break;
+    } catch (err) {
+      if (attempt >= 5 || !(err instanceof Error && / answered 403:/.test(err.message))) throw err;
+      await sleep(50 * attempt);
+    }
+  }
   if (!created.token) throw new Error(`creating user ${name} returned no token`);
   const token = created.token;
 

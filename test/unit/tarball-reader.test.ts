@@ -297,6 +297,9 @@ describe('readTarball: the manifest shown is the one npm would publish', () => {
     expect(gyp.manifest.gypfile).toBe(true)
     const published = await readTarball(packageTgz({ name: 'a', version: '1.0.0' }, { 'binding.gyp': '{}' }), 'The tarball', { kind: 'published' })
     expect(published.manifest.scripts).toEqual({ install: 'node-gyp rebuild' })
+    // npm finds them with a glob and fs.access, which a folder of that name satisfies too.
+    const folders = await readTarball(packageTgz({ name: 'a', version: '1.0.0' }, { 'binding.gyp/index.js': 'x', 'server.js/x.js': 'y' }))
+    expect(folders.manifest.scripts).toEqual({ install: 'node-gyp rebuild', start: 'node server.js' })
   })
   it('keeps explicit scripts, gypfile: false, and files below the root as they are', async () => {
     const own = await readTarball(packageTgz({ name: 'a', version: '1.0.0', scripts: { preinstall: 'x', start: 'y' } }, { 'binding.gyp': '{}', 'server.js': '' }))
