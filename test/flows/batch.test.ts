@@ -1,11 +1,13 @@
 /**
  * Batch approval (approveBatch, src/flows/batch.ts) in-process: one confirmation and one code for the
  * whole batch, a fresh code when the registry refuses a used one, dependencies published first, and a
- * release that fails holding back what depends on it. Outcomes are read from the --json summary, the
- * publish calls and the stored records.
+ * release that fails holding back what depends on it, and release sets: approved whole, a member held
+ * for the set's packages it depends on. Outcomes are read from the --json summary, the publish calls
+ * and the stored records.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { approveBatch } from '../../src/flows/batch.js'
+import { prepareApproval, requireSetDependencies } from '../../src/flows/approve-release.js'
 import type { BatchSummary } from '../../src/core/batch.js'
 import type { Versioned } from '../../src/backends/types.js'
 import { harness, rejection, scriptedPrompts, type Harness, type HarnessOptions } from '../support/flow-harness.js'
@@ -145,5 +147,45 @@ describe('approveBatch', () => {
     h = await harness()
     await approveBatch({ releases: [], setId: null }, h.ctx)
     expect(h.stdout()).toBe('Nothing is waiting for approval in memory.\n')
+  })
+})
+
+describe('release sets', () => {
+  const family = [
+    { name: 'app', version: '2.0.0', manifest: { dependencies: { core: '^2.0.0' } } },
+    { name: 'core', version: '2.0.0' },
+  ]
+
+  it('approves a whole set, dependencies first, and names the set in the summary', async () => {
+    h = await harness({ json: true, registry: { codes: ['111111'], replay: true }, prompts: scriptedPrompts({ confirm: [true], otp: ['111111'] }) })
+    const { setId, members } = await h.stageSet(family)
+    await approveBatch({ releases: members.map((m) => m.current), setId }, h.ctx)
+    expect(published()).toEqual(['core', 'app'])
+    expect(summary()).toMatchObject({ setId, complete: true })
+  })
+
+  it('holds a member approved on its own until the set\'s packages it depends on are published', async () => {
+    h = await harness({ registry: { codes: ['111111'] } })
+    const { members } = await h.stageSet(family)
+    const app = members[0] as (typeof members)[number]
+    const prepared = await prepareApproval(app.current, h.ctx)
+    if (!('ready' in prepared)) throw new Error('expected a release ready to publish')
+    const err = await rejection(requireSetDependencies(prepared.ready, new Set(), h.ctx))
+    expect(err.code).toBe('ESTATE')
+    expect(err.message).toBe('app@2.0.0 depends on core@2.0.0 of its release set, not published yet')
+    h.registry.publish('core', '2.0.0', (members[1] as (typeof members)[number]).bytes)
+    await requireSetDependencies(prepared.ready, new Set(), h.ctx)
+    expect(h.registry.calls).toEqual([])
+  })
+
+  it('refuses, before anything is asked, a record that claims a set whose object does not list it', async () => {
+    h = await harness({ registry: { codes: ['111111'] } })
+    const { setId, members } = await h.stageSet(family)
+    const intruder = await h.stage('evil', '1.0.0', {}, { setId, setMembers: [...family, { name: 'evil', version: '1.0.0' }].map(({ name, version }) => ({ name, version })) })
+    const err = await rejection(approveBatch({ releases: [...members.map((m) => m.current), intruder.current], setId: null }, h.ctx))
+    expect(err.code).toBe('ESETMISMATCH')
+    expect(err.message).toContain(`evil@1.0.0 (${intruder.id}) claims release set ${setId}, which does not list it`)
+    expect(h.prompts.asked).toEqual([])
+    expect(h.registry.calls).toEqual([])
   })
 })

@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto'
 import { PassThrough } from 'node:stream'
 import { createMemoryBackend, type MemoryBackend } from '../../src/backends/memory.js'
 import type { Versioned } from '../../src/backends/types.js'
-import { RECORD_SCHEMA, type StagedRecord } from '../../src/core/record.js'
+import { RECORD_SCHEMA, type DetailedRecord, type StagedRecord } from '../../src/core/record.js'
+import { newSetObject } from '../../src/core/release-set.js'
 import type { ApprovalContext } from '../../src/flows/approve-release.js'
 import type { ApproveOptions } from '../../src/commands/approve.js'
 import type { Deps } from '../../src/commands/shared.js'
@@ -82,8 +83,10 @@ export interface Harness {
   /** What went to stdout and stderr so far. */
   stdout(): string
   stderr(): string
-  /** Stages a real package tarball with a record that describes it, as `stage-publish` would. */
-  stage(name: string, version: string, manifest?: Record<string, unknown>): Promise<Staged>
+  /** Stages a real package tarball with a record that describes it, as `stage-publish` would; `extra` fields win. */
+  stage(name: string, version: string, manifest?: Record<string, unknown>, extra?: Partial<StagedRecord>): Promise<Staged>
+  /** Stages a release set: its set object, then a record for each member. */
+  stageSet(members: Array<{ name: string; version: string; manifest?: Record<string, unknown> }>): Promise<{ setId: string; members: Staged[] }>
   /** The stored record now. */
   record(id: string): Promise<StagedRecord>
   close(): Promise<void>
@@ -129,6 +132,36 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
     conf: fakeNpmConfig(registry, options.loggedIn ?? true),
     backend,
   }
+  /** A real package tarball and a record that describes it, as `stage-publish` makes them. */
+  async function build(name: string, version: string, manifest: Record<string, unknown>, extra: Partial<StagedRecord>) {
+    const bytes = packageTgz({ name, version, ...manifest })
+    const facts = summarize(bytes, await readTarball(bytes))
+    const created = time.now()
+    const record: StagedRecord = {
+      schema: RECORD_SCHEMA,
+      id: randomUUID(),
+      packageName: name,
+      version,
+      tag: 'latest',
+      access: null,
+      registry: registry.url,
+      integrity: facts.integrity,
+      shasum: facts.shasum,
+      size: facts.size,
+      unpackedSize: facts.unpackedSize,
+      fileCount: facts.entryCount,
+      files: facts.files,
+      bundled: facts.bundled,
+      createdAt: created.toISOString(),
+      expiresAt: new Date(created.getTime() + 7 * 24 * 60 * MINUTE).toISOString(),
+      actor: 'ci-bot',
+      actorType: 'ci',
+      state: 'pending',
+      ...extra,
+    }
+    return { record, bytes }
+  }
+
   return {
     backend,
     registry,
@@ -137,34 +170,25 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
     ctx,
     stdout: () => text.stdout,
     stderr: () => text.stderr,
-    async stage(name, version, manifest = {}) {
-      const bytes = packageTgz({ name, version, ...manifest })
-      const facts = summarize(bytes, await readTarball(bytes))
-      const created = time.now()
-      const record: StagedRecord = {
-        schema: RECORD_SCHEMA,
-        id: randomUUID(),
-        packageName: name,
-        version,
-        tag: 'latest',
-        access: null,
-        registry: registry.url,
-        integrity: facts.integrity,
-        shasum: facts.shasum,
-        size: facts.size,
-        unpackedSize: facts.unpackedSize,
-        fileCount: facts.entryCount,
-        files: facts.files,
-        bundled: facts.bundled,
-        createdAt: created.toISOString(),
-        expiresAt: new Date(created.getTime() + 7 * 24 * 60 * MINUTE).toISOString(),
-        actor: 'ci-bot',
-        actorType: 'ci',
-        state: 'pending',
-      }
+    async stage(name, version, manifest = {}, extra = {}) {
+      const { record, bytes } = await build(name, version, manifest, extra)
       const res = await backend.createRelease(record, bytes)
       if (!res.created) throw new Error(`staging ${name}@${version} failed: ${res.reason}`)
       return { current: { record, etag: res.etag }, bytes, id: record.id }
+    },
+    async stageSet(members) {
+      // As `stage-publish --workspaces` does: the set object first, then its members' records.
+      const setId = randomUUID()
+      const built = await Promise.all(members.map((m) => build(m.name, m.version, m.manifest ?? {}, { setId, setMembers: members.map(({ name, version }) => ({ name, version })) })))
+      const created = await backend.createSet(newSetObject(setId, time.now(), built.map((b) => b.record as DetailedRecord)))
+      if (!created.created) throw new Error('set exists')
+      const staged: Staged[] = []
+      for (const { record, bytes } of built) {
+        const res = await backend.createRelease(record, bytes)
+        if (!res.created) throw new Error(`staging ${record.packageName} failed`)
+        staged.push({ current: { record, etag: res.etag }, bytes, id: record.id })
+      }
+      return { setId, members: staged }
     },
     async record(id) {
       const v = await backend.getRecord(id)
