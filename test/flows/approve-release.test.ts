@@ -32,7 +32,7 @@ describe('approving one release', () => {
     const staged = await h.stage('lib-a', '1.0.0')
     const finished = await publishApproved(await ready(staged), session(), h.ctx)
 
-    expect(h.registry.calls).toEqual([expect.objectContaining({ name: 'lib-a', version: '1.0.0', otp: CODE, authType: 'legacy', registry: h.registry.url, integrity: staged.current.record.integrity, answer: 'ok' })])
+    expect(h.registry.calls).toEqual([expect.objectContaining({ name: 'lib-a', version: '1.0.0', otp: CODE, authType: 'legacy', registry: h.registry.url, token: h.registry.token, integrity: staged.current.record.integrity, answer: 'ok' })])
     expect(finished.how).toMatchObject({ alreadyApproved: false })
     const stored = await h.record(staged.id)
     expect(stored).toMatchObject({ state: 'approved', approvedBy: 'alice', approvedAt: h.clock.now().toISOString() })

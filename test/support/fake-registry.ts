@@ -16,6 +16,8 @@ export interface PublishCall {
   otp?: string
   authType?: unknown
   registry?: unknown
+  /** The token for this registry in the options libnpmpublish got: the approver's own credentials. */
+  token?: unknown
   /** sha512 of the bytes sent. */
   integrity: string
   /** What the registry answered: `ok`, or the error code. */
@@ -116,7 +118,7 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
       const name = String(manifest.name)
       const version = String(manifest.version)
       const otp = typeof opts.otp === 'string' ? opts.otp : undefined
-      const call: PublishCall = { name, version, ...(otp !== undefined && { otp }), authType: opts.authType, registry: opts.registry, integrity: sha512(tarball), answer: 'ok' }
+      const call: PublishCall = { name, version, ...(otp !== undefined && { otp }), authType: opts.authType, registry: opts.registry, token: opts[`${base.replace(/^http:/, '')}:_authToken`], integrity: sha512(tarball), answer: 'ok' }
       registry.calls.push(call)
       const fail = (err: Error & { code?: string }): never => {
         call.answer = err.code ?? 'error'
