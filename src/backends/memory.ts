@@ -1,0 +1,220 @@
+/**
+ * A record store in memory, for tests of the flows in-process: records, tarballs, set objects,
+ * name@version reservations and audit entries live in Maps, with the contract's real semantics
+ * (src/backends/types.ts, checked by test/support/backend-contract.ts):
+ *  - create-if-absent and compare-and-set are decided in one synchronous step, so of several
+ *    concurrent writers exactly one wins;
+ *  - every write gets a new etag (a counter), even one that stores the same text again;
+ *  - what is stored is text and bytes, parsed strictly on every read as the other stores do, so
+ *    `raw` can put anything where a record or a set lives (a hostile or damaged backend).
+ * Every operation yields to the event loop first, so concurrent callers interleave between calls
+ * as they would against a file system or a bucket.
+ */
+import { createHash } from 'node:crypto'
+import { StagePublishError } from '../errors.js'
+import { isUuid, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
+import { MAX_SET_BYTES, parseSetObject, serializeSetObject, type SetObject } from '../core/release-set.js'
+import { LIMIT_ENV, MAX_RECORD_SIZE, tarballLimits } from '../core/limits.js'
+import { tooLarge } from './bounded-read.js'
+import { AUDIT_NAME_RE, parseReservation, serializeReservation } from './reservation.js'
+import type { CasStagingBackend, CreateResult, CreateSetResult, Reservation, ReserveResult, UpdateResult, Versioned } from './types.js'
+
+interface Stored {
+  text: string
+  etag: string
+}
+
+/** Direct access to what is stored, as someone with write access to the backend has it. For tests. */
+export interface MemoryRaw {
+  records: Map<string, Stored>
+  tarballs: Map<string, Buffer>
+  sets: Map<string, string>
+  reservations: Map<string, Stored>
+  audit: Map<string, string>
+  /** Puts any text where the record with this id lives, under a new etag (returned). */
+  writeRecord(id: string, text: string): string
+}
+
+export interface MemoryBackend extends CasStagingBackend {
+  readonly raw: MemoryRaw
+}
+
+export function createMemoryBackend(location = 'memory'): MemoryBackend {
+  const records = new Map<string, Stored>()
+  const tarballs = new Map<string, Buffer>()
+  const sets = new Map<string, string>()
+  const reservations = new Map<string, Stored>()
+  const audit = new Map<string, string>()
+  let generation = 0
+  const nextEtag = () => `m${++generation}`
+  const put = (map: Map<string, Stored>, key: string, text: string): string => {
+    const etag = nextEtag()
+    map.set(key, { text, etag })
+    return etag
+  }
+  // JSON of the pair: no escaping scheme to get wrong, '@acme/lib' and '@acme%2Flib' stay apart.
+  const versionKey = (name: string, version: string) => JSON.stringify([name, version])
+
+  const readRecord = (id: string): Versioned | null => {
+    const stored = records.get(id)
+    if (!stored) return null
+    if (Buffer.byteLength(stored.text) > MAX_RECORD_SIZE) throw tooLarge({ maxBytes: MAX_RECORD_SIZE, what: `The record of staged release ${id}` }, Buffer.byteLength(stored.text))
+    return { record: parseRecord(stored.text, id), etag: stored.etag }
+  }
+
+  const backend = {
+    kind: 'memory',
+    location,
+    raw: { records, tarballs, sets, reservations, audit, writeRecord: (id: string, text: string) => put(records, checkId(id), text) },
+
+    async createRelease(record: StagedRecord, bytes: Uint8Array): Promise<CreateResult> {
+      const id = checkId(record.id)
+      await tick()
+      if (records.has(id)) return { created: false, reason: 'exists' }
+      // Bytes first, then the record: a visible record never points at missing bytes.
+      tarballs.set(id, Buffer.from(bytes))
+      return { created: true, id, etag: put(records, id, serializeRecord(record)) }
+    },
+
+    async getTarball(id: string): Promise<Buffer> {
+      checkId(id)
+      await tick()
+      const bytes = tarballs.get(id)
+      if (!bytes) {
+        throw new StagePublishError('ENOTFOUND', `The tarball of staged release ${id} is missing from ${location}`, {
+          hint: 'It was rejected, or the backend was changed by hand. Nothing can be published from it.',
+        })
+      }
+      const { maxPackedSize } = tarballLimits(process.env)
+      if (bytes.length > maxPackedSize) throw tooLarge({ maxBytes: maxPackedSize, what: `The staged tarball of ${id}`, limitEnv: LIMIT_ENV.maxPackedSize }, bytes.length)
+      // A copy: a caller changing the buffer must not change what is stored.
+      return Buffer.from(bytes)
+    },
+
+    async deleteTarball(id: string): Promise<void> {
+      checkId(id)
+      await tick()
+      tarballs.delete(id)
+    },
+
+    async getRecord(id: string): Promise<Versioned | null> {
+      checkId(id)
+      await tick()
+      return readRecord(id)
+    },
+
+    async updateRecord(record: StagedRecord, etag: string): Promise<UpdateResult> {
+      const id = checkId(record.id)
+      await tick()
+      const current = records.get(id)
+      if (!current) return { updated: false, reason: 'missing' }
+      if (current.etag !== etag) return { updated: false, reason: 'conflict' }
+      return { updated: true, etag: put(records, id, serializeRecord(record)) }
+    },
+
+    async listIds(): Promise<string[]> {
+      await tick()
+      return [...records.keys()]
+    },
+
+    async listRecords(options: { packageName?: string; onCorrupt?: (id: string, err: Error) => void } = {}): Promise<Versioned[]> {
+      await tick()
+      const out: Versioned[] = []
+      for (const id of records.keys()) {
+        try {
+          const v = readRecord(id)
+          if (v && (!options.packageName || v.record.packageName === options.packageName)) out.push(v)
+        } catch (err) {
+          if (options.onCorrupt && err instanceof StagePublishError && (err.code === 'ECORRUPT' || err.code === 'ETOOLARGE')) options.onCorrupt(id, err)
+          else throw err
+        }
+      }
+      return out.sort(newestFirst)
+    },
+
+    async createSet(set: SetObject): Promise<CreateSetResult> {
+      const setId = checkSetId(set.setId)
+      await tick()
+      if (sets.has(setId)) return { created: false, reason: 'exists' }
+      sets.set(setId, serializeSetObject(set))
+      return { created: true }
+    },
+
+    async getSet(setId: string): Promise<SetObject | null> {
+      checkSetId(setId)
+      await tick()
+      const text = sets.get(setId)
+      if (text === undefined) return null
+      if (Buffer.byteLength(text) > MAX_SET_BYTES) throw tooLarge({ maxBytes: MAX_SET_BYTES, what: `The release set ${setId}` }, Buffer.byteLength(text))
+      return parseSetObject(text, setId)
+    },
+
+    async listSetIds(): Promise<string[]> {
+      await tick()
+      return [...sets.keys()]
+    },
+
+    async reserveVersion(name: string, version: string, id: string, replacing?: string): Promise<ReserveResult> {
+      checkId(id)
+      await tick()
+      const key = versionKey(name, version)
+      const held = reservations.get(key)
+      if (replacing === undefined ? held : held?.etag !== replacing) return { reserved: false, reason: 'taken' }
+      put(reservations, key, serializeReservation(name, version, id, new Date()))
+      return { reserved: true }
+    },
+
+    async getReservation(name: string, version: string): Promise<Reservation | null> {
+      await tick()
+      const held = reservations.get(versionKey(name, version))
+      return held ? { ...parseReservation(held.text), etag: held.etag } : null
+    },
+
+    async releaseVersion(name: string, version: string, id: string): Promise<void> {
+      checkId(id)
+      await tick()
+      const key = versionKey(name, version)
+      const held = reservations.get(key)
+      if (held && parseReservation(held.text).id === id) reservations.delete(key)
+    },
+
+    async inspectRecord(id: string): Promise<{ sha256: string; size: number } | null> {
+      checkId(id)
+      await tick()
+      const stored = records.get(id)
+      return stored ? { sha256: createHash('sha256').update(stored.text).digest('hex'), size: Buffer.byteLength(stored.text) } : null
+    },
+
+    async deleteRecord(id: string): Promise<void> {
+      checkId(id)
+      await tick()
+      records.delete(id)
+    },
+
+    async createAudit(name: string, text: string): Promise<boolean> {
+      if (!AUDIT_NAME_RE.test(name)) throw new StagePublishError('EINVALIDID', `"${name.slice(0, 60)}" is not an audit entry name`)
+      await tick()
+      if (audit.has(name)) return false
+      audit.set(name, text)
+      return true
+    },
+  } satisfies MemoryBackend
+  return backend
+}
+
+const newestFirst = (a: Versioned, b: Versioned): number =>
+  b.record.createdAt.localeCompare(a.record.createdAt) || a.record.id.localeCompare(b.record.id)
+
+/** Lets other callers run between two operations, as real I/O would. */
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+function checkId(id: string): string {
+  // The same rule as the other stores: only a UUID names a release.
+  if (!isUuid(id)) throw new StagePublishError('EINVALIDID', `"${String(id).slice(0, 60)}" is not a staged release id`)
+  return id
+}
+
+function checkSetId(setId: string): string {
+  if (!isUuid(setId)) throw new StagePublishError('EINVALIDID', `"${String(setId).slice(0, 60)}" is not a release set id`)
+  return setId
+}
