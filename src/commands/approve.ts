@@ -4,7 +4,8 @@
  * publish with the approver's own npm credentials, dependencies first.
  */
 import type { Command } from 'commander'
-import { defaultDeps, outputFor, type CommonOptions, type Deps } from './shared.js'
+import { defaultDeps, type Deps } from '../flows/context.js'
+import { outputFor, type CommonOptions } from './shared.js'
 import { registryOption } from './flags.js'
 
 export interface ApproveOptions extends CommonOptions {

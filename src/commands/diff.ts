@@ -3,7 +3,8 @@
  * version its review compares with, binary files summarised; through a pager on a terminal.
  */
 import type { Command } from 'commander'
-import { defaultDeps, outputFor, type CommonOptions, type Deps } from './shared.js'
+import { defaultDeps, type Deps } from '../flows/context.js'
+import { outputFor, type CommonOptions } from './shared.js'
 import { registryOption } from './flags.js'
 
 export interface DiffOptions extends CommonOptions {

@@ -6,7 +6,8 @@ import type { Command } from 'commander'
 import { StagePublishError } from '../errors.js'
 import type { StagedRecord } from '../core/record.js'
 import type { StagedSet } from '../flows/stage-set.js'
-import { defaultDeps, outputFor, type CommonOptions, type Deps } from './shared.js'
+import { defaultDeps, type Deps } from '../flows/context.js'
+import { outputFor, type CommonOptions } from './shared.js'
 import { accessOption, registryOption } from './flags.js'
 
 export interface PublishOptions extends CommonOptions {

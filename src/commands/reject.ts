@@ -3,7 +3,8 @@
  * a registry that stages natively deletes its item (with your one-time password).
  */
 import type { Command } from 'commander'
-import { defaultDeps, outputFor, type CommonOptions, type Deps } from './shared.js'
+import { defaultDeps, type Deps } from '../flows/context.js'
+import { outputFor, type CommonOptions } from './shared.js'
 import { registryOption } from './flags.js'
 
 export interface RejectOptions extends CommonOptions {

@@ -1,6 +1,7 @@
 /** `stage-publish view <id|set-id>`: a staged release (or every release of a set) with its file list and its review against what is published. */
 import type { Command } from 'commander'
-import { defaultDeps, outputFor, type CommonOptions, type Deps } from './shared.js'
+import { defaultDeps, type Deps } from '../flows/context.js'
+import { outputFor, type CommonOptions } from './shared.js'
 import { registryOption } from './flags.js'
 
 export interface ViewOptions extends CommonOptions {

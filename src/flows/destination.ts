@@ -11,7 +11,7 @@ import type { StagingBackend } from '../backends/types.js'
 import type { NpmConfig } from '../registry/config.js'
 import { isCi } from '../origin/origin.js'
 import type { Output } from '../ui/output.js'
-import type { Deps } from '../commands/shared.js'
+import type { Deps } from './context.js'
 import type { PublishOptions } from '../commands/publish.js'
 import { backendArg, nameBackend } from './follow-up.js'
 

@@ -13,7 +13,7 @@ import { packLikePublish, readManifest, resolveSource } from '../registry/pack.j
 import type { TarballContents } from '../registry/tarball.js'
 import { describeDifferences } from '../ui/render.js'
 import type { Output } from '../ui/output.js'
-import type { Deps } from '../commands/shared.js'
+import type { Deps } from './context.js'
 import { scriptBanner } from './script-banner.js'
 import { backendArg } from './follow-up.js'
 

@@ -11,7 +11,7 @@ import { renderRecord, type Unverified, type VerifiedFacts } from '../ui/render.
 import { inline } from '../ui/sanitize.js'
 import { renderReview, reviewColors } from '../ui/render-review.js'
 import type { Output } from '../ui/output.js'
-import { backendFor, type Deps } from '../commands/shared.js'
+import { backendFor, type Deps } from './context.js'
 import { normaliseRegistryUrl } from '../backends/index.js'
 import type { ViewOptions } from '../commands/view.js'
 import { reviewForView } from './review.js'

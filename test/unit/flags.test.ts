@@ -8,7 +8,7 @@ import path from 'node:path'
 import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { buildProgram, main } from '../../src/cli.js'
-import type { Deps } from '../../src/commands/shared.js'
+import type { Deps } from '../../src/flows/context.js'
 import { ROOT } from '../support/cli.js'
 
 function capture(): { deps: () => Deps; text: () => string } {
