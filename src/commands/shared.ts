@@ -14,3 +14,9 @@ export interface CommonOptions {
 
 export const outputFor = (opts: CommonOptions, deps: Deps): Output =>
   createOutput({ json: Boolean(opts.json), stdout: deps.stdout, stderr: deps.stderr, color: opts.color, env: deps.env })
+
+/** What a flow is given: the parsed command line without what only the command uses (--json, --color pick the output). */
+export function requestOf<T extends CommonOptions>(opts: T): Omit<T, 'json' | 'color'> {
+  const { json: _json, color: _color, ...request } = opts
+  return request
+}

@@ -77,6 +77,24 @@ describe('--access', () => {
   })
 })
 
+describe('--auth-type', () => {
+  // approve checked it deep in its flow; reject let a typo through as "legacy". Both refuse it while parsing now.
+  for (const verb of ['approve', 'reject']) {
+    it(`is legacy or web on ${verb}: anything else is a usage error before any backend is opened`, async () => {
+      const program = buildProgram(capture().deps)
+      let said = ''
+      program.commands.find((c) => c.name() === verb)?.configureOutput({ writeErr: (s) => (said += s) })
+      await expect(program.parseAsync(['node', 'stage-publish', verb, '3f2a9c1e', '--yes', '--auth-type', 'webauthn'])).rejects.toMatchObject({ code: 'commander.invalidArgument' })
+      expect(said).toMatch(/Allowed choices are legacy, web/)
+    })
+
+    it(`exits 2 on ${verb} with a bad --auth-type`, async () => {
+      const { deps } = capture()
+      expect(await main(['node', 'stage-publish', verb, '3f2a9c1e', '--yes', '--auth-type', 'Legacy'], deps)).toBe(2)
+    })
+  }
+})
+
 describe('hints', () => {
   it('never name a flag the command they are printed by does not have', () => {
     const program = buildProgram()
