@@ -3,7 +3,7 @@
  * happened, a hint that says what to do, and the process exit code. Nothing secret ever goes in.
  * (npm lib/utils/error-message.js, pnpm PnpmError(code, message, { hint }))
  */
-import { isSecretParam } from './core/url.js'
+import { isSecretParam } from './secret-param.js'
 
 export const EXIT_OK = 0
 export const EXIT_FAILURE = 1

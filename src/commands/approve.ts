@@ -4,29 +4,13 @@
  * publish with the approver's own npm credentials, dependencies first.
  */
 import type { Command } from 'commander'
-import { defaultDeps, outputFor, type CommonOptions, type Deps } from './shared.js'
-import { registryOption } from './flags.js'
+import { defaultDeps, type Deps } from '../flows/context.js'
+import type { ApproveRequest } from '../flows/approve.js'
+import { outputFor, requestOf, type CommonOptions } from './shared.js'
+import { authTypeOption, registryOption } from './flags.js'
 
-export interface ApproveOptions extends CommonOptions {
-  otp?: string
-  yes?: boolean
-  registry?: string
-  authType?: string
-  userconfig?: string
-  wait?: string
-  /** Finding codes the policy lets through for this approval. */
-  allow?: string[]
-  /** The integrity (sha512-...) or shasum the staged bytes must have. */
-  expect?: string
-  /** Pack this folder (true: the current one) and compare it file by file with the staged tarball. */
-  verifyLocal?: string | boolean
-  /** With --verify-local: pack without running prepublishOnly, prepack, prepare or postpack. */
-  ignoreScripts?: boolean
-  /** Every pending release of this package. */
-  package?: string
-  /** Every pending release. */
-  all?: boolean
-}
+/** What commander parses: the flow's request, and the options every command has. */
+export interface ApproveOptions extends CommonOptions, ApproveRequest {}
 
 export function register(program: Command, deps: () => Deps = defaultDeps): void {
   program
@@ -37,7 +21,7 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .option('--otp <code>', 'one-time password from your authenticator (required without a terminal); reused for every release of a batch')
     .option('-y, --yes', 'skip the confirmation question (the one-time password is still required)')
     .addOption(registryOption('publish to this registry instead of the one recorded at staging (shown before you confirm)'))
-    .option('--auth-type <type>', 'legacy: ask for a code from your authenticator (default); web: sign in through the browser URL the registry gives')
+    .addOption(authTypeOption('legacy: ask for a code from your authenticator (default); web: sign in through the browser URL the registry gives'))
     .option('--wait <duration>', 'how long to wait for another maintainer who is approving the same release (default: 60s)')
     .option('--allow <code...>', 'let these review finding codes through the stagePublish.policy of package.json, for this approval')
     .option('--expect <digest>', 'refuse unless the staged tarball has this integrity (sha512-...) or shasum (40 hex), e.g. the one CI printed')
@@ -51,5 +35,6 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
 export async function runApprove(ids: string[], opts: ApproveOptions, deps: Deps): Promise<void> {
   const out = outputFor(opts, deps)
   const { approveRelease } = await import('../flows/approve.js')
-  await approveRelease(ids, opts, deps, out)
+  await approveRelease(ids, requestOf(opts), deps, out)
 }
+

@@ -3,17 +3,13 @@
  * version its review compares with, binary files summarised; through a pager on a terminal.
  */
 import type { Command } from 'commander'
-import { defaultDeps, outputFor, type CommonOptions, type Deps } from './shared.js'
+import { defaultDeps, type Deps } from '../flows/context.js'
+import type { DiffRequest } from '../flows/diff.js'
+import { outputFor, requestOf, type CommonOptions } from './shared.js'
 import { registryOption } from './flags.js'
 
-export interface DiffOptions extends CommonOptions {
-  /** Lines of context around each change (-U). */
-  unified?: string
-  /** false with --no-pager. */
-  pager?: boolean
-  /** npm's --registry: the published version comes from this registry; a registry backend reads from it. */
-  registry?: string
-}
+/** What commander parses: the flow's request, and the options every command has. */
+export interface DiffOptions extends CommonOptions, DiffRequest {}
 
 export function register(program: Command, deps: () => Deps = defaultDeps): void {
   program
@@ -31,5 +27,5 @@ export async function runDiff(rawId: string, files: string[], opts: DiffOptions,
   // Each stream decides its own colour: a diff redirected into a file stays a plain patch.
   const out = outputFor(opts, deps)
   const { diffRelease } = await import('../flows/diff.js')
-  await diffRelease(rawId, files, opts, deps, out)
+  await diffRelease(rawId, files, requestOf(opts), deps, out)
 }

@@ -1,6 +1,7 @@
 /** `stage-publish download <id>`: the staged tarball, checked against its recorded integrity. */
 import type { Command } from 'commander'
-import { defaultDeps, backendFor, findRecord, outputFor, type CommonOptions, type Deps } from './shared.js'
+import { backendFor, defaultDeps, findRecord, type Deps } from '../flows/context.js'
+import { outputFor, type CommonOptions } from './shared.js'
 import { registryOption } from './flags.js'
 import { usageError } from '../errors.js'
 

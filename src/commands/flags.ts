@@ -38,3 +38,6 @@ export const registryOption = (description: string): Option => new Option('--reg
 
 /** `--access <access>`: only what npm accepts. */
 export const accessOption = (description: string): Option => new Option('--access <access>', description).choices(['public', 'restricted'])
+
+/** `--auth-type <type>` (approve, reject): how the registry asks for the second factor, as npm's `auth-type`. */
+export const authTypeOption = (description: string): Option => new Option('--auth-type <type>', description).choices(['legacy', 'web'])

@@ -1,6 +1,7 @@
 /** `stage-publish list [<package-name>]`: what is waiting for approval, newest first. */
 import type { Command } from 'commander'
-import { defaultDeps, backendFor, outputFor, type CommonOptions, type Deps } from './shared.js'
+import { backendFor, defaultDeps, type Deps } from '../flows/context.js'
+import { outputFor, type CommonOptions } from './shared.js'
 import { registryOption } from './flags.js'
 import { inline } from '../ui/sanitize.js'
 import type { StagedRecord } from '../core/record.js'

@@ -6,18 +6,15 @@ import type { Command } from 'commander'
 import { StagePublishError } from '../errors.js'
 import type { StagedRecord } from '../core/record.js'
 import type { StagedSet } from '../flows/stage-set.js'
-import { defaultDeps, outputFor, type CommonOptions, type Deps } from './shared.js'
+import type { StageRequest } from '../flows/stage.js'
+import { defaultDeps, type Deps } from '../flows/context.js'
+import { outputFor, requestOf, type CommonOptions } from './shared.js'
 import { accessOption, registryOption } from './flags.js'
 
-export interface PublishOptions extends CommonOptions {
-  tag?: string
-  access?: string
-  registry?: string
-  dryRun?: boolean
-  ignoreScripts?: boolean
+/** What commander parses: the staging flows' request, what only this command uses, and the options every command has. */
+export interface PublishOptions extends CommonOptions, StageRequest {
+  /** Accepted and ignored, so `npm publish --otp` lines keep working (a notice says so). */
   otp?: string
-  expiresIn?: string
-  userconfig?: string
   /** -w <name|path>: these workspaces (repeatable). */
   workspace?: string[]
   /** --workspaces: every workspace. */
@@ -44,15 +41,16 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
 
 export async function runPublish(spec: string | undefined, opts: PublishOptions, deps: Deps): Promise<void> {
   const out = outputFor(opts, deps)
+  const { otp: _otp, workspace: _workspace, workspaces: _workspaces, ...request } = requestOf(opts)
   if (opts.workspaces || opts.workspace?.length) {
     if (spec !== undefined) throw new StagePublishError('EUSAGE', 'Give either a folder or tarball, or --workspaces / -w, not both', { exitCode: 2 })
     const { stageWorkspaces } = await import('../flows/stage-set.js')
-    const set = await stageWorkspaces(opts.workspaces ? [] : (opts.workspace ?? []), opts, deps, out)
+    const set = await stageWorkspaces(opts.workspaces ? [] : (opts.workspace ?? []), request, deps, out)
     printSet(set, opts, out)
     return
   }
   const { stageRelease } = await import('../flows/stage.js')
-  const staged = await stageRelease(spec, opts, deps, out)
+  const staged = await stageRelease(spec, request, deps, out)
   printStaged(staged.record, staged.dryRun, staged.backendHint, opts, out, staged.backendKind)
 }
 

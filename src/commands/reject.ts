@@ -3,21 +3,13 @@
  * a registry that stages natively deletes its item (with your one-time password).
  */
 import type { Command } from 'commander'
-import { defaultDeps, outputFor, type CommonOptions, type Deps } from './shared.js'
-import { registryOption } from './flags.js'
+import { defaultDeps, type Deps } from '../flows/context.js'
+import type { RejectRequest } from '../flows/reject.js'
+import { outputFor, requestOf, type CommonOptions } from './shared.js'
+import { authTypeOption, registryOption } from './flags.js'
 
-export interface RejectOptions extends CommonOptions {
-  reason?: string
-  /** Remove a record that does not parse (with an audit entry); a valid one is rejected as usual. */
-  force?: boolean
-  /** Do not ask for confirmation (required without a terminal). */
-  yes?: boolean
-  /** Registry backend: the one-time password its DELETE needs. */
-  otp?: string
-  authType?: string
-  /** With the registry backend: the registry to reject on. */
-  registry?: string
-}
+/** What commander parses: the flow's request, and the options every command has. */
+export interface RejectOptions extends CommonOptions, RejectRequest {}
 
 export function register(program: Command, deps: () => Deps = defaultDeps): void {
   program
@@ -27,7 +19,7 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .option('--force', 'remove a corrupt record (one that does not parse) and its tarball, keeping an audit entry (needs --reason)')
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
     .option('--otp <code>', 'registry backend: the one-time password the registry asks for to delete the staged item')
-    .option('--auth-type <type>', 'registry backend: legacy (a code, default) or web (browser sign-in)')
+    .addOption(authTypeOption('registry backend: legacy (a code, default) or web (browser sign-in)'))
     .addOption(registryOption('with --backend registry: the registry whose staged item to reject (default: from .npmrc)'))
     .option('--backend <url>', 'where releases are staged')
     .option('--json', 'print the updated record as JSON')
@@ -37,5 +29,6 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
 export async function runReject(rawId: string, opts: RejectOptions, deps: Deps): Promise<void> {
   const out = outputFor(opts, deps)
   const { rejectRelease } = await import('../flows/reject.js')
-  await rejectRelease(rawId, opts, deps, out)
+  await rejectRelease(rawId, requestOf(opts), deps, out)
 }
+

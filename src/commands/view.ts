@@ -1,14 +1,12 @@
 /** `stage-publish view <id|set-id>`: a staged release (or every release of a set) with its file list and its review against what is published. */
 import type { Command } from 'commander'
-import { defaultDeps, outputFor, type CommonOptions, type Deps } from './shared.js'
+import { defaultDeps, type Deps } from '../flows/context.js'
+import type { ViewRequest } from '../flows/view.js'
+import { outputFor, requestOf, type CommonOptions } from './shared.js'
 import { registryOption } from './flags.js'
 
-export interface ViewOptions extends CommonOptions {
-  /** false with --no-review: show the record only, without asking the registry. */
-  review?: boolean
-  /** npm's --registry: the review compares with this registry; a registry backend reads from it. */
-  registry?: string
-}
+/** What commander parses: the flow's request, and the options every command has. */
+export interface ViewOptions extends CommonOptions, ViewRequest {}
 
 export function register(program: Command, deps: () => Deps = defaultDeps): void {
   program
@@ -24,5 +22,5 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
 export async function runView(rawId: string, opts: ViewOptions, deps: Deps): Promise<void> {
   const out = outputFor(opts, deps)
   const { viewRelease } = await import('../flows/view.js')
-  await viewRelease(rawId, opts, deps, out)
+  await viewRelease(rawId, requestOf(opts), deps, out)
 }

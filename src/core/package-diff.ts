@@ -3,7 +3,7 @@
  * diffs of text files, a summary for binary ones, added and removed files diffed against nothing.
  * Pure: the same file comparison as the review (./review/files.ts), then ./diff.ts per file.
  */
-import type { TarballContents, TarballFile } from '../registry/tarball.js'
+import type { TarballContents, TarballFile } from './tarball-contents.js'
 import { isBinary, unifiedDiff } from './diff.js'
 import { compareFiles, indexFiles } from './review.js'
 

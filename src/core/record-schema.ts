@@ -5,16 +5,14 @@
  * A field that breaks a rule makes the whole record corrupt; the reason names the field, never
  * its value. No string of a record may hold a control, bidi or zero-width character. Pure.
  */
-import type { CiInfo, Claim, GitInfo, PackedFile, SetMember, StagedRecord, StoredState } from './record.js'
+import { RECORD_SCHEMA, type CiInfo, type Claim, type GitInfo, type PackedFile, type SetMember, type StagedRecord, type StoredState } from './record-types.js'
 import { firstUnsafeChar, MAX_REASON } from './text.js'
 import {
   COMMIT_RE, httpUrlRule, integrityRule, isUuid, packageNameRule, packagePathRule, PROVIDER_RE, registryRule, remoteRule, SHASUM_RE,
   tagRule, timeRule, versionRule, type Rule,
 } from './field-rules.js'
 
-export { isUuid }
-
-export const RECORD_SCHEMA = 1
+export { isUuid, RECORD_SCHEMA }
 
 /** Bounds on what a record may hold. A package of more files than `files` cannot be staged to a record store. */
 export const RECORD_LIMITS = {

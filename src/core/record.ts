@@ -8,91 +8,9 @@ import { checkRecord, isUuid, RECORD_LIMITS, RECORD_SCHEMA } from './record-sche
 
 export { isUuid, RECORD_SCHEMA }
 
-/** A record's stored state. `expired` is never stored: it is derived from expiresAt (see effectiveState). */
-export type StoredState = 'pending' | 'approving' | 'approved' | 'rejected'
-export type RecordState = StoredState | 'expired'
-
-export interface PackedFile {
-  path: string
-  size: number
-  mode: number
-}
-
-export interface GitInfo {
-  commit?: string
-  branch?: string
-  remote?: string
-  dirty?: boolean
-}
-
-export interface CiInfo {
-  provider: string
-  runUrl?: string
-  workflow?: string
-  ref?: string
-}
-
-export interface Claim {
-  by: string
-  at: string
-  /** The approver's machine (os.hostname()) and process: a claim whose process is gone can be taken over at once. */
-  host?: string
-  pid?: number
-}
-
-/** One package of a release set, as staged: the set is complete only when every member is. */
-export interface SetMember {
-  name: string
-  version: string
-}
-
-/**
- * A staged release. Record stores (file, S3) keep every field. A registry's staging API lists only
- * npm's fields (id, packageName, version, tag, createdAt, actor, actorType, access, shasum): the fields
- * marked "record stores" are absent in what it returns until the bytes are downloaded and verified
- * (see `withTarballDetails`), and such a record never expires and is never in a state other than pending.
- */
-export interface StagedRecord {
-  schema: typeof RECORD_SCHEMA
-  id: string
-  /** The release set (a UUID) this package was staged in with others (`stage-publish --workspaces`). */
-  setId?: string
-  /** Every member of that set, so any one record tells whether the set is complete. */
-  setMembers?: SetMember[]
-  packageName: string
-  version: string
-  tag: string
-  access: 'public' | 'restricted' | null
-  registry: string
-  /** sha512 of the tarball (record stores). */
-  integrity?: string
-  /** sha1 of the tarball, hex: the one digest npm's staging API lists. */
-  shasum: string
-  /** Record stores: packed size, unpacked size, file count, files, bundled dependencies. */
-  size?: number
-  unpackedSize?: number
-  fileCount?: number
-  files?: PackedFile[]
-  bundled?: string[]
-  createdAt: string
-  /** Record stores: when it stops being approvable. A registry's items do not expire. */
-  expiresAt?: string
-  actor: string
-  /** `trusted automation` is npm's word, from a registry, for what we call `ci`. */
-  actorType: 'user' | 'ci' | 'trusted automation'
-  git?: GitInfo
-  ci?: CiInfo
-  state: StoredState
-  claim?: Claim
-  approvedAt?: string
-  approvedBy?: string
-  rejectedAt?: string
-  rejectedBy?: string
-  rejectReason?: string
-}
-
-/** What is known of a release once its bytes are verified: every tarball fact. */
-export type DetailedRecord = StagedRecord & Required<Pick<StagedRecord, 'integrity' | 'size' | 'unpackedSize' | 'fileCount' | 'files' | 'bundled'>>
+// The record's shape lives in ./record-types.ts, which the schema (./record-schema.ts) reads into.
+export type { StoredState, RecordState, PackedFile, GitInfo, CiInfo, Claim, SetMember, StagedRecord, DetailedRecord } from './record-types.js'
+import type { DetailedRecord, PackedFile, RecordState, StagedRecord } from './record-types.js'
 
 /** The tarball facts a registry's record lacks, filled in from verified bytes. A record store's own facts win. */
 export function withTarballDetails(

@@ -3,16 +3,10 @@
  * (`https://x-access-token:<token>@github.com/...`, `?access_token=...`) or a CI run URL can carry a
  * secret. What we store or print is the URL without it. Pure: no I/O.
  */
+import { isSecretParam } from '../secret-param.js'
 
-/** Query parameters that carry secrets on some server: OAuth, GitLab, signed S3/GCS/Azure/CloudFront URLs. */
-const SECRET_PARAM_WORDS = /token|secret|passw|pwd|credential|signature|session|apikey|api_key/
-const SECRET_PARAM_SEGMENTS = /(?:^|_)(?:auth|authorization|key|sig|jwt|otp|pass|policy|key_pair_id)(?:$|_)/
-
-/** True for a query parameter name that carries a secret (matched case-insensitively, `-` and `.` as `_`). */
-export function isSecretParam(name: string): boolean {
-  const n = name.toLowerCase().replace(/[-.]/g, '_')
-  return n.startsWith('x_amz_') || n.startsWith('x_goog_') || SECRET_PARAM_WORDS.test(n) || SECRET_PARAM_SEGMENTS.test(n)
-}
+// The rule lives below errors.ts, which redacts with it too; kept importable from here.
+export { isSecretParam }
 
 /** `[user@]host:path`, git's scp-like syntax: no scheme, and a colon before the first slash. */
 const SCP_LIKE = /^(?:([^@/]*)@)?([A-Za-z0-9][A-Za-z0-9.-]*):(?!\/\/)(.*)$/

@@ -26,8 +26,8 @@ import { manifestMismatches } from '../core/manifest-confusion.js'
 import { dependenciesAmong } from '../core/batch.js'
 import type { Prompts } from '../ui/prompts.js'
 import type { Output } from '../ui/output.js'
-import type { Deps } from '../commands/shared.js'
-import type { ApproveOptions } from '../commands/approve.js'
+import type { Deps } from './context.js'
+import type { ApproveRequest } from './approve-request.js'
 import { alreadyDone, claim, markApproved, release, settleOthers, thisProcess, type Self, type Timing } from './claim.js'
 import { untilReleased } from './exit-guard.js'
 import { withOneTimePassword, type OtpSession } from './otp.js'
@@ -39,7 +39,7 @@ import { loadVerified, type Verified } from './verify.js'
 import { inline } from '../ui/sanitize.js'
 
 export interface ApprovalContext {
-  opts: ApproveOptions
+  opts: ApproveRequest
   deps: Deps
   out: Output
   prompts: Prompts

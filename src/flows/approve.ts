@@ -15,8 +15,8 @@ import { renderApprovalSummary } from '../ui/render.js'
 import { inline } from '../ui/sanitize.js'
 import { formatTime } from '../ui/format.js'
 import type { Output } from '../ui/output.js'
-import { backendFor, type Deps } from '../commands/shared.js'
-import type { ApproveOptions } from '../commands/approve.js'
+import { backendFor, type Deps } from './context.js'
+import type { ApproveRequest } from './approve-request.js'
 import { prepareApproval, publishApproved, requireSetDependencies, type ApprovalContext, type ReportExtras } from './approve-release.js'
 import { approveBatch } from './batch.js'
 import { backendArg } from './follow-up.js'
@@ -25,16 +25,16 @@ import { factsOf } from './facts.js'
 import { loadGate } from './review.js'
 import { requireComplete, resolveName, selectReleases } from './select.js'
 
+export type { ApproveRequest }
+
 const DEFAULT_CLAIM_TIMEOUT = '10m'
 /** How long a second approver waits for a first one to finish before giving up (--wait). */
 const DEFAULT_WAIT_FOR_OTHER = '60s'
 
-export async function approveRelease(names: string[], opts: ApproveOptions, deps: Deps, out: Output): Promise<void> {
+export async function approveRelease(names: string[], opts: ApproveRequest, deps: Deps, out: Output): Promise<void> {
   const prompts = deps.prompts ?? createPrompts(deps.promptStreams)
+  // --auth-type is one of the two when the command line is parsed (src/commands/approve.ts).
   const authType = opts.authType ?? 'legacy'
-  if (authType !== 'legacy' && authType !== 'web') {
-    throw new StagePublishError('EUSAGE', `--auth-type must be "legacy" or "web", not "${authType}"`, { exitCode: 2 })
-  }
   if (opts.otp !== undefined && !/^\S{4,}$/.test(opts.otp)) {
     throw new StagePublishError('EUSAGE', '--otp needs the code from your authenticator app', { exitCode: 2 })
   }
@@ -72,7 +72,7 @@ export async function approveRelease(names: string[], opts: ApproveOptions, deps
 }
 
 /** One of: ids (or set ids), --package, --all. True when that is more than one release id. */
-function checkSelection(names: string[], opts: ApproveOptions): boolean {
+function checkSelection(names: string[], opts: ApproveRequest): boolean {
   const ways = [names.length > 0, opts.package !== undefined, Boolean(opts.all)].filter(Boolean).length
   if (ways !== 1) {
     throw new StagePublishError('EUSAGE', ways === 0 ? 'approve needs what to approve' : 'approve takes ids, --package or --all: one of them', {

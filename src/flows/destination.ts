@@ -11,8 +11,8 @@ import type { StagingBackend } from '../backends/types.js'
 import type { NpmConfig } from '../registry/config.js'
 import { isCi } from '../origin/origin.js'
 import type { Output } from '../ui/output.js'
-import type { Deps } from '../commands/shared.js'
-import type { PublishOptions } from '../commands/publish.js'
+import type { Deps } from './context.js'
+import type { StageRequest } from './stage-request.js'
 import { backendArg, nameBackend } from './follow-up.js'
 
 /** Where releases go and how long they may wait: decided once, before any script runs, so a bad flag costs nothing. */
@@ -27,7 +27,7 @@ export interface Destination {
   open(registry: string, flat: Record<string, unknown>): Promise<StagingBackend>
 }
 
-export async function chooseDestination(stageConfig: Record<string, unknown>, pkgDir: string, opts: PublishOptions, deps: Deps): Promise<Destination> {
+export async function chooseDestination(stageConfig: Record<string, unknown>, pkgDir: string, opts: StageRequest, deps: Deps): Promise<Destination> {
   const choice = chooseBackend({ flag: opts.backend, env: deps.env, packageBackend: stageConfig.backend, packageDir: pkgDir })
   if (choice.source === 'default' && (await isCi(deps.env)).isCI) {
     throw new StagePublishError('ECIBACKEND', 'Refusing to stage into a local directory on a CI runner: it vanishes with the runner, and the release with it', {
@@ -62,7 +62,7 @@ export async function chooseDestination(stageConfig: Record<string, unknown>, pk
  * A registry backend stages where the release will be published, with the stager's own credentials
  * (npm's model): the registry named by --backend registry+<url> must be the package's registry.
  */
-export function checkRegistryBackend(stagingRegistry: string, registry: string, name: string, conf: NpmConfig, opts: PublishOptions, out: Output): void {
+export function checkRegistryBackend(stagingRegistry: string, registry: string, name: string, conf: NpmConfig, opts: StageRequest, out: Output): void {
   if (normaliseRegistryUrl(stagingRegistry) !== normaliseRegistryUrl(registry)) {
     throw new StagePublishError('EUSAGE', `${name} is published to ${registry}, but --backend names the registry ${stagingRegistry}`, {
       hint: 'A registry that stages releases also publishes them: use --backend registry (the package\'s own registry), or --registry to change where it goes.',

@@ -7,12 +7,19 @@ import { normaliseRegistryUrl } from '../backends/index.js'
 import { renderDiffTitle, renderPackageDiff } from '../ui/render-diff.js'
 import { page, pagerCommand } from '../ui/pager.js'
 import type { Output } from '../ui/output.js'
-import { backendFor, findRecord, type Deps } from '../commands/shared.js'
-import type { DiffOptions } from '../commands/diff.js'
+import { backendFor, findRecord, type BackendRequest, type Deps } from './context.js'
 import { loadVerified } from './verify.js'
 import { followUp } from './follow-up.js'
 
-export async function diffRelease(rawId: string, paths: string[], opts: DiffOptions, deps: Deps, out: Output): Promise<void> {
+/** What `diff` is asked to do (built by src/commands/diff.ts from the command line). */
+export interface DiffRequest extends BackendRequest {
+  /** Lines of context around each change (-U), as typed. */
+  unified?: string
+  /** false: do not page the output, even on a terminal. */
+  pager?: boolean
+}
+
+export async function diffRelease(rawId: string, paths: string[], opts: DiffRequest, deps: Deps, out: Output): Promise<void> {
   const context = opts.unified === undefined ? undefined : Number(opts.unified)
   if (context !== undefined && !(Number.isInteger(context) && context >= 0)) {
     throw usageError(`--unified needs a number of lines, not "${opts.unified}"`)

@@ -13,13 +13,16 @@ import { packLikePublish, readManifest, resolveSource } from '../registry/pack.j
 import type { TarballContents } from '../registry/tarball.js'
 import { describeDifferences } from '../ui/render.js'
 import type { Output } from '../ui/output.js'
-import type { Deps } from '../commands/shared.js'
+import type { Deps } from './context.js'
 import { scriptBanner } from './script-banner.js'
 import { backendArg } from './follow-up.js'
 
 export interface PinOptions {
+  /** The integrity (sha512-...) or shasum the staged bytes must have. */
   expect?: string
+  /** Pack this folder (true: the current one) and compare it file by file with the staged tarball. */
   verifyLocal?: string | boolean
+  /** With verifyLocal: pack without running prepublishOnly, prepack, prepare or postpack. */
   ignoreScripts?: boolean
   userconfig?: string
   /** Named again in the follow-up commands of hints. */

@@ -13,14 +13,26 @@ import { localActor } from '../origin/origin.js'
 import { createPrompts, type Prompts } from '../ui/prompts.js'
 import { formatTime } from '../ui/format.js'
 import type { Output } from '../ui/output.js'
-import { backendFor, type Deps } from '../commands/shared.js'
-import type { RejectOptions } from '../commands/reject.js'
+import { backendFor, type BackendRequest, type Deps } from './context.js'
 import { withOneTimePassword } from './otp.js'
 import { resolveName } from './select.js'
 import { inline } from '../ui/sanitize.js'
 import { followUp } from './follow-up.js'
 
-export async function rejectRelease(rawId: string, opts: RejectOptions, deps: Deps, out: Output): Promise<void> {
+/** What `reject` is asked to do; the command checks the flags when it parses them (src/commands/reject.ts). */
+export interface RejectRequest extends BackendRequest {
+  reason?: string
+  /** Remove a record that does not parse (with an audit entry); a valid one is rejected as usual. */
+  force?: boolean
+  /** Do not ask for confirmation (required without a terminal). */
+  yes?: boolean
+  /** Registry backend: the one-time password its DELETE needs. */
+  otp?: string
+  /** Registry backend: legacy (a code, the default) or web (browser sign-in). */
+  authType?: 'legacy' | 'web'
+}
+
+export async function rejectRelease(rawId: string, opts: RejectRequest, deps: Deps, out: Output): Promise<void> {
   checkReason(opts.reason)
   const prompts = deps.prompts ?? createPrompts(deps.promptStreams)
   const backend = await backendFor(opts, deps)
@@ -84,7 +96,7 @@ function checkReason(reason: string | undefined): void {
 async function rejectRecord(
   backend: CasStagingBackend,
   current: Versioned,
-  opts: RejectOptions,
+  opts: RejectRequest,
   deps: Deps,
   confirm: (record: StagedRecord) => Promise<void>,
 ): Promise<{ record: StagedRecord; already: boolean }> {
@@ -128,13 +140,13 @@ async function rejectRecord(
 async function rejectNatively(
   backend: NativeStagingBackend,
   record: StagedRecord,
-  opts: RejectOptions,
+  opts: RejectRequest,
   deps: Deps,
   out: Output,
   prompts: Prompts,
   confirm: (record: StagedRecord) => Promise<void>,
 ): Promise<StagedRecord> {
-  const authType = opts.authType === 'web' ? 'web' : 'legacy'
+  const authType = opts.authType ?? 'legacy'
   if (!prompts.interactive && !opts.otp && authType === 'legacy') {
     throw new StagePublishError('ENEEDOTP', `No terminal to ask on: rejecting on ${backend.native.registry} needs --otp <code>`, {
       hint: `The registry asks for a one-time password to delete a staged item: ${followUp(backend, `reject ${record.id} --yes --otp <code>`)}.`,

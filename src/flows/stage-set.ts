@@ -22,8 +22,8 @@ import { readManifest } from '../registry/pack.js'
 import { readWorkspaces } from '../registry/workspaces.js'
 import { localActor } from '../origin/origin.js'
 import type { Output } from '../ui/output.js'
-import { readProjectStageConfig, type Deps } from '../commands/shared.js'
-import type { PublishOptions } from '../commands/publish.js'
+import { readProjectStageConfig, type Deps } from './context.js'
+import type { StageRequest } from './stage-request.js'
 import { chooseDestination } from './destination.js'
 import { createStaged, npmFlags, preparePackage, type PreparedRelease } from './stage.js'
 import { followUp } from './follow-up.js'
@@ -38,7 +38,7 @@ export interface StagedSet {
   backendKind: string
 }
 
-export async function stageWorkspaces(filters: string[], opts: PublishOptions, deps: Deps, out: Output): Promise<StagedSet> {
+export async function stageWorkspaces(filters: string[], opts: StageRequest, deps: Deps, out: Output): Promise<StagedSet> {
   const rootConf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env, flags: npmFlags(opts) })
   const root = rootConf.localPrefix
   const workspaces = await readWorkspaces(root, filters, deps.cwd)

@@ -17,8 +17,8 @@ import { detectOrigin } from '../origin/origin.js'
 import type { Output } from '../ui/output.js'
 import { renderContents } from '../ui/render.js'
 import { scriptBanner } from './script-banner.js'
-import type { Deps } from '../commands/shared.js'
-import type { PublishOptions } from '../commands/publish.js'
+import type { Deps } from './context.js'
+import type { StageRequest } from './stage-request.js'
 import { checkRegistryBackend, chooseDestination, type Destination } from './destination.js'
 import { reserveVersion } from './reserve.js'
 
@@ -31,7 +31,9 @@ export interface Staged {
   backendKind: string
 }
 
-export async function stageRelease(spec: string | undefined, opts: PublishOptions, deps: Deps, out: Output): Promise<Staged> {
+export type { StageRequest }
+
+export async function stageRelease(spec: string | undefined, opts: StageRequest, deps: Deps, out: Output): Promise<Staged> {
   const source = await resolveSource(spec, deps.cwd)
   const pkgDir = source.type === 'directory' ? source.path : deps.cwd
   const conf = await loadNpmConfig({ cwd: pkgDir, env: deps.env, flags: npmFlags(opts) })
@@ -45,7 +47,7 @@ export async function stageRelease(spec: string | undefined, opts: PublishOption
   return { record: { ...prepared.record, id }, dryRun: false, backendHint, backendKind: prepared.backend.kind }
 }
 
-export const npmFlags = (opts: PublishOptions) => ({ registry: opts.registry, tag: opts.tag, access: opts.access, ignoreScripts: opts.ignoreScripts, userconfig: opts.userconfig })
+export const npmFlags = (opts: StageRequest) => ({ registry: opts.registry, tag: opts.tag, access: opts.access, ignoreScripts: opts.ignoreScripts, userconfig: opts.userconfig })
 
 export interface PackageToStage {
   source: PackSource
@@ -66,7 +68,7 @@ export interface PreparedRelease {
  * Everything npm publish does before its PUT, for one package: publishConfig, tag and access rules,
  * the registry check, prepublishOnly and pack; plus ours: not already staged, who and where from.
  */
-export async function preparePackage(pkg: PackageToStage, destination: Destination, opts: PublishOptions, deps: Deps, out: Output): Promise<PreparedRelease> {
+export async function preparePackage(pkg: PackageToStage, destination: Destination, opts: StageRequest, deps: Deps, out: Output): Promise<PreparedRelease> {
   const { source, conf, manifest } = pkg
   const { name, version } = checkManifest(manifest, source.path)
   conf.applyPublishConfig(manifest.publishConfig)

@@ -11,9 +11,8 @@ import { renderRecord, type Unverified, type VerifiedFacts } from '../ui/render.
 import { inline } from '../ui/sanitize.js'
 import { renderReview, reviewColors } from '../ui/render-review.js'
 import type { Output } from '../ui/output.js'
-import { backendFor, type Deps } from '../commands/shared.js'
+import { backendFor, type BackendRequest, type Deps } from './context.js'
 import { normaliseRegistryUrl } from '../backends/index.js'
-import type { ViewOptions } from '../commands/view.js'
 import { reviewForView } from './review.js'
 import { resolveName } from './select.js'
 
@@ -27,7 +26,13 @@ interface Shown {
   reviewError?: ReturnType<typeof errorToJson>['error']
 }
 
-export async function viewRelease(rawId: string, opts: ViewOptions, deps: Deps, out: Output): Promise<void> {
+/** What `view` is asked to do (built by src/commands/view.ts from the command line). */
+export interface ViewRequest extends BackendRequest {
+  /** false: show the record only, without asking the registry. */
+  review?: boolean
+}
+
+export async function viewRelease(rawId: string, opts: ViewRequest, deps: Deps, out: Output): Promise<void> {
   const backend = await backendFor(opts, deps)
   const named = await resolveName(backend, rawId)
   if (named.kind === 'release') {
@@ -64,7 +69,7 @@ export async function viewRelease(rawId: string, opts: ViewOptions, deps: Deps, 
   }
 }
 
-async function show(backend: StagingBackend, current: Versioned, opts: ViewOptions, deps: Deps, out: Output): Promise<Shown> {
+async function show(backend: StagingBackend, current: Versioned, opts: ViewRequest, deps: Deps, out: Output): Promise<Shown> {
   const { record } = current
   const state = effectiveState(record, deps.now())
   // Only what can still be approved is reviewed: the others are published, rejected (no bytes) or expired.
@@ -83,7 +88,7 @@ async function show(backend: StagingBackend, current: Versioned, opts: ViewOptio
 
 const forWhom = (r: StagedRecord): string => (r.setId ? ` for ${inline(r.packageName)}@${inline(r.version)}` : '')
 
-const unverifiedWhy = (state: Shown['state'], opts: ViewOptions): string =>
+const unverifiedWhy = (state: Shown['state'], opts: ViewRequest): string =>
   opts.review === false ? 'the tarball was not checked (--no-review)' : `the tarball is only checked while the release can be approved, and it is ${state}`
 
 function print(s: Shown, deps: Deps, out: Output): void {

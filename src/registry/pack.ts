@@ -11,20 +11,14 @@ import path from 'node:path'
 import { StagePublishError } from '../errors.js'
 import { LIMIT_ENV, tarballLimits } from '../core/limits.js'
 import { readRegularFile } from '../backends/bounded-read.js'
-import { publishManifest } from './publish-manifest.js'
+import { publishManifest, type Manifest } from './publish-manifest.js'
+
+// Declared with the manifest npm publishes (./publish-manifest.ts), which pack uses; kept importable from here.
+export type { Manifest }
 import { readTarball, summarize, type TarballContents, type TarballSummary } from './tarball.js'
 import { withScriptBanners } from './script-banners.js'
 
 const require = createRequire(import.meta.url)
-
-export type Manifest = Record<string, unknown> & {
-  name?: string
-  version?: string
-  private?: boolean
-  publishConfig?: Record<string, unknown>
-  scripts?: Record<string, string>
-  stagePublish?: Record<string, unknown>
-}
 
 export interface PackSource {
   type: 'directory' | 'file'

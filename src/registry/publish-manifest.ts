@@ -17,9 +17,18 @@ import path from 'node:path'
 import { StagePublishError } from '../errors.js'
 import { escapeText, quoteEntryName } from '../core/tarball-paths.js'
 import { sha512Integrity, type TarballContents } from './tarball.js'
-import type { Manifest } from './pack.js'
 
 const require = createRequire(import.meta.url)
+
+/** A package.json as npm reads it: what this tool looks at, and anything else. */
+export type Manifest = Record<string, unknown> & {
+  name?: string
+  version?: string
+  private?: boolean
+  publishConfig?: Record<string, unknown>
+  scripts?: Record<string, string>
+  stagePublish?: Record<string, unknown>
+}
 
 interface PackageJsonClass {
   prepare(dir: string, opts?: { root?: string }): Promise<{ content: Manifest }>

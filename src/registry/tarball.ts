@@ -21,19 +21,10 @@ import { StagePublishError } from '../errors.js'
 import { formatBytes, tarballLimits, type TarballLimits } from '../core/limits.js'
 import { TarHeaderScanner } from './tar-headers.js'
 import { entryPath, escapeText, foldName, parentsOf, quoteEntryName, type TarballKind } from '../core/tarball-paths.js'
+import type { TarballContents, TarballFile } from '../core/tarball-contents.js'
 
-export interface TarballFile {
-  /** Path inside the package, without the leading `package/`. */
-  path: string
-  size: number
-  mode: number
-  data: Buffer
-}
-
-export interface TarballContents {
-  manifest: Record<string, unknown> & { name?: unknown; version?: unknown }
-  files: TarballFile[]
-}
+// Kept importable from here: the reader is where most callers meet these types.
+export type { TarballContents, TarballFile }
 
 export interface TarballSummary {
   integrity: string

@@ -12,7 +12,7 @@ import { RECORD_SCHEMA, type DetailedRecord, type StagedRecord } from '../../src
 import { newSetObject } from '../../src/core/release-set.js'
 import type { ApprovalContext } from '../../src/flows/approve-release.js'
 import type { ApproveOptions } from '../../src/commands/approve.js'
-import type { Deps } from '../../src/commands/shared.js'
+import type { Deps } from '../../src/flows/context.js'
 import type { NpmConfig } from '../../src/registry/config.js'
 import { readTarball, summarize } from '../../src/registry/tarball.js'
 import { createOutput } from '../../src/ui/output.js'

@@ -8,7 +8,7 @@ import path from 'node:path'
 import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { buildProgram, main } from '../../src/cli.js'
-import type { Deps } from '../../src/commands/shared.js'
+import type { Deps } from '../../src/flows/context.js'
 import { ROOT } from '../support/cli.js'
 
 function capture(): { deps: () => Deps; text: () => string } {
@@ -75,6 +75,24 @@ describe('--access', () => {
     await expect(program.parseAsync(['node', 'stage-publish', 'publish', '/nonexistent', '--access', 'privat'])).rejects.toMatchObject({ code: 'commander.invalidArgument' })
     expect(said).toMatch(/Allowed choices are public, restricted/)
   })
+})
+
+describe('--auth-type', () => {
+  // approve checked it deep in its flow; reject let a typo through as "legacy". Both refuse it while parsing now.
+  for (const verb of ['approve', 'reject']) {
+    it(`is legacy or web on ${verb}: anything else is a usage error before any backend is opened`, async () => {
+      const program = buildProgram(capture().deps)
+      let said = ''
+      program.commands.find((c) => c.name() === verb)?.configureOutput({ writeErr: (s) => (said += s) })
+      await expect(program.parseAsync(['node', 'stage-publish', verb, '3f2a9c1e', '--yes', '--auth-type', 'webauthn'])).rejects.toMatchObject({ code: 'commander.invalidArgument' })
+      expect(said).toMatch(/Allowed choices are legacy, web/)
+    })
+
+    it(`exits 2 on ${verb} with a bad --auth-type`, async () => {
+      const { deps } = capture()
+      expect(await main(['node', 'stage-publish', verb, '3f2a9c1e', '--yes', '--auth-type', 'Legacy'], deps)).toBe(2)
+    })
+  }
 })
 
 describe('hints', () => {

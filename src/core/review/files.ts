@@ -3,7 +3,7 @@
  * and run on every file; byte checks run only on files that are new or changed, and text heuristics
  * (./heuristics.ts) only on code (binary files skipped). Pure.
  */
-import type { TarballFile } from '../../registry/tarball.js'
+import type { TarballFile } from '../tarball-contents.js'
 import { isBinary } from '../diff.js'
 import { byPath, normPath, type Add, type FileChange, type FileMap, type Manifest, type Review } from './findings.js'
 import { reviewCode } from './heuristics.js'

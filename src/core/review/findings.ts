@@ -3,7 +3,7 @@
  * review is made of. Codes are data (publint `src/shared/core.js` style); src/ui/render-review.ts
  * words them. Pure.
  */
-import type { TarballContents, TarballFile } from '../../registry/tarball.js'
+import type { TarballContents, TarballFile } from '../tarball-contents.js'
 
 export type Severity = 'info' | 'warn' | 'danger'
 export const SEVERITIES: readonly Severity[] = ['info', 'warn', 'danger']

@@ -5,7 +5,7 @@
  * Thresholds are in bytes; they were chosen so hand-written and prettier-formatted code (lines of
  * 30–120 bytes, 15–30% whitespace) stays far below them.
  */
-import type { TarballFile } from '../../registry/tarball.js'
+import type { TarballFile } from '../tarball-contents.js'
 import { isBinary } from '../diff.js'
 import type { Add } from './findings.js'
 

@@ -9,7 +9,7 @@
  *   files.ts       added/removed/changed files and per-file risks
  *   heuristics.ts  minified, obfuscated or long-lined code
  */
-import type { TarballFile } from '../../registry/tarball.js'
+import type { TarballFile } from '../tarball-contents.js'
 import { FINDINGS, severityRank, str, type FileChange, type Finding, type FindingArgs, type FindingCode, type Review, type ReviewInput } from './findings.js'
 import { compareFiles, indexFiles, reviewFileRisks } from './files.js'
 import { reviewManifest } from './manifest.js'

@@ -1,0 +1,100 @@
+/**
+ * What every flow shares, below the commands that call it: side effects as parameters with real
+ * defaults (pnpm's publishWithOtpHandling({ context }) habit), and the steps every verb takes the
+ * same way (open the backend, read package.json `stagePublish`, find a record by id).
+ * Commands import this; nothing here knows commander or how output is chosen.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Readable, Writable } from 'node:stream'
+import { StagePublishError } from '../errors.js'
+import type { Prompts } from '../ui/prompts.js'
+import type { StagingBackend, Versioned } from '../backends/types.js'
+import type { PublishFn } from '../registry/publish.js'
+
+export interface Deps {
+  cwd: string
+  env: NodeJS.ProcessEnv
+  stdout: Writable
+  stderr: Writable
+  /** Injected streams make the prompts interactive without a terminal (tests). */
+  promptStreams?: { input: Readable; output: Writable }
+  now: () => Date
+  newId: () => string
+  /** libnpmpublish's publish, replaceable in unit tests. */
+  publishFn?: PublishFn
+  /** Used instead of createPrompts() when given. */
+  prompts?: Prompts
+}
+
+export const defaultDeps = (): Deps => ({
+  cwd: process.cwd(),
+  env: process.env,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  now: () => new Date(),
+  newId: randomUUID,
+})
+
+/** Where the staged releases are: --backend, and for a registry backend npm's --registry / --userconfig. */
+export interface BackendRequest {
+  backend?: string
+  registry?: string
+  userconfig?: string
+}
+
+/**
+ * The backend for flows that act on existing releases. package.json `stagePublish.backend`
+ * of the project in cwd counts too, so a maintainer in the repo needs no flag. `--backend registry`
+ * means the registry npm is configured for here (or --registry), with the user's own credentials.
+ */
+export async function backendFor(opts: BackendRequest, deps: Deps): Promise<StagingBackend> {
+  const { chooseBackend, openBackend, normaliseRegistryUrl } = await import('../backends/index.js')
+  const pkg = await readProjectStageConfig(deps.cwd)
+  const choice = chooseBackend({ flag: opts.backend, env: deps.env, packageBackend: pkg.backend, packageDir: pkg.dir })
+  const { backendArg, nameBackend } = await import('./follow-up.js')
+  const backend = await openBackend(choice.url, deps.cwd, async () => {
+    const { loadNpmConfig, registryFor } = await import('../registry/config.js')
+    const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env, flags: { ...(opts.registry && { registry: opts.registry }), ...(opts.userconfig && { userconfig: opts.userconfig }) } })
+    return { registry: normaliseRegistryUrl(registryFor('', conf.flat)), flat: conf.flat }
+  })
+  return nameBackend(backend, backendArg(opts.backend, deps.env))
+}
+
+/** package.json `stagePublish` of the nearest package above cwd, if any. */
+export async function readProjectStageConfig(cwd: string): Promise<{ backend?: unknown; dir?: string; config?: Record<string, unknown> }> {
+  const { promises: fs } = await import('node:fs')
+  const path = await import('node:path')
+  let dir = path.resolve(cwd)
+  for (;;) {
+    const text = await fs.readFile(path.join(dir, 'package.json'), 'utf8').catch(() => undefined)
+    if (text !== undefined) {
+      try {
+        const config = (JSON.parse(text) as { stagePublish?: Record<string, unknown> }).stagePublish
+        return { backend: config?.backend, dir, ...(config && { config }) }
+      } catch {
+        return {}
+      }
+    }
+    const parent = path.dirname(dir)
+    if (parent === dir) return {}
+    dir = parent
+  }
+}
+
+/** Finds a record by full id or unique prefix of 8+ characters. */
+export async function findRecord(backend: StagingBackend, rawId: string): Promise<Versioned> {
+  const { parseIdArgument, matchIdPrefix } = await import('../core/record.js')
+  const { id, exact } = parseIdArgument(rawId)
+  const candidates = exact ? [id] : (await backend.listIds()).filter((x) => x.startsWith(id))
+  // Several matches: matchIdPrefix says which (EAMBIGUOUS). None: the not-found below, whose hint names the backend.
+  const fullId = candidates.length > 1 ? matchIdPrefix(id, candidates) : candidates[0]
+  const found = fullId === undefined ? null : await backend.getRecord(fullId)
+  if (!found) {
+    const { followUp } = await import('./follow-up.js')
+    const what = fullId === undefined ? `has an id starting with ${id}` : `with id ${fullId}`
+    throw new StagePublishError('ENOTFOUND', `No staged release ${what} in ${backend.location}`, {
+      hint: `Check the id with \`${followUp(backend, 'list --all')}\`, and that --backend points where it was staged.`,
+    })
+  }
+  return found
+}
