@@ -29,6 +29,7 @@ import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { isHeavyPackage } from '../test/support/heavy-modules.mjs'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'stage-publish.js')
@@ -37,7 +38,6 @@ const NODE = process.execPath
 const RECORD_LOADS = path.join(ROOT, 'test', 'support', 'hooks', 'record-loads.mjs')
 const SAMPLE_PACKAGE = path.join(ROOT, 'node_modules', 'commander')
 /** Packages `--help` must not load: they cost 100-200 ms each and only staging/approval need them. */
-const HEAVY = [/^pacote$/, /^libnpmpublish$/, /^@npmcli\/arborist$/, /^@aws-sdk\//]
 
 const { values: opt } = parseArgs({
   options: {
@@ -219,7 +219,7 @@ async function startup() {
       if (m) packages[m[1].replace('\\', '/')] = (packages[m[1].replace('\\', '/')] ?? 0) + 1
       else if (f.startsWith(ROOT + path.sep)) own++
     }
-    const heavy = Object.keys(packages).filter((p) => HEAVY.some((re) => re.test(p)))
+    const heavy = Object.keys(packages).filter(isHeavyPackage)
     // The recording itself must have worked: commander is always loaded.
     const recorded = 'commander' in packages
     const ok = recorded && heavy.length === 0

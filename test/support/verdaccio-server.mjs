@@ -1,6 +1,6 @@
 /**
  * A real npm registry: Verdaccio 9 with staging (`flags.stage`) and TOTP 2FA (`flags.tfa`), running on
- * its own Node 24 from test/support/verdaccio (see /work/shared/PROTOCOL.md §3).
+ * its own Node 24 from test/support/verdaccio (the npm package `node@24`: Verdaccio 9 needs Node >= 24).
  *
  * Plain ESM JavaScript (types in JSDoc, no build step) so that scripts/demo.mjs and bench/run.mjs can use
  * it as well as the tests; ./verdaccio.ts is the typed face the tests import, and holds the interfaces

@@ -1,6 +1,6 @@
 /**
  * A real npm registry for end-to-end tests: Verdaccio 9 with staging (`flags.stage`) and TOTP 2FA
- * (`flags.tfa`), running on its own Node 24 from test/support/verdaccio (see /work/shared/PROTOCOL.md §3).
+ * (`flags.tfa`), running on its own Node 24 from test/support/verdaccio (the npm package `node@24`).
  *
  * The typed face of ./verdaccio-server.mjs, which holds the implementation as plain JavaScript so that
  * scripts/demo.mjs and bench/run.mjs can start the same registry without a build step. The interfaces

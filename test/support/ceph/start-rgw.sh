@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts a throwaway single-node Ceph cluster (1 monitor, 1 memstore OSD, no manager, no auth) and a
 # radosgw S3 gateway on loopback, with every byte of state in one temporary folder.
-# The recipe is ../shared/PROTOCOL.md section 4. Debian's radosgw is used because it enforces
+# One monitor, one OSD on memstore, no auth, pool size 1 (see the settings below). Debian's radosgw is used because it enforces
 # conditional writes (If-None-Match / If-Match on PUT); s3rver ignores them.
 #
 # Usage: start-rgw.sh [DIR]
