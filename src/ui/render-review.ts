@@ -5,6 +5,7 @@
  * through `inline()` (./sanitize.ts) so escape sequences or bidi characters cannot redraw or reorder the screen.
  */
 import { severityRank, type Finding, type FindingArgsMap, type FindingCode, type Review, type Severity } from '../core/review.js'
+import { formatBytes } from './format.js'
 import type { Style as OutputStyle } from './output.js'
 import { inline } from './sanitize.js'
 
@@ -37,12 +38,6 @@ export const safe = inline
 
 const clip = (text: string, max = 300): string => (text.length > max ? `${text.slice(0, max)}… (${text.length - max} more characters)` : text)
 
-export function formatBytes(n: number): string {
-  const abs = Math.abs(n)
-  if (abs < 1000) return `${n} B`
-  if (abs < 1000 ** 2) return `${(n / 1000).toFixed(1)} kB`
-  return `${(n / 1000 ** 2).toFixed(1)} MB`
-}
 const signedBytes = (n: number): string => (n >= 0 ? `+${formatBytes(n)}` : `-${formatBytes(-n)}`)
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`
 

@@ -3,13 +3,14 @@
  * review is made of. Codes are data (publint `src/shared/core.js` style); src/ui/render-review.ts
  * words them. Pure.
  */
+import type { DependencyField } from '../dependency-fields.js'
 import type { TarballContents, TarballFile } from '../tarball-contents.js'
 
 export type Severity = 'info' | 'warn' | 'danger'
 export const SEVERITIES: readonly Severity[] = ['info', 'warn', 'danger']
 export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s)
 
-export type DependencyField = 'dependencies' | 'optionalDependencies' | 'peerDependencies' | 'bundleDependencies'
+export type { DependencyField }
 
 type Path = { path: string }
 type FromTo = { from: string; to: string }
