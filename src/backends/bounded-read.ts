@@ -6,7 +6,7 @@
  */
 import { constants, promises as fs } from 'node:fs'
 import { StagePublishError } from '../errors.js'
-import { formatBytes } from '../core/limits.js'
+import { formatBinaryBytes } from '../core/limits.js'
 
 export interface BoundedReadOptions {
   /** Refuse anything longer, with ETOOLARGE. */
@@ -80,7 +80,7 @@ export async function readStreamBounded(stream: AsyncIterable<Uint8Array> & { de
 }
 
 export function tooLarge(options: Pick<BoundedReadOptions, 'maxBytes' | 'what' | 'limitEnv'>, size: number, atLeast = false): StagePublishError {
-  return new StagePublishError('ETOOLARGE', `${options.what} is ${atLeast ? 'more than ' : ''}${formatBytes(atLeast ? options.maxBytes : size)}${atLeast ? '' : `, over the limit of ${formatBytes(options.maxBytes)}`}`, {
+  return new StagePublishError('ETOOLARGE', `${options.what} is ${atLeast ? 'more than ' : ''}${formatBinaryBytes(atLeast ? options.maxBytes : size)}${atLeast ? '' : `, over the limit of ${formatBinaryBytes(options.maxBytes)}`}`, {
     hint: `Nothing was read or published.${options.limitEnv ? ` If it really is this large, raise the limit with ${options.limitEnv}.` : ''}`,
   })
 }

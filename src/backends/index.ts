@@ -87,10 +87,8 @@ export async function openBackend(url: string, cwd = process.cwd(), registryCont
     }
     case 's3': {
       // Loaded only here: the S3 adapter pulls in the AWS SDK.
-      const mod = (await import(/* s3 adapter */ './s3.js' as string)) as {
-        createS3Backend(url: string): StagingBackend
-      }
-      return mod.createS3Backend(parsed.url)
+      const { createS3Backend } = await import('./s3.js')
+      return createS3Backend(parsed.url)
     }
     case 'registry': {
       if (!registryContext) {

@@ -17,7 +17,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { constants, constants as fsConstants, promises as fs } from 'node:fs'
 import path from 'node:path'
 import { StagePublishError } from '../errors.js'
-import { isUuid, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
+import { checkId, checkSetId, isUuid, newestFirst, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
 import { MAX_SET_BYTES, parseSetObject, serializeSetObject, type SetObject } from '../core/release-set.js'
 import { LIMIT_ENV, MAX_RECORD_SIZE, tarballLimits } from '../core/limits.js'
 import { readRegularFile } from './bounded-read.js'
@@ -397,22 +397,7 @@ async function readBounded(file: string, limit: number, what: string, root: stri
   }
 }
 
-function checkSetId(setId: string): string {
-  // Set ids become file names: only a UUID may ever reach the file system.
-  if (!isUuid(setId)) throw new StagePublishError('EINVALIDID', `"${String(setId).slice(0, 60)}" is not a release set id`)
-  return setId
-}
-
-export const newestFirst = (a: Versioned, b: Versioned): number =>
-  b.record.createdAt.localeCompare(a.record.createdAt) || a.record.id.localeCompare(b.record.id)
-
 const etagOf = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 32)
-
-function checkId(id: string): string {
-  // Ids become file names: only a UUID may ever reach the file system.
-  if (!isUuid(id)) throw new StagePublishError('EINVALIDID', `"${String(id).slice(0, 60)}" is not a staged release id`)
-  return id
-}
 
 async function exists(p: string): Promise<boolean> {
   try {

@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto'
 import { StagePublishError } from '../errors.js'
-import { isUuid, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
+import { checkId, checkSetId, newestFirst, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
 import { MAX_SET_BYTES, parseSetObject, serializeSetObject, type SetObject } from '../core/release-set.js'
 import { LIMIT_ENV, MAX_RECORD_SIZE, tarballLimits } from '../core/limits.js'
 import { tooLarge } from './bounded-read.js'
@@ -202,19 +202,6 @@ export function createMemoryBackend(location = 'memory'): MemoryBackend {
   return backend
 }
 
-const newestFirst = (a: Versioned, b: Versioned): number =>
-  b.record.createdAt.localeCompare(a.record.createdAt) || a.record.id.localeCompare(b.record.id)
-
 /** Lets other callers run between two operations, as real I/O would. */
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-function checkId(id: string): string {
-  // The same rule as the other stores: only a UUID names a release.
-  if (!isUuid(id)) throw new StagePublishError('EINVALIDID', `"${String(id).slice(0, 60)}" is not a staged release id`)
-  return id
-}
-
-function checkSetId(setId: string): string {
-  if (!isUuid(setId)) throw new StagePublishError('EINVALIDID', `"${String(setId).slice(0, 60)}" is not a release set id`)
-  return setId
-}

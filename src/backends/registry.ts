@@ -16,7 +16,7 @@
  */
 import { createRequire } from 'node:module'
 import { StagePublishError, redact } from '../errors.js'
-import { isUuid, type StagedRecord } from '../core/record.js'
+import { checkId, isUuid, newestFirst, type StagedRecord } from '../core/record.js'
 import { parseStagePage, recordFromStageItem } from '../core/stage-item.js'
 import { stagedManifestOf } from '../core/manifest-confusion.js'
 import { optionsFor, QUICK_RETRIES, readLimits, registryError, registryMessage, twoFactorChallenge, writeLimits } from '../registry/publish.js'
@@ -234,7 +234,7 @@ export function createRegistryBackend(options: RegistryBackendOptions): NativeSt
         }
         if (!options.packageName || record.packageName === options.packageName) out.push({ record, etag: '', stagedManifest: stagedManifestOf(item, record.version) })
       }
-      return out.sort((a, b) => b.record.createdAt.localeCompare(a.record.createdAt) || a.record.id.localeCompare(b.record.id))
+      return out.sort(newestFirst)
     },
 
     native: {
@@ -246,8 +246,3 @@ export function createRegistryBackend(options: RegistryBackendOptions): NativeSt
   return backend
 }
 
-function checkId(id: string): string {
-  // Ids become URL paths: only a UUID ever reaches the registry (npm's validateUUID does the same).
-  if (!isUuid(String(id))) throw new StagePublishError('EINVALIDID', `"${String(id).slice(0, 60)}" is not a staged release id`)
-  return id
-}

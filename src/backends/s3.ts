@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto'
 import type * as S3 from '@aws-sdk/client-s3'
 import { StagePublishError } from '../errors.js'
 import { NETWORK_LIMITS } from '../core/network-limits.js'
-import { isUuid, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
+import { checkId, checkSetId, isUuid, newestFirst, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
 import { MAX_SET_BYTES, parseSetObject, serializeSetObject, type SetObject } from '../core/release-set.js'
 import { LIMIT_ENV, MAX_RECORD_SIZE, tarballLimits } from '../core/limits.js'
 import { readStreamBounded, tooLarge, type BoundedReadOptions } from './bounded-read.js'
@@ -425,22 +425,7 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
   }
 }
 
-const newestFirst = (a: Versioned, b: Versioned): number =>
-  b.record.createdAt.localeCompare(a.record.createdAt) || a.record.id.localeCompare(b.record.id)
-
 const stripQuotes = (etag: string | undefined): string => (etag ?? '').replace(/^W\//, '').replace(/"/g, '')
-
-function checkId(id: string): string {
-  // Ids become object keys: only a UUID ever reaches the bucket.
-  if (!isUuid(id)) throw new StagePublishError('EINVALIDID', `"${String(id).slice(0, 60)}" is not a staged release id`)
-  return id
-}
-
-function checkSetId(setId: string): string {
-  // Set ids become object keys: only a UUID ever reaches the bucket.
-  if (!isUuid(setId)) throw new StagePublishError('EINVALIDID', `"${String(setId).slice(0, 60)}" is not a release set id`)
-  return setId
-}
 
 const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {} }
 

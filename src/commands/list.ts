@@ -28,7 +28,7 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
 
 export async function runList(packageName: string | undefined, opts: ListOptions, deps: Deps): Promise<void> {
   const out = outputFor(opts, deps)
-  const { effectiveState } = await import('../core/record.js')
+  const { effectiveState, isWaiting } = await import('../core/record.js')
   const backend = await backendFor(opts, deps)
   const now = deps.now()
   const found = await backend.listRecords({
@@ -37,7 +37,7 @@ export async function runList(packageName: string | undefined, opts: ListOptions
   })
   const items = found
     .map(({ record }) => ({ record, state: effectiveState(record, now) }))
-    .filter(({ state }) => opts.all || state === 'pending' || state === 'approving')
+    .filter(({ state }) => opts.all || isWaiting(state))
   if (out.json) {
     out.data(items.map(({ record, state }) => ({ ...record, state })))
     return

@@ -4,6 +4,7 @@
  * published, and the summary at the end. Pure: names and outcomes in, decisions out.
  */
 import semver from 'semver'
+import { INSTALL_DEPENDENCY_FIELDS } from './dependency-fields.js'
 
 export interface BatchMember {
   id: string
@@ -13,12 +14,10 @@ export interface BatchMember {
   dependsOn: string[]
 }
 
-const DEPENDENCY_FIELDS = ['dependencies', 'optionalDependencies', 'peerDependencies'] as const
-
 /** The packages among `names` that a manifest needs at install time (devDependencies never reach users). */
 export function dependenciesAmong(manifest: Record<string, unknown>, names: ReadonlySet<string>): string[] {
   const found = new Set<string>()
-  for (const field of DEPENDENCY_FIELDS) {
+  for (const field of INSTALL_DEPENDENCY_FIELDS) {
     const deps = manifest[field]
     if (!deps || typeof deps !== 'object') continue
     for (const dep of Object.keys(deps)) if (names.has(dep) && dep !== manifest.name) found.add(dep)

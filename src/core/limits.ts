@@ -57,8 +57,12 @@ function parseLimit(name: string, raw: string, isSize: boolean): number {
   return value
 }
 
-/** A byte count for people: 512 MiB, 1.5 GiB, 300 bytes. */
-export function formatBytes(n: number): string {
+/**
+ * A byte count compared with a limit: 512 MiB, 1.5 GiB, 300 bytes. Limits are set in binary units
+ * (`512m` is 512 MiB), so the sizes measured against them print in those units too; sizes shown
+ * as facts about a package use npm's decimal units (formatBytes in src/ui/format.ts).
+ */
+export function formatBinaryBytes(n: number): string {
   if (n >= GiB) return `${+(n / GiB).toFixed(1)} GiB`
   if (n >= MiB) return `${+(n / MiB).toFixed(1)} MiB`
   if (n >= KiB) return `${+(n / KiB).toFixed(1)} KiB`

@@ -7,6 +7,7 @@
  * tarball's package.json; after approval, what it serves is compared again. Pure.
  */
 import { isDeepStrictEqual } from 'node:util'
+import { INSTALL_DEPENDENCY_FIELDS } from './dependency-fields.js'
 
 /**
  * The fields that decide what an install does: what is fetched (dependencies of every kind), what
@@ -16,9 +17,7 @@ import { isDeepStrictEqual } from 'node:util'
 export const INSTALL_FIELDS = [
   'name',
   'version',
-  'dependencies',
-  'optionalDependencies',
-  'peerDependencies',
+  ...INSTALL_DEPENDENCY_FIELDS,
   'peerDependenciesMeta',
   'bundleDependencies',
   'scripts',

@@ -65,6 +65,29 @@ export function effectiveState(record: Pick<StagedRecord, 'state' | 'expiresAt'>
   return record.state
 }
 
+/** Still waiting for a decision: staged and not expired, or being approved right now. */
+export const isWaiting = (state: RecordState): boolean => state === 'pending' || state === 'approving'
+
+/** The record as rejected: by whom, when (ISO time) and, when one was given, why. */
+export function rejectedRecord(record: StagedRecord, rejection: { by: string; at: string; reason?: string | undefined }): StagedRecord {
+  return { ...record, state: 'rejected', rejectedAt: rejection.at, rejectedBy: rejection.by, ...(rejection.reason && { rejectReason: rejection.reason }) }
+}
+
+/** Newest first, then by id: the order every backend lists records in. */
+export const newestFirst = (a: { record: Pick<StagedRecord, 'createdAt' | 'id'> }, b: { record: Pick<StagedRecord, 'createdAt' | 'id'> }): number =>
+  b.record.createdAt.localeCompare(a.record.createdAt) || a.record.id.localeCompare(b.record.id)
+
+/** Checks an id a backend is asked for, before it is used. */
+const idCheck =
+  (what: string) =>
+  (id: string): string => {
+    // Ids become file names, object keys and URL paths: only a UUID may ever reach the store (npm's validateUUID does the same).
+    if (!isUuid(String(id))) throw new StagePublishError('EINVALIDID', `"${String(id).slice(0, 60)}" is not ${what}`)
+    return id
+  }
+export const checkId = idCheck('a staged release id')
+export const checkSetId = idCheck('a release set id')
+
 /**
  * Reads bytes from a backend as a record. Backends are untrusted storage (whoever holds the CI
  * credential can write any record): the text is parsed once and every field checked against the

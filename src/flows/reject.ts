@@ -6,7 +6,7 @@
  */
 import { StagePublishError } from '../errors.js'
 import { checkFreeText } from '../core/text.js'
-import type { StagedRecord } from '../core/record.js'
+import { rejectedRecord, type StagedRecord } from '../core/record.js'
 import { isNative, type CasStagingBackend, type NativeStagingBackend, type Versioned } from '../backends/types.js'
 import { loadNpmConfig } from '../registry/config.js'
 import { localActor } from '../origin/origin.js'
@@ -118,7 +118,7 @@ async function rejectRecord(
       confirmed = true
     }
     const now = deps.now().toISOString()
-    const next = { ...record, state: 'rejected' as const, rejectedAt: now, rejectedBy: localActor(), ...(opts.reason && { rejectReason: opts.reason }) }
+    const next = rejectedRecord(record, { by: localActor(), at: now, reason: opts.reason })
     const result = await backend.updateRecord(next, etag)
     if (result.updated) {
       current = { record: next, etag: result.etag }
@@ -170,5 +170,5 @@ async function rejectNatively(
       hint: `Someone approved or rejected it meanwhile: \`${followUp(backend, 'list')}\` shows what is still staged.`,
     })
   }
-  return { ...record, state: 'rejected', rejectedAt: deps.now().toISOString(), rejectedBy: localActor(), ...(opts.reason && { rejectReason: opts.reason }) }
+  return rejectedRecord(record, { by: localActor(), at: deps.now().toISOString(), reason: opts.reason })
 }

@@ -6,7 +6,7 @@
  * approval, is being approved or was approved refuses with EALREADYSTAGED.
  */
 import { StagePublishError } from '../errors.js'
-import { effectiveState, type StagedRecord } from '../core/record.js'
+import { effectiveState, isWaiting, type StagedRecord } from '../core/record.js'
 import type { CasStagingBackend, Reservation } from '../backends/types.js'
 
 /** How long a reservation without its record counts as a staging still uploading its tarball. */
@@ -64,7 +64,7 @@ async function refuseIfHeld(backend: CasStagingBackend, record: StagedRecord, he
   // A reservation naming another package's release is not this version's.
   if (holder.packageName !== record.packageName || holder.version !== record.version) return
   const state = effectiveState(holder, now)
-  if (state === 'pending' || state === 'approving') throw taken(record, held.id, 'is already staged and waiting for approval')
+  if (isWaiting(state)) throw taken(record, held.id, 'is already staged and waiting for approval')
   if (state === 'approved') throw taken(record, held.id, `was already approved${holder.approvedBy ? ` by ${holder.approvedBy}` : ''}`)
 }
 

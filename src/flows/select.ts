@@ -8,7 +8,7 @@
  * approved only if that set object lists it (listedSetMembers).
  */
 import { StagePublishError } from '../errors.js'
-import { effectiveState, matchIdPrefix, parseIdArgument, type StagedRecord } from '../core/record.js'
+import { effectiveState, isWaiting, matchIdPrefix, parseIdArgument, type StagedRecord } from '../core/record.js'
 import { requireListed, resolveSet, type ReleaseSet, type SetObject, type SetObjectMember } from '../core/release-set.js'
 import { isNative, type CasStagingBackend, type StagingBackend, type Versioned } from '../backends/types.js'
 import { followUp } from './follow-up.js'
@@ -107,7 +107,7 @@ export interface Selection {
 export async function selectReleases(backend: StagingBackend, names: string[], opts: { package?: string; all?: boolean }, now: Date): Promise<Selection> {
   if (opts.package !== undefined || opts.all) {
     const found = await backend.listRecords({ ...(opts.package !== undefined && { packageName: opts.package }), onCorrupt: () => undefined })
-    const waiting = found.filter((v) => ['pending', 'approving'].includes(effectiveState(v.record, now)))
+    const waiting = found.filter((v) => isWaiting(effectiveState(v.record, now)))
     return { releases: waiting.reverse(), setId: null }
   }
   const releases = new Map<string, Versioned>()

@@ -14,7 +14,7 @@
  */
 import path from 'node:path'
 import { StagePublishError } from '../errors.js'
-import type { DetailedRecord, StagedRecord } from '../core/record.js'
+import { rejectedRecord, type DetailedRecord, type StagedRecord } from '../core/record.js'
 import { newSetObject } from '../core/release-set.js'
 import { isNative } from '../backends/types.js'
 import { loadNpmConfig } from '../registry/config.js'
@@ -111,7 +111,7 @@ async function withdraw(stored: StagedRecord[], prepared: PreparedRelease[], fai
     if (!backend || isNative(backend)) continue
     const current = await backend.getRecord(r.id).catch(() => null)
     if (!current) continue
-    const rejected: StagedRecord = { ...current.record, state: 'rejected', rejectedAt: now, rejectedBy: localActor(), rejectReason: `staging the rest of release set ${r.setId ?? ''} failed at ${what}` }
+    const rejected = rejectedRecord(current.record, { by: localActor(), at: now, reason: `staging the rest of release set ${r.setId ?? ''} failed at ${what}` })
     await backend.updateRecord(rejected, current.etag).catch(() => undefined)
     await backend.deleteTarball(r.id).catch(() => undefined)
   }

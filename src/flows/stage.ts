@@ -5,7 +5,7 @@
  */
 import path from 'node:path'
 import { StagePublishError } from '../errors.js'
-import { RECORD_SCHEMA, checkOwnRecord, effectiveState, type DetailedRecord, type StagedRecord } from '../core/record.js'
+import { RECORD_SCHEMA, checkOwnRecord, effectiveState, isWaiting, type DetailedRecord, type StagedRecord } from '../core/record.js'
 import { stripCredentials } from '../core/url.js'
 import { checkTagName, checkVersionAgainstRegistry } from '../core/rules.js'
 import { isNative, type StagingBackend, type Versioned } from '../backends/types.js'
@@ -96,7 +96,7 @@ export async function preparePackage(pkg: PackageToStage, destination: Destinati
   const packed = await packLikePublish(source, manifest, packOptions)
   const [published, others] = await checks
   checkVersionAgainstRegistry({ name, version, explicitTag, published: { versions: published } })
-  const clash = others.find((v) => v.record.version === version && ['pending', 'approving'].includes(effectiveState(v.record, destination.createdAt)))
+  const clash = others.find((v) => v.record.version === version && isWaiting(effectiveState(v.record, destination.createdAt)))
   if (clash) {
     throw new StagePublishError('EALREADYSTAGED', `${name}@${version} is already staged and waiting for approval (id ${clash.record.id})`, {
       hint: `Approve or reject it first (stage-publish reject ${clash.record.id}${destination.hint}), or bump the version.`,

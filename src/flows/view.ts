@@ -3,7 +3,7 @@
  * member of a release set with its review, in the order approval would publish them.
  */
 import { errorToJson } from '../errors.js'
-import { effectiveState, type StagedRecord } from '../core/record.js'
+import { effectiveState, isWaiting, type StagedRecord } from '../core/record.js'
 import { dependenciesAmong, publishOrder } from '../core/batch.js'
 import type { Review } from '../core/review.js'
 import type { StagingBackend, Versioned } from '../backends/types.js'
@@ -73,7 +73,7 @@ async function show(backend: StagingBackend, current: Versioned, opts: ViewReque
   const { record } = current
   const state = effectiveState(record, deps.now())
   // Only what can still be approved is reviewed: the others are published, rejected (no bytes) or expired.
-  const reviewable = opts.review !== false && (state === 'pending' || state === 'approving')
+  const reviewable = opts.review !== false && isWaiting(state)
   // npm's --registry: compare with that registry instead of the one recorded at staging.
   const against = opts.registry ? normaliseRegistryUrl(opts.registry) : record.registry
   const result = reviewable ? await reviewForView(backend, current, deps, against) : undefined

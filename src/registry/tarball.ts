@@ -18,7 +18,7 @@ import { createGunzip } from 'node:zlib'
 import { Parser, type ReadEntry } from 'tar'
 import semver from 'semver'
 import { StagePublishError } from '../errors.js'
-import { formatBytes, tarballLimits, type TarballLimits } from '../core/limits.js'
+import { formatBinaryBytes, tarballLimits, type TarballLimits } from '../core/limits.js'
 import { TarHeaderScanner } from './tar-headers.js'
 import { entryPath, escapeText, foldName, parentsOf, quoteEntryName, type TarballKind } from '../core/tarball-paths.js'
 import type { TarballContents, TarballFile } from '../core/tarball-contents.js'
@@ -82,7 +82,7 @@ export async function readTarball(bytes: Uint8Array, what = 'The tarball', optio
     })
 
   if (bytes.byteLength > limits.maxPackedSize) {
-    throw tooLarge(`it is ${formatBytes(bytes.byteLength)}, over the limit of ${formatBytes(limits.maxPackedSize)}`, 'STAGE_PUBLISH_MAX_PACKED_SIZE')
+    throw tooLarge(`it is ${formatBinaryBytes(bytes.byteLength)}, over the limit of ${formatBinaryBytes(limits.maxPackedSize)}`, 'STAGE_PUBLISH_MAX_PACKED_SIZE')
   }
   if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) throw corrupt('it is not gzip-compressed')
 
@@ -118,7 +118,7 @@ export async function readTarball(bytes: Uint8Array, what = 'The tarball', optio
       if (entries > limits.maxFiles) {
         fail(tooLarge(`it has more than ${limits.maxFiles} entries`, 'STAGE_PUBLISH_MAX_FILES'))
       } else if (unpacked > limits.maxUnpackedSize) {
-        fail(tooLarge(`its files unpack to more than ${formatBytes(limits.maxUnpackedSize)} (at ${quoteEntryName(entry.path)}, ${formatBytes(size)})`, 'STAGE_PUBLISH_MAX_UNPACKED_SIZE'))
+        fail(tooLarge(`its files unpack to more than ${formatBinaryBytes(limits.maxUnpackedSize)} (at ${quoteEntryName(entry.path)}, ${formatBinaryBytes(size)})`, 'STAGE_PUBLISH_MAX_UNPACKED_SIZE'))
       }
       return !failed
     }
@@ -184,7 +184,7 @@ export async function readTarball(bytes: Uint8Array, what = 'The tarball', optio
     // Unknown entry types, and pax/long-name headers over MAX_META_SIZE, which tar skips silently.
     parser.on('ignoredEntry', (entry: ReadEntry) => {
       if (failed || !admit(entry)) return
-      if (entry.meta) fail(tooLarge(`an extended header is over ${formatBytes(MAX_META_SIZE)}`))
+      if (entry.meta) fail(tooLarge(`an extended header is over ${formatBinaryBytes(MAX_META_SIZE)}`))
       else if (kind === 'staged') fail(unsafe(entry.path, `its type (${describeType(entry.type)}) is not a regular file`))
     })
     parser.on('error', (err: Error) => fail(corrupt(escapeText(err.message))))
@@ -210,7 +210,7 @@ export async function readTarball(bytes: Uint8Array, what = 'The tarball', optio
       parser.write(chunk)
       // Beyond what the headers seen so far account for: zeros or junk between or after entries.
       if (inflated > allowed && !failed) {
-        fail(tooLarge(`it unpacks to more than its entries account for (${formatBytes(inflated)} of tar data for ${formatBytes(unpacked)} of files)`))
+        fail(tooLarge(`it unpacks to more than its entries account for (${formatBinaryBytes(inflated)} of tar data for ${formatBinaryBytes(unpacked)} of files)`))
       }
     })
     gunzip.on('error', (err: Error) => fail(corrupt(escapeText(err.message))))

@@ -1,8 +1,10 @@
 /** Small pure formatters shared by the renderers. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`
-  if (bytes < 1000 * 1000) return `${(bytes / 1000).toFixed(1)} kB`
-  return `${(bytes / 1000 / 1000).toFixed(1)} MB`
+/** Sizes as npm prints them (decimal kB and MB); negative sizes keep their sign. */
+export function formatBytes(n: number): string {
+  const abs = Math.abs(n)
+  if (abs < 1000) return `${n} B`
+  if (abs < 1000 ** 2) return `${(n / 1000).toFixed(1)} kB`
+  return `${(n / 1000 ** 2).toFixed(1)} MB`
 }
 
 /** `2026-11-26 14:05 UTC (3h ago)` */

@@ -4,7 +4,8 @@
  * Paths, commands and specs come from the tarball and are attacker-controlled: every one is passed
  * through `inline()` (./sanitize.ts) so escape sequences or bidi characters cannot redraw or reorder the screen.
  */
-import { severityRank, type Finding, type FindingArgs, type FindingCode, type Review, type Severity } from '../core/review.js'
+import { severityRank, type Finding, type FindingArgsMap, type FindingCode, type Review, type Severity } from '../core/review.js'
+import { formatBytes } from './format.js'
 import type { Style as OutputStyle } from './output.js'
 import { inline } from './sanitize.js'
 
@@ -37,25 +38,13 @@ export const safe = inline
 
 const clip = (text: string, max = 300): string => (text.length > max ? `${text.slice(0, max)}… (${text.length - max} more characters)` : text)
 
-export function formatBytes(n: number): string {
-  const abs = Math.abs(n)
-  if (abs < 1000) return `${n} B`
-  if (abs < 1000 ** 2) return `${(n / 1000).toFixed(1)} kB`
-  return `${(n / 1000 ** 2).toFixed(1)} MB`
-}
 const signedBytes = (n: number): string => (n >= 0 ? `+${formatBytes(n)}` : `-${formatBytes(-n)}`)
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`
 
-/** Reads arguments for wording: strings go through inline(); a missing one shows as "?" rather than "undefined". */
-function reader(args: FindingArgs) {
-  const raw = (k: string): string | number | undefined => args[k]
-  return {
-    s: (k: string): string => inline(String(raw(k) ?? '?')),
-    n: (k: string): number => Number(raw(k) ?? 0),
-    has: (k: string): boolean => raw(k) !== undefined && raw(k) !== '',
-  }
-}
-type Args = ReturnType<typeof reader>
+/** An argument for wording: tarball text goes through inline(). */
+const s = (v: string | number): string => inline(String(v))
+/** An optional argument counts as present when it is there and not empty. */
+const has = (v: string | undefined): v is string => v !== undefined && v !== ''
 
 const FIELD_WORDS: Record<string, string> = {
   dependencies: 'dependency',
@@ -63,7 +52,7 @@ const FIELD_WORDS: Record<string, string> = {
   peerDependencies: 'peer dependency',
   bundleDependencies: 'bundled dependency',
 }
-const field = (a: Args): string => FIELD_WORDS[a.s('field')] ?? a.s('field')
+const field = (a: { field: string }): string => FIELD_WORDS[a.field] ?? s(a.field)
 
 const NATIVE_KINDS: Record<string, string> = {
   'node-addon': 'Node.js addon',
@@ -88,67 +77,69 @@ const SECRET_REASONS: Record<string, string> = {
   'private-key': 'it contains a private key',
 }
 const STEP_WORDS: Record<string, string> = { premajor: 'major prerelease', preminor: 'minor prerelease', prepatch: 'patch prerelease' }
-const step = (a: Args, kind: string): string => `${STEP_WORDS[a.s('step')] ?? kind} step: ${a.s('from')} → ${a.s('to')}`
+const step = (a: FindingArgsMap['VERSION_MAJOR'], kind: string): string => `${STEP_WORDS[a.step] ?? kind} step: ${s(a.from)} → ${s(a.to)}`
 
 /** One sentence per code. Typed as a complete map, so a new code without wording does not compile. */
-export const FINDING_WORDING: { [C in FindingCode]: (a: Args) => string } = {
+export const FINDING_WORDING: { [C in FindingCode]: (a: FindingArgsMap[C]) => string } = {
   MANIFEST_MISMATCH: (a) =>
-    `The registry holds a manifest that differs from the package.json in the tarball on ${a.s('fields')}: npm would install by the registry's, which you cannot review here`,
+    `The registry holds a manifest that differs from the package.json in the tarball on ${s(a.fields)}: npm would install by the registry's, which you cannot review here`,
   MANIFEST_UNVERIFIED: () =>
     'The registry does not show the manifest it will publish (npm installs by it), so nobody can check it against the tarball\'s package.json before approval; it is compared after publishing',
-  INSTALL_SCRIPT_ADDED: (a) => `New install script "${a.s('script')}" runs on every install: ${a.s('command')}`,
-  INSTALL_SCRIPT_CHANGED: (a) => `Install script "${a.s('script')}" changed: ${a.s('from')} → ${a.s('to')}`,
-  NATIVE_BINARY_ADDED: (a) => `New native binary ${a.s('path')} (${NATIVE_KINDS[a.s('kind')] ?? a.s('kind')}): its code cannot be reviewed`,
+  INSTALL_SCRIPT_ADDED: (a) => `New install script "${s(a.script)}" runs on every install: ${s(a.command)}`,
+  INSTALL_SCRIPT_CHANGED: (a) => `Install script "${s(a.script)}" changed: ${s(a.from)} → ${s(a.to)}`,
+  NATIVE_BINARY_ADDED: (a) => `New native binary ${s(a.path)} (${NATIVE_KINDS[s(a.kind)] ?? s(a.kind)}): its code cannot be reviewed`,
   OBFUSCATED_CODE: (a) =>
-    `${a.s('path')} looks obfuscated: ${a.s('signals').split(',').map((x) => SIGNALS[x] ?? x).join('; ')}`,
-  SENSITIVE_FILE: (a) => `${a.s('path')} should not be published: ${SECRET_REASONS[a.s('reason')] ?? a.s('reason')}`,
-  DEPENDENCY_ADDED: (a) => `New ${field(a)} ${a.s('name')}${a.has('to') ? ` ${a.s('to')}` : ''}`,
-  DEPENDENCY_NON_REGISTRY: (a) => `The ${field(a)} ${a.s('name')} comes from outside the registry: ${a.s('spec')}`,
+    `${s(a.path)} looks obfuscated: ${s(a.signals).split(',').map((x) => SIGNALS[x] ?? x).join('; ')}`,
+  SENSITIVE_FILE: (a) => `${s(a.path)} should not be published: ${SECRET_REASONS[s(a.reason)] ?? s(a.reason)}`,
+  DEPENDENCY_ADDED: (a) => `New ${field(a)} ${s(a.name)}${has(a.to) ? ` ${s(a.to)}` : ''}`,
+  DEPENDENCY_NON_REGISTRY: (a) => `The ${field(a)} ${s(a.name)} comes from outside the registry: ${s(a.spec)}`,
   BIN_CHANGED: (a) =>
-    !a.has('from')
-      ? `New command "${a.s('name')}" runs ${a.s('to')}`
-      : !a.has('to')
-        ? `Command "${a.s('name')}" (${a.s('from')}) removed`
-        : `Command "${a.s('name')}" now runs ${a.s('to')} instead of ${a.s('from')}`,
+    !has(a.from)
+      ? `New command "${s(a.name)}" runs ${s(a.to ?? '')}`
+      : !has(a.to)
+        ? `Command "${s(a.name)}" (${s(a.from)}) removed`
+        : `Command "${s(a.name)}" now runs ${s(a.to)} instead of ${s(a.from)}`,
   ENTRY_POINT_CHANGED: (a) =>
-    `"${a.s('field')}" changed: ${a.has('from') ? clip(a.s('from')) : '(unset)'} → ${a.has('to') ? clip(a.s('to')) : '(unset)'}`,
-  ENTRY_POINT_MISSING: (a) => `"${a.s('field')}" points to ${a.s('path')}, which is not in the package`,
-  EXECUTABLE_ADDED: (a) => `${a.s('path')} is newly executable (mode ${a.s('mode')})`,
-  NATIVE_BINARY_CHANGED: (a) => `Native binary ${a.s('path')} changed (${NATIVE_KINDS[a.s('kind')] ?? a.s('kind')})`,
+    `"${s(a.field)}" changed: ${has(a.from) ? clip(s(a.from)) : '(unset)'} → ${has(a.to) ? clip(s(a.to)) : '(unset)'}`,
+  ENTRY_POINT_MISSING: (a) => `"${s(a.field)}" points to ${s(a.path)}, which is not in the package`,
+  EXECUTABLE_ADDED: (a) => `${s(a.path)} is newly executable (mode ${s(a.mode)})`,
+  NATIVE_BINARY_CHANGED: (a) => `Native binary ${s(a.path)} changed (${NATIVE_KINDS[s(a.kind)] ?? s(a.kind)})`,
   MINIFIED_CODE: (a) =>
-    `${a.s('path')} looks minified (lines average ${a.n('meanLine')} bytes, longest ${a.n('longestLine')}, ${a.n('whitespacePct')}% whitespace): it cannot be reviewed by reading`,
-  LONG_LINE: (a) => `${a.s('path')} has a ${a.n('length')}-byte line (line ${a.n('line')}), long enough to hide code`,
+    `${s(a.path)} looks minified (lines average ${a.meanLine} bytes, longest ${a.longestLine}, ${a.whitespacePct}% whitespace): it cannot be reviewed by reading`,
+  LONG_LINE: (a) => `${s(a.path)} has a ${a.length}-byte line (line ${a.line}), long enough to hide code`,
   UNUSUAL_LOCATION: (a) =>
-    a.s('path').endsWith('/')
-      ? `${plural(a.n('files'), 'new file')} in ${a.s('path')}, outside the folders packages usually ship`
-      : `New file ${a.s('path')} at the top level, outside the folders packages usually ship`,
-  LOCKFILE_SHIPPED: (a) => `Lock file ${a.s('path')} is now part of the package`,
-  DUPLICATE_PATH: (a) => `${a.s('path')} appears more than once in the tarball; the last copy is the one installed`,
-  SIZE_GROWTH: (a) => `Unpacked size more than doubled: ${formatBytes(a.n('from'))} → ${formatBytes(a.n('to'))}`,
-  VERSION_BACKWARDS: (a) => `Version goes backwards on "${a.s('tag')}": ${a.s('from')} → ${a.s('to')}`,
-  VERSION_JUMP: (a) => `Version skips ahead by ${a.n('delta')} ${a.s('part')} versions: ${a.s('from')} → ${a.s('to')}`,
-  VERSION_ALREADY_PUBLISHED: (a) => `${a.s('version')} is already published; the registry will refuse it`,
-  PRERELEASE_ON_LATEST: (a) => `Prerelease ${a.s('version')} would become "latest", the version every user installs`,
-  REF_TAG_MISMATCH: (a) => `Staged from git tag ${a.s('ref')}, but the package version is ${a.s('version')}`,
-  REF_BRANCH_NOT_DEFAULT: (a) => `Tagged "${a.s('tag')}" but staged from branch ${a.s('branch')} (expected ${a.s('expected')})`,
-  REF_PULL_REQUEST: (a) => `Staged from a pull request (${a.s('ref')}), for tag "${a.s('tag')}"`,
-  FIRST_RELEASE: (a) => `First release (${a.s('version')}): there is no published version to compare with`,
+    s(a.path).endsWith('/')
+      ? `${plural(a.files, 'new file')} in ${s(a.path)}, outside the folders packages usually ship`
+      : `New file ${s(a.path)} at the top level, outside the folders packages usually ship`,
+  LOCKFILE_SHIPPED: (a) => `Lock file ${s(a.path)} is now part of the package`,
+  DUPLICATE_PATH: (a) => `${s(a.path)} appears more than once in the tarball; the last copy is the one installed`,
+  SIZE_GROWTH: (a) => `Unpacked size more than doubled: ${formatBytes(a.from)} → ${formatBytes(a.to)}`,
+  VERSION_BACKWARDS: (a) => `Version goes backwards on "${s(a.tag)}": ${s(a.from)} → ${s(a.to)}`,
+  VERSION_JUMP: (a) => `Version skips ahead by ${a.delta} ${s(a.part)} versions: ${s(a.from)} → ${s(a.to)}`,
+  VERSION_ALREADY_PUBLISHED: (a) => `${s(a.version)} is already published; the registry will refuse it`,
+  PRERELEASE_ON_LATEST: (a) => `Prerelease ${s(a.version)} would become "latest", the version every user installs`,
+  REF_TAG_MISMATCH: (a) => `Staged from git tag ${s(a.ref)}, but the package version is ${s(a.version)}`,
+  REF_BRANCH_NOT_DEFAULT: (a) => `Tagged "${s(a.tag)}" but staged from branch ${s(a.branch)} (expected ${s(a.expected)})`,
+  REF_PULL_REQUEST: (a) => `Staged from a pull request (${s(a.ref)}), for tag "${s(a.tag)}"`,
+  FIRST_RELEASE: (a) => `First release (${s(a.version)}): there is no published version to compare with`,
   VERSION_MAJOR: (a) => step(a, 'Major'),
   VERSION_MINOR: (a) => step(a, 'Minor'),
   VERSION_PATCH: (a) => step(a, 'Patch'),
   VERSION_PRERELEASE: (a) => step(a, 'Prerelease'),
-  VERSION_BACKPORT: (a) => `Backport on "${a.s('tag')}": ${a.s('to')} is below the highest published ${a.s('from')}`,
-  FILES_ADDED: (a) => `${plural(a.n('count'), 'file')} added (${formatBytes(a.n('bytes'))})`,
-  FILES_REMOVED: (a) => `${plural(a.n('count'), 'file')} removed (${formatBytes(a.n('bytes'))})`,
-  FILES_CHANGED: (a) => `${plural(a.n('count'), 'file')} changed`,
-  SIZE_CHANGED: (a) => `Unpacked size ${formatBytes(a.n('from'))} → ${formatBytes(a.n('to'))} (${signedBytes(a.n('delta'))})`,
-  DEPENDENCY_REMOVED: (a) => `Removed ${field(a)} ${a.s('name')}`,
-  DEPENDENCY_CHANGED: (a) => `The ${field(a)} ${a.s('name')} changed: ${a.s('from')} → ${a.s('to')}`,
-  INSTALL_SCRIPT_REMOVED: (a) => `Install script "${a.s('script')}" removed (it ran: ${a.s('from')})`,
+  VERSION_BACKPORT: (a) => `Backport on "${s(a.tag)}": ${s(a.to)} is below the highest published ${s(a.from)}`,
+  FILES_ADDED: (a) => `${plural(a.count, 'file')} added (${formatBytes(a.bytes)})`,
+  FILES_REMOVED: (a) => `${plural(a.count, 'file')} removed (${formatBytes(a.bytes)})`,
+  FILES_CHANGED: (a) => `${plural(a.count, 'file')} changed`,
+  SIZE_CHANGED: (a) => `Unpacked size ${formatBytes(a.from)} → ${formatBytes(a.to)} (${signedBytes(a.delta)})`,
+  DEPENDENCY_REMOVED: (a) => `Removed ${field(a)} ${s(a.name)}`,
+  DEPENDENCY_CHANGED: (a) => `The ${field(a)} ${s(a.name)} changed: ${s(a.from)} → ${s(a.to)}`,
+  INSTALL_SCRIPT_REMOVED: (a) => `Install script "${s(a.script)}" removed (it ran: ${s(a.from)})`,
 }
 
 /** The sentence for one finding, unstyled. */
-export const describeFinding = (f: Finding): string => FINDING_WORDING[f.code](reader(f.args))
+export const describeFinding = (f: Finding): string => word(f.code, f.args)
+// The union is correlated by code; TypeScript cannot see that through an index, hence the generic.
+const word = <C extends FindingCode>(code: C, args: FindingArgsMap[C]): string => (FINDING_WORDING[code] as (a: FindingArgsMap[C]) => string)(args)
 
 const LABELS: Record<Severity, string> = { danger: 'DANGER', warn: 'WARN  ', info: 'info  ' }
 

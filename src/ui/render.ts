@@ -1,5 +1,5 @@
 /** Words for records, lists and approval summaries. Pure: takes a Style, returns text. */
-import type { DetailedRecord, RecordState, StagedRecord } from '../core/record.js'
+import { isWaiting, type DetailedRecord, type RecordState, type StagedRecord } from '../core/record.js'
 import type { Style } from './output.js'
 import type { ContentDifference } from '../core/pin.js'
 import { formatBytes, formatTime, shortIntegrity } from './format.js'
@@ -116,7 +116,7 @@ export function renderRecord(r: StagedRecord, state: RecordState, facts: Verifie
   }
   lines.push('', style('bold', CLAIM_HEADING), ...claimLines(r, now, { registry: true }))
   // A decided release waits for nothing: its expiry is no longer news.
-  if (state === 'pending' || state === 'approving') lines.push(`  expires:     ${r.expiresAt ? inline(formatTime(r.expiresAt, now)) : 'never (the registry keeps it until it is approved or rejected)'}`)
+  if (isWaiting(state)) lines.push(`  expires:     ${r.expiresAt ? inline(formatTime(r.expiresAt, now)) : 'never (the registry keeps it until it is approved or rejected)'}`)
   if (state === 'expired') lines.push(`  expired:     ${inline(formatTime(r.expiresAt, now))} without approval`)
   if (r.claim && r.state === 'approving') lines.push(`  approving:   by ${inline(r.claim.by)} since ${inline(formatTime(r.claim.at, now))}`)
   if (r.approvedAt) lines.push(`  approved:    by ${inline(r.approvedBy ?? 'unknown')} ${inline(formatTime(r.approvedAt, now))}`)

@@ -3,7 +3,8 @@ import { StagePublishError } from '../../src/errors.js'
 import { applyPolicy, parsePolicy } from '../../src/core/policy.js'
 import { FINDINGS, type Finding, type FindingCode } from '../../src/core/review.js'
 
-const finding = (code: FindingCode): Finding => ({ code, severity: FINDINGS[code], args: {} })
+// The policy reads codes and severities only, so the arguments are left empty.
+const finding = (code: FindingCode): Finding => ({ code, severity: FINDINGS[code], args: {} }) as Finding
 const findings = [finding('INSTALL_SCRIPT_ADDED'), finding('NATIVE_BINARY_ADDED'), finding('DEPENDENCY_ADDED'), finding('VERSION_PATCH')]
 const blockedCodes = (...args: Parameters<typeof applyPolicy>): string[] => applyPolicy(...args).blocked.map((f) => f.code)
 

@@ -1,7 +1,19 @@
 import { errorCodeOf } from '../support/cli.js'
 import { describe, expect, it } from 'vitest'
 import { sampleRecord } from '../support/records.js'
-import { checkOwnRecord, effectiveState, matchIdPrefix, parseIdArgument, parseRecord, serializeRecord } from '../../src/core/record.js'
+import {
+  checkId,
+  checkOwnRecord,
+  checkSetId,
+  effectiveState,
+  isWaiting,
+  matchIdPrefix,
+  newestFirst,
+  parseIdArgument,
+  parseRecord,
+  rejectedRecord,
+  serializeRecord,
+} from '../../src/core/record.js'
 import { StagePublishError } from '../../src/errors.js'
 
 const ID = '3f2a9c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b'
@@ -38,6 +50,37 @@ describe('effectiveState', () => {
     expect(effectiveState(r, new Date('2026-11-30T23:59:59Z'))).toBe('pending')
     expect(effectiveState(r, new Date('2026-12-01T00:00:00Z'))).toBe('expired')
     expect(effectiveState({ ...r, state: 'approved' }, new Date('2027-01-01T00:00:00Z'))).toBe('approved')
+  })
+})
+
+describe('the helpers every backend and flow shares', () => {
+  it('checkId and checkSetId let only a UUID reach a store', () => {
+    expect(checkId(ID)).toBe(ID)
+    expect(checkSetId(ID)).toBe(ID)
+    for (const bad of ['../../etc/passwd', '3f2a9c1e', `${ID}/x`, undefined as unknown as string]) {
+      expect(errorCodeOf(() => checkId(bad))).toBe('EINVALIDID')
+      expect(errorCodeOf(() => checkSetId(bad))).toBe('EINVALIDID')
+    }
+    expect(() => checkSetId('nope')).toThrow('"nope" is not a release set id')
+    expect(() => checkId('nope')).toThrow('"nope" is not a staged release id')
+  })
+
+  it('isWaiting: pending and approving wait; expired, approved and rejected do not', () => {
+    expect((['pending', 'approving', 'expired', 'approved', 'rejected'] as const).filter(isWaiting)).toEqual(['pending', 'approving'])
+  })
+
+  it('rejectedRecord keeps the record and adds who, when and (only when given) why', () => {
+    const r = sampleRecord()
+    const at = '2026-11-27T10:00:00.000Z'
+    expect(rejectedRecord(r, { by: 'alice', at, reason: 'bad build' })).toEqual({ ...r, state: 'rejected', rejectedAt: at, rejectedBy: 'alice', rejectReason: 'bad build' })
+    for (const reason of [undefined, '']) expect(rejectedRecord(r, { by: 'alice', at, reason })).not.toHaveProperty('rejectReason')
+    expect(r.state).toBe('pending')
+  })
+
+  it('newestFirst orders by createdAt, newest first, then by id', () => {
+    const at = (id: string, createdAt: string) => ({ record: { ...sampleRecord(), id, createdAt } })
+    const list = [at('b', '2026-01-01T00:00:00Z'), at('c', '2026-02-01T00:00:00Z'), at('a', '2026-01-01T00:00:00Z')]
+    expect(list.sort(newestFirst).map((v) => v.record.id)).toEqual(['c', 'a', 'b'])
   })
 })
 

@@ -9,6 +9,8 @@ import {
   chooseBaseline,
   reviewRelease,
   type Finding,
+  type FindingArgsMap,
+  type FindingCode,
   type Review,
   type ReviewInput,
 } from '../../src/core/review.js'
@@ -75,6 +77,8 @@ function review(staged: TarballContents, extra: Partial<ReviewInput> = {}): Revi
 
 const codes = (r: Review): string[] => [...new Set(r.findings.map((f) => f.code))].sort()
 const find = (r: Review, code: string): Finding | undefined => r.findings.find((f) => f.code === code)
+/** A finding's arguments by name, for tests that look across codes. */
+const arg = (f: Finding | undefined, key: string): unknown => (f?.args as Record<string, unknown> | undefined)?.[key]
 const aboveInfo = (r: Review): Finding[] => r.findings.filter((f) => f.severity !== 'info')
 
 /** Looks like esbuild output: one long line, almost no whitespace. */
@@ -228,7 +232,7 @@ describe('reviewRelease: baseline and versions', () => {
   ])('%s on %s', (version, tag, expected, step) => {
     const r = review(release(version), { tag, distTags: { latest: '1.0.0', [tag]: '1.0.0' } })
     expect(codes(r)).toEqual(expected)
-    expect(r.findings.find((f) => f.code.startsWith('VERSION_') && f.code !== 'VERSION_JUMP')?.args.step).toBe(step)
+    expect(arg(r.findings.find((f) => f.code.startsWith('VERSION_') && f.code !== 'VERSION_JUMP'), 'step')).toBe(step)
   })
 
   it('a prerelease after a prerelease is a prerelease step', () => {
@@ -310,7 +314,7 @@ describe('reviewRelease: manifest changes', () => {
       { field: 'peerDependencies', name: 'react', to: '>=18', change: 'added' },
       { field: 'bundleDependencies', name: 'left-pad', change: 'added' },
     ])
-    expect(r.findings.filter((f) => f.code.startsWith('DEPENDENCY_')).map((f) => [f.code, f.args.field, f.args.name])).toEqual([
+    expect(r.findings.filter((f) => f.code.startsWith('DEPENDENCY_')).map((f) => [f.code, arg(f, 'field'), arg(f, 'name')])).toEqual([
       ['DEPENDENCY_NON_REGISTRY', 'dependencies', 'left-pad'],
       ['DEPENDENCY_NON_REGISTRY', 'optionalDependencies', 'fsevents'],
       ['DEPENDENCY_ADDED', 'optionalDependencies', 'fsevents'],
@@ -444,7 +448,7 @@ describe('reviewRelease: file risks', () => {
       file('dist/certs/server.pem', key),
       file('dist/pem.js', "export const HEADER = '-----BEGIN PRIVATE KEY-----'\nexport const FOOTER = '-----END PRIVATE KEY-----'\n"),
     )
-    expect(r.findings.filter((f) => f.code === 'SENSITIVE_FILE' || f.code === 'LOCKFILE_SHIPPED').map((f) => [f.code, f.args.path, f.args.reason])).toEqual([
+    expect(r.findings.filter((f) => f.code === 'SENSITIVE_FILE' || f.code === 'LOCKFILE_SHIPPED').map((f) => [f.code, arg(f, 'path'), arg(f, 'reason')])).toEqual([
       ['SENSITIVE_FILE', 'dist/.env.production', 'env-file'],
       ['SENSITIVE_FILE', 'dist/.npmrc', 'registry-config'],
       ['SENSITIVE_FILE', 'dist/certs/server.pem', 'private-key'],
@@ -480,20 +484,59 @@ describe('reviewRelease: file risks', () => {
 
 describe('renderReview', () => {
   const plain = (_style: string, text: string): string => text
-  const sampleArgs = {
-    script: 'postinstall', command: 'node x', from: '1.0.0', to: '2.0.0', path: 'dist/a.js', kind: 'elf', signals: 'bidi-control',
-    reason: 'env-file', field: 'dependencies', name: 'x', spec: 'github:a/b', mode: '0755', longestLine: 900, meanLine: 300,
-    whitespacePct: 2, line: 3, length: 2000, files: 2, tag: 'latest', part: 'major', delta: 2, version: '1.0.0', ref: 'v1.0.0',
-    branch: 'dev', expected: 'main', count: 3, bytes: 1200, step: 'major',
+  const from = '1.0.0'
+  const to = '2.0.0'
+  const path = 'dist/a.js'
+  const dep = { field: 'dependencies', name: 'x' } as const
+  const sampleArgs: { [C in FindingCode]: FindingArgsMap[C] } = {
+    MANIFEST_MISMATCH: { fields: 'dependencies, bin' },
+    MANIFEST_UNVERIFIED: {},
+    INSTALL_SCRIPT_ADDED: { script: 'postinstall', command: 'node x' },
+    INSTALL_SCRIPT_CHANGED: { script: 'postinstall', from, to },
+    NATIVE_BINARY_ADDED: { path, kind: 'elf' },
+    OBFUSCATED_CODE: { path, signals: 'bidi-control' },
+    SENSITIVE_FILE: { path, reason: 'env-file' },
+    DEPENDENCY_ADDED: { ...dep, to },
+    DEPENDENCY_NON_REGISTRY: { ...dep, spec: 'github:a/b' },
+    BIN_CHANGED: { name: 'x', from, to },
+    ENTRY_POINT_CHANGED: { field: 'main', from, to },
+    ENTRY_POINT_MISSING: { field: 'main', path },
+    EXECUTABLE_ADDED: { path, mode: '0755' },
+    NATIVE_BINARY_CHANGED: { path, kind: 'elf' },
+    MINIFIED_CODE: { path, longestLine: 900, meanLine: 300, whitespacePct: 2 },
+    LONG_LINE: { path, line: 3, length: 2000 },
+    UNUSUAL_LOCATION: { path: 'extra/', files: 2 },
+    LOCKFILE_SHIPPED: { path },
+    DUPLICATE_PATH: { path },
+    SIZE_GROWTH: { from: 1000, to: 3000 },
+    VERSION_BACKWARDS: { from, to, tag: 'latest' },
+    VERSION_JUMP: { from, to, part: 'major', delta: 2 },
+    VERSION_ALREADY_PUBLISHED: { version: from },
+    PRERELEASE_ON_LATEST: { version: from },
+    REF_TAG_MISMATCH: { ref: 'v1.0.0', version: from },
+    REF_BRANCH_NOT_DEFAULT: { branch: 'dev', tag: 'latest', expected: 'main' },
+    REF_PULL_REQUEST: { ref: 'refs/pull/7/merge', tag: 'latest' },
+    FIRST_RELEASE: { version: from },
+    VERSION_MAJOR: { from, to, step: 'major' },
+    VERSION_MINOR: { from, to, step: 'minor' },
+    VERSION_PATCH: { from, to, step: 'patch' },
+    VERSION_PRERELEASE: { from, to, step: 'prerelease' },
+    VERSION_BACKPORT: { from, to, tag: 'v1' },
+    FILES_ADDED: { count: 3, bytes: 1200 },
+    FILES_REMOVED: { count: 3, bytes: 1200 },
+    FILES_CHANGED: { count: 3 },
+    SIZE_CHANGED: { from: 1000, to: 3000, delta: 2000 },
+    DEPENDENCY_REMOVED: { ...dep, from },
+    DEPENDENCY_CHANGED: { ...dep, from, to },
+    INSTALL_SCRIPT_REMOVED: { script: 'postinstall', from: 'node x' },
   }
 
   it('has wording for every finding code', () => {
     expect(Object.keys(FINDING_WORDING).sort()).toEqual([...FINDING_CODES].sort())
     for (const code of FINDING_CODES) {
-      const args = code.startsWith('SIZE_') ? { ...sampleArgs, from: 1000, to: 3000, delta: 2000 } : sampleArgs
-      const text = describeFinding({ code, severity: FINDINGS[code], args })
+      const text = describeFinding({ code, severity: FINDINGS[code], args: sampleArgs[code] } as Finding)
       expect(text, code).toMatch(/\w/)
-      expect(text, code).not.toMatch(/undefined|NaN|\[object/)
+      expect(text, code).not.toMatch(/undefined|NaN|\[object|\?/)
     }
   })
 

@@ -3,11 +3,72 @@
  * review is made of. Codes are data (publint `src/shared/core.js` style); src/ui/render-review.ts
  * words them. Pure.
  */
+import type { DependencyField } from '../dependency-fields.js'
 import type { TarballContents, TarballFile } from '../tarball-contents.js'
 
 export type Severity = 'info' | 'warn' | 'danger'
 export const SEVERITIES: readonly Severity[] = ['info', 'warn', 'danger']
 export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s)
+
+export type { DependencyField }
+
+type Path = { path: string }
+type FromTo = { from: string; to: string }
+/** A semver step; `step` is semver.diff's answer (`major`, `premajor`, …). */
+type StepArgs = FromTo & { step: string }
+type Dependency = { field: DependencyField; name: string }
+type FileCount = { count: number; bytes: number }
+
+/**
+ * The arguments of each finding code (publint's message unions are the model): what the review emits
+ * and what src/ui/render-review.ts reads are checked against this map, so a mismatch does not compile.
+ * Optional arguments are left out of the JSON when absent.
+ */
+export interface FindingArgsMap {
+  MANIFEST_MISMATCH: { fields: string }
+  MANIFEST_UNVERIFIED: Record<string, never>
+  INSTALL_SCRIPT_ADDED: { script: string; command: string }
+  INSTALL_SCRIPT_CHANGED: FromTo & { script: string }
+  NATIVE_BINARY_ADDED: Path & { kind: string }
+  OBFUSCATED_CODE: Path & { signals: string }
+  SENSITIVE_FILE: Path & { reason: string }
+  DEPENDENCY_ADDED: Dependency & { to?: string }
+  DEPENDENCY_NON_REGISTRY: Dependency & { spec: string }
+  BIN_CHANGED: { name: string; from?: string; to?: string }
+  ENTRY_POINT_CHANGED: { field: string; from?: string; to?: string }
+  ENTRY_POINT_MISSING: Path & { field: string }
+  EXECUTABLE_ADDED: Path & { mode: string }
+  NATIVE_BINARY_CHANGED: Path & { kind: string }
+  MINIFIED_CODE: Path & { meanLine: number; longestLine: number; whitespacePct: number }
+  LONG_LINE: Path & { line: number; length: number }
+  /** `path` is a top-level file, or a folder ending in `/` holding `files` new files. */
+  UNUSUAL_LOCATION: Path & { files: number }
+  LOCKFILE_SHIPPED: Path
+  DUPLICATE_PATH: Path
+  SIZE_GROWTH: { from: number; to: number }
+  VERSION_BACKWARDS: FromTo & { tag: string }
+  VERSION_JUMP: FromTo & { part: 'major' | 'minor' | 'patch'; delta: number }
+  VERSION_ALREADY_PUBLISHED: { version: string }
+  PRERELEASE_ON_LATEST: { version: string }
+  REF_TAG_MISMATCH: { ref: string; version: string }
+  REF_BRANCH_NOT_DEFAULT: { branch: string; tag: string; expected: string }
+  REF_PULL_REQUEST: { ref: string; tag: string }
+  FIRST_RELEASE: { version: string }
+  VERSION_MAJOR: StepArgs
+  VERSION_MINOR: StepArgs
+  VERSION_PATCH: StepArgs
+  VERSION_PRERELEASE: StepArgs
+  VERSION_BACKPORT: FromTo & { tag: string }
+  FILES_ADDED: FileCount
+  FILES_REMOVED: FileCount
+  FILES_CHANGED: { count: number }
+  SIZE_CHANGED: { from: number; to: number; delta: number }
+  DEPENDENCY_REMOVED: Dependency & { from?: string }
+  DEPENDENCY_CHANGED: Dependency & FromTo
+  INSTALL_SCRIPT_REMOVED: { script: string; from: string }
+}
+export type FindingCode = keyof FindingArgsMap
+export type FindingArgs<C extends FindingCode = FindingCode> = FindingArgsMap[C]
 
 /** Every finding code and its severity. Codes are stable: policies and `--allow` name them. */
 export const FINDINGS = {
@@ -51,20 +112,14 @@ export const FINDINGS = {
   DEPENDENCY_REMOVED: 'info',
   DEPENDENCY_CHANGED: 'info',
   INSTALL_SCRIPT_REMOVED: 'info',
-} as const satisfies Record<string, Severity>
+} as const satisfies { [C in FindingCode]: Severity }
 
-export type FindingCode = keyof typeof FINDINGS
 export const FINDING_CODES = Object.keys(FINDINGS) as FindingCode[]
 export const isFindingCode = (code: string): code is FindingCode => Object.hasOwn(FINDINGS, code)
 
-export type FindingArgs = Record<string, string | number>
-export interface Finding {
-  code: FindingCode
-  severity: Severity
-  args: FindingArgs
-}
+/** A finding: a discriminated union over codes, so `f.code === 'X'` narrows `f.args` to X's arguments. */
+export type Finding = { [C in FindingCode]: { code: C; severity: Severity; args: FindingArgsMap[C] } }[FindingCode]
 
-export type DependencyField = 'dependencies' | 'optionalDependencies' | 'peerDependencies' | 'bundleDependencies'
 export interface DependencyChange {
   field: DependencyField
   name: string
@@ -111,8 +166,11 @@ export interface ReviewInput {
   registryManifest?: { mismatched: string[] } | 'unavailable'
 }
 
-/** How the parts of a review report a finding; undefined arguments are dropped. */
-export type Add = (code: FindingCode, args?: Record<string, string | number | undefined>) => void
+/** How the parts of a review report a finding; undefined arguments are dropped. A code without arguments needs none. */
+export type Add = <C extends FindingCode>(
+  code: C,
+  ...args: Record<string, never> extends FindingArgsMap[C] ? [args?: FindingArgsMap[C]] : [args: FindingArgsMap[C]]
+) => void
 export type Manifest = TarballContents['manifest']
 export type FileMap = Map<string, TarballFile>
 

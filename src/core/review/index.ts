@@ -10,7 +10,7 @@
  *   heuristics.ts  minified, obfuscated or long-lined code
  */
 import type { TarballFile } from '../tarball-contents.js'
-import { FINDINGS, severityRank, str, type FileChange, type Finding, type FindingArgs, type FindingCode, type Review, type ReviewInput } from './findings.js'
+import { FINDINGS, severityRank, str, type Add, type FileChange, type Finding, type Review, type ReviewInput } from './findings.js'
 import { compareFiles, indexFiles, reviewFileRisks } from './files.js'
 import { reviewManifest } from './manifest.js'
 import { reviewRef, reviewVersion } from './versions.js'
@@ -28,6 +28,7 @@ export {
   type FileMap,
   type Finding,
   type FindingArgs,
+  type FindingArgsMap,
   type FindingCode,
   type Review,
   type ReviewInput,
@@ -38,10 +39,11 @@ export { compareFiles, indexFiles, sameBytes } from './files.js'
 
 export function reviewRelease(input: ReviewInput): Review {
   const findings: Finding[] = []
-  const add = (code: FindingCode, args: Record<string, string | number | undefined> = {}): void => {
-    const clean: FindingArgs = {}
-    for (const [k, v] of Object.entries(args)) if (v !== undefined) clean[k] = v
-    findings.push({ code, severity: FINDINGS[code], args: clean })
+  const add: Add = (code, ...rest) => {
+    const clean: Record<string, string | number> = {}
+    for (const [k, v] of Object.entries(rest[0] ?? {})) if (v !== undefined) clean[k] = v
+    // Add ties each code to its arguments; TypeScript cannot follow that through the generic, hence the cast.
+    findings.push({ code, severity: FINDINGS[code], args: clean } as Finding)
   }
   const { staged, previous } = input
   const sm = staged.manifest

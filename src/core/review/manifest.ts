@@ -3,12 +3,12 @@
  * `bin` and entry points (and entry points that point at nothing). Pure.
  */
 import semver from 'semver'
+import { DEPENDENCY_FIELDS } from '../dependency-fields.js'
 import { normPath, obj, str, type Add, type DependencyChange, type DependencyField, type FileMap, type Manifest } from './findings.js'
 
 /** Lifecycle scripts npm runs when someone installs the package (prepare ones for git installs). */
 const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'preprepare', 'prepare', 'postprepare'] as const
 const ENTRY_FIELDS = ['main', 'module', 'types', 'typings', 'exports'] as const
-const DEP_FIELDS = ['dependencies', 'optionalDependencies', 'peerDependencies'] as const
 
 function installScripts(m: Manifest, files: FileMap): Record<string, string> {
   const scripts = obj(m.scripts)
@@ -61,7 +61,7 @@ export function reviewManifest(sm: Manifest, pm: Manifest | undefined, now: File
   }
 
   const changes: DependencyChange[] = []
-  for (const field of [...DEP_FIELDS, 'bundleDependencies'] as const) {
+  for (const field of DEPENDENCY_FIELDS) {
     const a = pm ? dependencyMap(pm, field) : {}
     const b = dependencyMap(sm, field)
     const bundle = field === 'bundleDependencies'
