@@ -87,7 +87,7 @@ export async function openBackend(url: string, cwd = process.cwd(), registryCont
     }
     case 's3': {
       // Loaded only here: the S3 adapter pulls in the AWS SDK.
-      const mod = (await import(/* s3 adapter */ './s3.js' as string)) as {
+      const mod = (await import(/* s3 adapter */ './s3.js')) as {
         createS3Backend(url: string): StagingBackend
       }
       return mod.createS3Backend(parsed.url)
