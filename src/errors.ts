@@ -46,7 +46,7 @@ export type ErrorCode =
   | 'EEXPECT'
   | 'ESETINCOMPLETE'
   | 'ESETMISMATCH'
-  | 'ETOOLARGE'
+   
   | 'ENOTALLPUBLISHED'
 
 export interface StagePublishErrorOptions {

@@ -214,7 +214,7 @@ export function createLocalBackend(root: string): CasStagingBackend {
 
     async deleteRecord(id: string): Promise<void> {
       const file = recordPath(id)
-      await withLock(checkId(id), () => fs.rm(file, { force: true })).catch((err) => {
+      await withLock(checkId(id), () => fs.rm(file, { force: true })).catch((err: unknown) => {
         throw fsError(err, root)
       })
     },
@@ -270,7 +270,7 @@ export function createLocalBackend(root: string): CasStagingBackend {
     },
 
     async deleteTarball(id: string): Promise<void> {
-      await fs.rm(tarballPath(id), { force: true }).catch((err) => {
+      await fs.rm(tarballPath(id), { force: true }).catch((err: unknown) => {
         throw fsError(err, root)
       })
     },

@@ -171,7 +171,8 @@ export function createRegistryBackend(options: RegistryBackendOptions): NativeSt
         }
         throw registryError(err, registry, `stage ${record.packageName}@${record.version}`)
       }
-      const stageId = String((res as { stageId?: unknown } | undefined)?.stageId ?? '').toLowerCase()
+      const rawStageId = (res as { stageId?: unknown } | undefined)?.stageId
+      const stageId = (typeof rawStageId === 'string' ? rawStageId : '').toLowerCase()
       if (!isUuid(stageId)) {
         throw new StagePublishError('EBACKEND', `${where} staged ${record.packageName}@${record.version} but returned no valid stage id`, {
           hint: `Look for it with \`stage-publish list ${record.packageName} --backend registry+${where}\`.`,
@@ -229,7 +230,8 @@ export function createRegistryBackend(options: RegistryBackendOptions): NativeSt
           record = recordFromStageItem(item, registry)
         } catch (err) {
           if (!options.onCorrupt) throw err
-          options.onCorrupt(String((item as { id?: unknown } | null)?.id ?? '?').slice(0, 60), err as Error)
+          const rawId = (item as { id?: unknown } | null)?.id
+          options.onCorrupt((typeof rawId === 'string' ? rawId : '?').slice(0, 60), err as Error)
           continue
         }
         if (!options.packageName || record.packageName === options.packageName) out.push({ record, etag: '', stagedManifest: stagedManifestOf(item, record.version) })

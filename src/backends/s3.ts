@@ -360,7 +360,7 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
         try {
           v = await readRecord(id)
         } catch (err) {
-          if (options.onCorrupt && err instanceof StagePublishError && (err.code === 'ECORRUPT' || err.code === 'ETOOLARGE')) return options.onCorrupt(id, err)
+          if (options.onCorrupt && err instanceof StagePublishError && (err.code === 'ECORRUPT' || err.code === 'ETOOLARGE')) { options.onCorrupt(id, err); return; }
           throw err
         }
         // null: removed between the listing and the read.

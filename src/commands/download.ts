@@ -44,8 +44,8 @@ export async function runDownload(rawId: string, opts: DownloadOptions, deps: De
 /** A missing --dest is created (as it always was); anything there that is not a folder is refused. */
 async function checkDest(dir: string, shown: string): Promise<void> {
   const { promises: fs } = await import('node:fs')
-  const stat = await fs.stat(dir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return null
+  const stat = await fs.stat(dir).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
     throw err
   })
   if (stat && !stat.isDirectory()) throw usageError(`--dest ${shown} exists and is not a folder`, 'Give a folder to download into (it is created if missing).')

@@ -29,7 +29,7 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .addOption(accessOption('public or restricted (default: publishConfig.access or the registry default)'))
     .addOption(registryOption('registry to publish to once approved (default: from .npmrc / publishConfig)'))
     .option('--backend <url>', 'where to stage: file:<dir>, s3://<bucket>/<prefix>?..., registry, registry+https://<host>/ (default: STAGE_PUBLISH_BACKEND, package.json stagePublish.backend, or a local directory)')
-    .option('-w, --workspace <name>', 'stage this workspace (name or folder; repeat for more) as part of one release set', (value: string, list: string[] = []) => [...list, value])
+    .option('-w, --workspace <name>', 'stage this workspace (name or folder; repeat for more) as part of one release set', (value: string, list?: string[]) => [...(list ?? []), value])
     .option('--workspaces', 'stage every public workspace package as one release set')
     .option('--expires-in <duration>', 'how long the release may wait for approval, e.g. 30d, 12h (default: 30d or stagePublish.expiresIn)')
     .option('--dry-run', 'pack and check everything, but stage nothing')

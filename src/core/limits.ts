@@ -48,7 +48,7 @@ export function tarballLimits(env: Readonly<Record<string, string | undefined>>)
 
 function parseLimit(name: string, raw: string, isSize: boolean): number {
   const m = (isSize ? /^\s*(\d{1,15})\s*([kmg]?)i?b?\s*$/i : /^\s*(\d{1,15})\s*$/).exec(raw)
-  const value = m ? Number(m[1]) * ({ '': 1, k: KiB, m: MiB, g: GiB } as Record<string, number>)[(m[2] ?? '').toLowerCase()]! : NaN
+  const value = m ? Number(m[1]) * (({ '': 1, k: KiB, m: MiB, g: GiB } as Record<string, number>)[(m[2] ?? '').toLowerCase()] ?? NaN) : NaN
   if (!Number.isSafeInteger(value) || value <= 0) {
     throw new StagePublishError('ECONFIG', `${name} must be a positive whole number${isSize ? ' of bytes, optionally with a k, m or g suffix' : ''}, not "${raw.slice(0, 40)}"`, {
       hint: `For example ${name}=${isSize ? '512m' : '100000'}, or unset it for the default.`,

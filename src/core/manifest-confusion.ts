@@ -36,7 +36,7 @@ function valueOf(manifest: Record<string, unknown>, field: InstallField): unknow
   let v = manifest[field]
   if (field === 'bundleDependencies' && v === undefined) v = manifest.bundledDependencies
   if (v === false || v === null) return undefined
-  if (Array.isArray(v)) return v.length ? [...v].map(String).sort() : undefined
+  if (Array.isArray(v)) return v.length ? (v as unknown[]).map(String).sort() : undefined
   if (v && typeof v === 'object') return Object.keys(v).length ? v : undefined
   return v
 }

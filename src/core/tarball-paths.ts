@@ -63,7 +63,7 @@ export function quoteEntryName(name: string): string {
 
 /** Text from a parser (an error message) made safe for a message the same way, without the quotes. */
 export function escapeText(text: string): string {
-  const chars = [...text]
+  const chars = Array.from(text)
   const shown = chars.slice(0, MAX_SHOWN).join('')
   const escaped = shown.replace(UNPRINTABLE, (c) => (c === '\\' || c === '"' ? `\\${c}` : `\\u{${(c.codePointAt(0) as number).toString(16)}}`))
   return `${escaped}${chars.length > MAX_SHOWN ? '…' : ''}`

@@ -166,7 +166,7 @@ const PUBLISH_GRACE_MS = 5_000
 const identities = new WeakMap<ApprovalContext, Map<string, Promise<string>>>()
 function approverIdentity(registry: string, ctx: ApprovalContext): Promise<string> {
   let known = identities.get(ctx)
-  if (!known) identities.set(ctx, (known = new Map()))
+  if (!known) identities.set(ctx, (known = new Map<string, Promise<string>>()))
   let who = known.get(registry)
   if (!who) known.set(registry, (who = whoami(registry, ctx.conf.flat).then((name) => name ?? localActor())))
   return who
@@ -179,7 +179,7 @@ async function claimAndPublish(backend: CasStagingBackend, ready: Ready, session
   const { target, staged, record } = ready
   const [manifest, by] = await Promise.all([ready.manifest ?? publishManifest(staged, target), approverIdentity(target.registry, ctx)])
 
-  let current = await claim(backend, ready.current, by, timing, deps, out, selfFor(target.registry, ctx))
+  const current = await claim(backend, ready.current, by, timing, deps, out, selfFor(target.registry, ctx))
   if (alreadyDone(current.record)) return { record: current.record, how: { alreadyApproved: true } }
   const held = current
 

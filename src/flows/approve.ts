@@ -94,7 +94,7 @@ function refusePins(pins: Pins): void {
 async function approveOne(current: Versioned, pins: Pins, ctx: ApprovalContext): Promise<void> {
   const { opts, deps, out, prompts } = ctx
   const prepared = await prepareApproval(current, ctx, pins)
-  if ('done' in prepared) return report(prepared.done.record, prepared.done.how, out, deps.now())
+  if ('done' in prepared) { report(prepared.done.record, prepared.done.how, out, deps.now()); return; }
   const { ready } = prepared
   const { target } = ready
   await requireSetDependencies(ready, new Set(), ctx)

@@ -50,7 +50,7 @@ export async function chooseDestination(stageConfig: Record<string, unknown>, pk
       const key = parseBackendUrl(choice.url, deps.cwd).kind === 'registry' ? registry : ''
       let backend = opened.get(key)
       if (!backend) {
-        backend = openBackend(choice.url, deps.cwd, async () => ({ registry, flat })).then((b) => nameBackend(b, hint))
+        backend = openBackend(choice.url, deps.cwd, () => Promise.resolve({ registry, flat })).then((b) => nameBackend(b, hint))
         opened.set(key, backend)
       }
       return backend

@@ -79,7 +79,7 @@ const setCache = new WeakMap<CasStagingBackend, Map<string, Promise<SetObject | 
 export async function listedSetMembers(backend: StagingBackend, record: StagedRecord): Promise<SetObjectMember[] | null> {
   if (!record.setId || isNative(backend)) return null
   let byId = setCache.get(backend)
-  if (!byId) setCache.set(backend, (byId = new Map()))
+  if (!byId) setCache.set(backend, (byId = new Map<string, Promise<SetObject | null>>()))
   let set = byId.get(record.setId)
   if (!set) {
     set = backend.getSet(record.setId)

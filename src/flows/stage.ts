@@ -39,7 +39,7 @@ export async function stageRelease(spec: string | undefined, opts: StageRequest,
   const conf = await loadNpmConfig({ cwd: pkgDir, env: deps.env, flags: npmFlags(opts) })
   const manifest = await readManifest(source, conf.flat)
   checkManifest(manifest, source.path)
-  const destination = await chooseDestination((manifest.stagePublish ?? {}) as Record<string, unknown>, pkgDir, opts, deps)
+  const destination = await chooseDestination((manifest.stagePublish ?? {}), pkgDir, opts, deps)
   const prepared = await preparePackage({ source, conf, manifest }, destination, opts, deps, out)
   const backendHint = destination.hint
   if (opts.dryRun) return { record: prepared.record, dryRun: true, backendHint: '', backendKind: prepared.backend.kind }
@@ -73,7 +73,7 @@ export async function preparePackage(pkg: PackageToStage, destination: Destinati
   const { name, version } = checkManifest(manifest, source.path)
   conf.applyPublishConfig(manifest.publishConfig)
   const flat = conf.flat
-  const tag = String(flat.defaultTag ?? 'latest')
+  const tag = typeof flat.defaultTag === 'string' ? flat.defaultTag : 'latest'
   checkTagName(tag)
   const explicitTag = !conf.isDefault('tag') || Boolean(manifest.publishConfig?.tag)
   const access = normaliseAccess(flat.access, name)
@@ -179,7 +179,7 @@ export function checkManifest(manifest: Manifest, where: string): { name: string
 function normaliseAccess(access: unknown, name: string): StagedRecord['access'] {
   if (access === null || access === undefined || access === '') return null
   if (access !== 'public' && access !== 'restricted') {
-    throw new StagePublishError('EUSAGE', `--access must be "public" or "restricted", not "${String(access)}"`, { exitCode: 2 })
+    throw new StagePublishError('EUSAGE', `--access must be "public" or "restricted", not ${JSON.stringify(access)}`, { exitCode: 2 })
   }
   if (access === 'restricted' && !name.startsWith('@')) {
     throw new StagePublishError('EUSAGE', `Can't restrict access to the unscoped package ${name}`, {

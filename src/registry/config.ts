@@ -106,6 +106,7 @@ function toArgv(flags: NpmCliFlags): string[] {
 export function registryFor(packageName: string, flat: Record<string, unknown>): string {
   const scope = packageName.startsWith('@') ? packageName.split('/')[0] : undefined
   const scoped = scope ? flat[`${scope}:registry`] : undefined
-  const reg = String(scoped || flat.registry || 'https://registry.npmjs.org/')
+  const named = [scoped, flat.registry].find((r): r is string => typeof r === 'string' && r !== '')
+  const reg = named ?? 'https://registry.npmjs.org/'
   return reg.endsWith('/') ? reg : `${reg}/`
 }

@@ -50,11 +50,11 @@ export async function resolveSource(arg: string | undefined, cwd: string): Promi
   }
   const stat = await fs.stat(spec.fetchSpec).catch(() => null)
   if (!stat) throw new StagePublishError('EUSAGE', `${spec.fetchSpec} does not exist`)
-  return { type: spec.type as PackSource['type'], path: spec.fetchSpec, raw }
+  return { type: spec.type, path: spec.fetchSpec, raw }
 }
 
 /** The manifest npm would publish, before any script runs (npm reads it again afterwards). */
-export async function readManifest(source: PackSource, flat: Record<string, unknown>): Promise<Manifest> {
+export async function readManifest(source: PackSource, _flat: Record<string, unknown>): Promise<Manifest> {
   try {
     if (source.type === 'directory') {
       const pkgJson = require('@npmcli/package-json') as {

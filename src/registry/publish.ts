@@ -84,7 +84,7 @@ export function twoFactorChallenge(err: unknown): { reason: 'otp'; message: stri
 /** Polls a web-2FA doneUrl (npm-profile webAuthCheckLogin) until it hands out a token or time runs out. */
 export async function waitForWebAuth(doneUrl: string, flat: Flat, timeoutMs: number): Promise<string> {
   const { webAuthCheckLogin } = require('npm-profile') as {
-    webAuthCheckLogin(url: string, opts: Flat, o: { signal: AbortSignal }): Promise<{ token: string }>
+    webAuthCheckLogin: (url: string, opts: Flat, o: { signal: AbortSignal }) => Promise<{ token: string }>
   }
   const ac = new AbortController()
   const timer = setTimeout(() => ac.abort(), timeoutMs)
@@ -159,7 +159,7 @@ export async function readPackument(target: Pick<Target, 'name' | 'registry'>, f
   const manifests: Packument['manifests'] = {}
   for (const [version, manifest] of Object.entries(doc.versions ?? {})) {
     if (manifest?.dist) dists[version] = manifest.dist
-    if (manifest && typeof manifest === 'object') manifests[version] = manifest as Record<string, unknown>
+    if (manifest && typeof manifest === 'object') manifests[version] = manifest
   }
   return { distTags: doc['dist-tags'] ?? {}, versions: Object.keys(doc.versions ?? {}), dists, manifests }
 }
@@ -218,7 +218,8 @@ function timedOut(e: { code?: string; errno?: string; type?: string; name?: stri
 /** What a server that is not an npm registry sent instead of JSON: an HTML page, or something else. */
 function notJson(e: { code?: string; type?: string; message?: string; headers?: unknown }): 'HTML' | 'invalid JSON' | undefined {
   const headers = (e.headers && typeof e.headers === 'object' ? e.headers : {}) as Record<string, unknown>
-  if (/text\/html/i.test(String(headers['content-type'] ?? ''))) return 'HTML'
+  const contentType = headers['content-type']
+  if (typeof contentType === 'string' && /text\/html/i.test(contentType)) return 'HTML'
   if (e.type !== 'invalid-json' && e.code !== 'EJSONPARSE') return undefined
   // minipass-fetch quotes the parser's complaint: an HTML page starts with '<'.
   return /token '?<|<!doctype|<html/i.test(String(e.message)) ? 'HTML' : 'invalid JSON'

@@ -151,25 +151,25 @@ export async function readTarball(bytes: Uint8Array, what = 'The tarball', optio
     }
 
     parser.on('entry', (entry: ReadEntry) => {
-      if (failed || !admit(entry)) return entry.resume()
+      if (failed || !admit(entry)) { entry.resume(); return; }
       // npm installs a contiguous file as a file; npm pack never writes one.
       const isFile = FILE_TYPES.has(entry.type) || (kind === 'published' && entry.type === 'ContiguousFile')
       const isFolder = NO_ENTRY_TYPES.has(entry.type)
       if (!isFile && !isFolder) {
         if (kind === 'staged') fail(unsafe(entry.path, `it is a ${describeType(entry.type)}, not a regular file`))
-        return entry.resume()
+        entry.resume(); return;
       }
       const checked = entryPath(entry.path, kind, isFolder)
       if (!checked.ok) {
         if (kind === 'staged') fail(unsafe(entry.path, checked.why))
-        return entry.resume()
+        entry.resume(); return;
       }
       // Folder entries (npm pack writes none) are allowed and ignored, but still take their name.
       if (isFolder) {
         if (checked.path !== '') claimName(checked.path, false, entry.path)
-        return entry.resume()
+        entry.resume(); return;
       }
-      if (!claimName(checked.path, true, entry.path)) return entry.resume()
+      if (!claimName(checked.path, true, entry.path)) { entry.resume(); return; }
       // One buffer of the declared size (already within the limits), filled in place: no second copy.
       const size = entry.size ?? 0
       const data = Buffer.allocUnsafe(size)
@@ -195,17 +195,17 @@ export async function readTarball(bytes: Uint8Array, what = 'The tarball', optio
 
     gunzip.on('data', (chunk: Buffer) => {
       if (failed) return
-      if (firstChunk && chunk[0] === 0x1f && chunk[1] === 0x8b) return fail(corrupt('it is gzip-compressed twice'))
+      if (firstChunk && chunk[0] === 0x1f && chunk[1] === 0x8b) { fail(corrupt('it is gzip-compressed twice')); return; }
       firstChunk = false
       inflated += chunk.length
       // What node-tar reports is not all other tar readers see: the raw headers are checked too.
       const oddity = headers?.write(chunk)
       if (oddity) {
-        return fail(
+        fail(
           new StagePublishError('EUNSAFETARBALL', `${what} is not what npm pack writes: ${oddity}`, {
             hint: 'Nothing was published. A tarball made by `npm pack` never looks like this: reject the release and stage it again from its source.',
           }),
-        )
+        ); return;
       }
       parser.write(chunk)
       // Beyond what the headers seen so far account for: zeros or junk between or after entries.
@@ -216,7 +216,7 @@ export async function readTarball(bytes: Uint8Array, what = 'The tarball', optio
     gunzip.on('error', (err: Error) => fail(corrupt(escapeText(err.message))))
     gunzip.on('end', () => {
       if (failed) return
-      if (kind === 'staged' && gunzip.bytesWritten < bytes.byteLength) return fail(corrupt(`it has ${bytes.byteLength - gunzip.bytesWritten} bytes after the end of its gzip stream`))
+      if (kind === 'staged' && gunzip.bytesWritten < bytes.byteLength) { fail(corrupt(`it has ${bytes.byteLength - gunzip.bytesWritten} bytes after the end of its gzip stream`)); return; }
       parser.end()
     })
     gunzip.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))

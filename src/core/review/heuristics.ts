@@ -54,7 +54,7 @@ const NEWLINE = 3
 const BACKSLASH = 4
 const UNDERSCORE = 5
 const UTF8_E2 = 6 // first byte of U+2000–U+2FFF
-const CLASS = new Uint8Array(256)
+const CLASS = new Uint8Array(256).fill(OTHER)
 for (let c = 0; c < 256; c++) {
   if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 47 && c <= 57) || c === 43 || c === 61) CLASS[c] = B64
 }

@@ -25,7 +25,7 @@ export function chooseBaseline(input: {
 export function reviewVersion(version: string, baseline: Review['baseline'], input: ReviewInput, add: Add): void {
   if (input.publishedVersions?.includes(version) || baseline.version === version) add('VERSION_ALREADY_PUBLISHED', { version })
   if (input.tag === 'latest' && semver.prerelease(version)) add('PRERELEASE_ON_LATEST', { version })
-  if (baseline.version === null) return add('FIRST_RELEASE', { version })
+  if (baseline.version === null) { add('FIRST_RELEASE', { version }); return; }
   const v = semver.parse(version)
   const b = semver.parse(baseline.version)
   if (!v || !b) return
@@ -56,7 +56,7 @@ const TAG_VERSION_RE = /(?:^|[@/_-])v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-
 export function reviewRef(name: string, version: string, input: ReviewInput, add: Add): void {
   const ref = input.gitRef?.trim()
   if (!ref || ref === 'HEAD') return // a detached HEAD says nothing about where it came from
-  if (/^refs\/(?:pull|merge-requests)\//.test(ref)) return add('REF_PULL_REQUEST', { ref, tag: input.tag })
+  if (/^refs\/(?:pull|merge-requests)\//.test(ref)) { add('REF_PULL_REQUEST', { ref, tag: input.tag }); return; }
   // Bare names are branches, unless they look like a version tag (GitLab's CI_COMMIT_REF_NAME is bare for both).
   const bareTag = !ref.startsWith('refs/') && TAG_VERSION_RE.test(ref)
   const gitTag = ref.startsWith('refs/tags/') ? ref.slice('refs/tags/'.length) : bareTag ? ref : undefined
