@@ -218,8 +218,10 @@ function timedOut(e: { code?: string; errno?: string; type?: string; name?: stri
 /** What a server that is not an npm registry sent instead of JSON: an HTML page, or something else. */
 function notJson(e: { code?: string; type?: string; message?: string; headers?: unknown }): 'HTML' | 'invalid JSON' | undefined {
   const headers = (e.headers && typeof e.headers === 'object' ? e.headers : {}) as Record<string, unknown>
-  const contentType = headers['content-type']
-  if (typeof contentType === 'string' && /text\/html/i.test(contentType)) return 'HTML'
+  // npm-registry-fetch hands over raw headers: each value a string or an array of strings.
+  const contentType: unknown = headers['content-type']
+  const types = Array.isArray(contentType) ? contentType.filter((t): t is string => typeof t === 'string') : typeof contentType === 'string' ? [contentType] : []
+  if (types.some((t) => /text\/html/i.test(t))) return 'HTML'
   if (e.type !== 'invalid-json' && e.code !== 'EJSONPARSE') return undefined
   // minipass-fetch quotes the parser's complaint: an HTML page starts with '<'.
   return /token '?<|<!doctype|<html/i.test(String(e.message)) ? 'HTML' : 'invalid JSON'
