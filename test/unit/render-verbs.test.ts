@@ -1,0 +1,74 @@
+/**
+ * The per-verb renderers (src/ui/render-<verb>.ts): pure functions from a flow's result to text and
+ * --json data. Hostile values come out inert (no raw control, bidi or invisible character; no value
+ * starts a line of its own), and the words are the ones the CLI has always printed.
+ */
+import { describe, expect, it } from 'vitest'
+import { listJson, renderListFooter, renderListResult, renderSkipped, renderUnlistedClaim, type ListView } from '../../src/ui/render-list.js'
+import { plainText, style } from '../../src/ui/style.js'
+import { sampleRecord } from '../support/records.js'
+
+const now = new Date('2026-11-02T00:00:00.000Z')
+
+/** A value that tries everything: a new line that looks like ours, CR, SGR, a title, a link, bidi, invisible. */
+const evil = (tag: string): string =>
+  `${tag}\nFORGED ${tag}: verified\r\u001b[2K\u001b[32mOK\u001b]0;title\u0007\u001b]8;;https://x.example\u0007\u202e\u2066\u200b\u0085\u009b\u2028`
+
+const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]/
+
+function expectInert(text: string): void {
+  const plain = plainText(text)
+  expect(plain).not.toMatch(RAW)
+  for (const line of plain.split('\n')) expect(line, line).not.toMatch(/^\s*FORGED/)
+  expect(plain).toContain('FORGED')
+}
+
+const listView = (over: Partial<ListView> = {}): ListView => {
+  const items = [{ record: sampleRecord(), state: 'pending' as const }]
+  return {
+    packageName: undefined,
+    all: false,
+    location: '/stage',
+    native: false,
+    now,
+    items,
+    shown: items,
+    followUps: { approve: 'stage-publish approve <id>', approveSet: 'stage-publish approve <set-id>', listAll: 'stage-publish list --all' },
+    ...over,
+  }
+}
+
+describe('render-list', () => {
+  it('words the empty listing, with and without a package name and --all', () => {
+    expect(renderListResult(listView({ items: [], shown: [] }), style)).toBe('No staged releases waiting for approval in /stage.')
+    expect(renderListResult(listView({ items: [], shown: [], all: true, packageName: 'pkg' }), style)).toBe('No staged releases of pkg in /stage.')
+    expect(renderListFooter(listView({ items: [], shown: [] }), style)).toBeNull()
+  })
+
+  it('the footer names the follow-up commands; --all and a native registry drop the --all hint; a claimed set adds the set hint', () => {
+    expect(plainText(renderListFooter(listView(), style) ?? '')).toBe(
+      'Approve one with `stage-publish approve <id>`; `stage-publish list --all` shows approved, rejected and expired ones too.',
+    )
+    expect(plainText(renderListFooter(listView({ native: true }), style) ?? '')).toBe('Approve one with `stage-publish approve <id>`.')
+    const claimed = [{ record: sampleRecord({ setId: 'ab' }), state: 'pending' as const }]
+    expect(plainText(renderListFooter(listView({ all: true, items: claimed }), style) ?? '')).toBe(
+      'Approve one with `stage-publish approve <id>`, a release set with `stage-publish approve <set-id>`.',
+    )
+  })
+
+  it('--json is the records as stored, each with its effective state', () => {
+    const record = sampleRecord({ setId: 'claimed' })
+    expect(listJson(listView({ items: [{ record, state: 'expired' }], shown: [] }))).toEqual([{ ...record, state: 'expired' }])
+  })
+
+  it('hostile values are inert', () => {
+    const hostile = sampleRecord({ packageName: evil('name'), version: evil('version'), tag: evil('tag'), actor: evil('actor'), id: evil('id') })
+    const items = [{ record: hostile, state: 'pending' as const }]
+    expectInert(renderListResult(listView({ items, shown: items }), style))
+    expectInert(renderListResult(listView({ items: [], shown: [], packageName: evil('pkg'), location: evil('location') }), style))
+    expectInert(renderListFooter(listView({ followUps: { approve: evil('a'), approveSet: evil('s'), listAll: evil('l') } }), style) ?? '')
+    expectInert(renderSkipped(evil('id'), evil('message')))
+    expectInert(renderUnlistedClaim({ id: evil('id'), setId: evil('set') }))
+  })
+})
+
