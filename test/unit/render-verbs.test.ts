@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { listJson, renderListFooter, renderListResult, renderSkipped, renderUnlistedClaim, type ListView } from '../../src/ui/render-list.js'
+import { downloadJson, renderDownload } from '../../src/ui/render-download.js'
 import { plainText, style } from '../../src/ui/style.js'
 import { sampleRecord } from '../support/records.js'
 
@@ -69,6 +70,31 @@ describe('render-list', () => {
     expectInert(renderListFooter(listView({ followUps: { approve: evil('a'), approveSet: evil('s'), listAll: evil('l') } }), style) ?? '')
     expectInert(renderSkipped(evil('id'), evil('message')))
     expectInert(renderUnlistedClaim({ id: evil('id'), setId: evil('set') }))
+  })
+})
+
+describe('render-download', () => {
+  const result = {
+    id: 'abc',
+    name: 'pkg',
+    version: '1.0.0',
+    integrity: 'sha512-x',
+    shasum: 'f00d',
+    size: 3,
+    filename: 'pkg-1.0.0-abc.tgz',
+    path: '/tmp/out/pkg-1.0.0-abc.tgz',
+    shownPath: 'out/pkg-1.0.0-abc.tgz',
+  }
+
+  it('prints the path as people see it; --json has the absolute path and no shown path', () => {
+    expect(renderDownload(result)).toBe('out/pkg-1.0.0-abc.tgz')
+    const { shownPath: _shown, ...data } = result
+    expect(downloadJson(result)).toEqual(data)
+    expect(Object.keys(downloadJson(result))).toEqual(['id', 'name', 'version', 'integrity', 'shasum', 'size', 'filename', 'path'])
+  })
+
+  it('a hostile path is inert', () => {
+    expectInert(renderDownload({ ...result, shownPath: evil('path') }))
   })
 })
 
