@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { listJson, renderListFooter, renderListResult, renderSkipped, renderUnlistedClaim, type ListView } from '../../src/ui/render-list.js'
 import { downloadJson, renderDownload } from '../../src/ui/render-download.js'
+import { rejectJson, renderReject, renderRejectWarning, type Removal } from '../../src/ui/render-reject.js'
 import { plainText, style } from '../../src/ui/style.js'
 import { sampleRecord } from '../support/records.js'
 
@@ -95,6 +96,44 @@ describe('render-download', () => {
 
   it('a hostile path is inert', () => {
     expectInert(renderDownload({ ...result, shownPath: evil('path') }))
+  })
+})
+
+describe('render-reject', () => {
+  const removal: Removal = {
+    id: 'abc',
+    removed: true,
+    removedBy: 'me@host',
+    removedAt: '2026-11-02T00:00:00.000Z',
+    reason: 'junk',
+    problem: 'bad',
+    record: { sha256: 'ff', size: 3 },
+    audit: 'audit/abc.json',
+  }
+  const rejected = sampleRecord({ state: 'rejected', rejectedBy: 'ann', rejectedAt: '2026-11-01T12:00:00.000Z', rejectReason: 'no' })
+
+  it('words each outcome as it always was', () => {
+    expect(renderReject({ kind: 'removed', removal })).toBe('- removed the corrupt record abc (sha256 ff, 3 bytes); audit entry audit/abc.json')
+    expect(renderReject({ kind: 'rejected', record: rejected })).toBe(`- pkg@1.0.0 rejected (id ${rejected.id}): no`)
+    expect(renderReject({ kind: 'already', record: rejected, ignoredReason: undefined, now })).toBe(
+      `- pkg@1.0.0 was already rejected by ann 2026-11-01 12:00 UTC (12h ago) (id ${rejected.id}): no`,
+    )
+  })
+
+  it('warns only when a --reason was given for a release rejected before; --json is the audit entry or the record', () => {
+    expect(renderRejectWarning({ kind: 'rejected', record: rejected })).toBeNull()
+    expect(renderRejectWarning({ kind: 'already', record: rejected, ignoredReason: undefined, now })).toBeNull()
+    expect(renderRejectWarning({ kind: 'already', record: rejected, ignoredReason: 'dup', now })).toBe(`the reason "dup" was not recorded: the record keeps the first rejection's`)
+    expect(rejectJson({ kind: 'removed', removal })).toBe(removal)
+    expect(rejectJson({ kind: 'already', record: rejected, ignoredReason: 'x', now })).toBe(rejected)
+  })
+
+  it('hostile record values are inert', () => {
+    const hostile = sampleRecord({ packageName: evil('name'), version: evil('v'), id: evil('id'), rejectedBy: evil('by'), rejectedAt: evil('at'), rejectReason: evil('why') })
+    expectInert(renderReject({ kind: 'rejected', record: hostile }))
+    expectInert(renderReject({ kind: 'already', record: hostile, ignoredReason: undefined, now }))
+    expectInert(renderReject({ kind: 'removed', removal: { ...removal, id: evil('id'), audit: evil('audit') } }))
+    expectInert(renderRejectWarning({ kind: 'already', record: hostile, ignoredReason: evil('reason'), now }) ?? '')
   })
 })
 
