@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest'
 import { listJson, renderListFooter, renderListResult, renderSkipped, renderUnlistedClaim, type ListView } from '../../src/ui/render-list.js'
 import { downloadJson, renderDownload } from '../../src/ui/render-download.js'
 import { rejectJson, renderReject, renderRejectWarning, type Removal } from '../../src/ui/render-reject.js'
+import { renderNoReview, renderView, viewJson, type ViewedRelease } from '../../src/ui/render-view.js'
+import { renderRecord } from '../../src/ui/render.js'
 import { plainText, style } from '../../src/ui/style.js'
 import { sampleRecord } from '../support/records.js'
 
@@ -134,6 +136,47 @@ describe('render-reject', () => {
     expectInert(renderReject({ kind: 'already', record: hostile, ignoredReason: undefined, now }))
     expectInert(renderReject({ kind: 'removed', removal: { ...removal, id: evil('id'), audit: evil('audit') } }))
     expectInert(renderRejectWarning({ kind: 'already', record: hostile, ignoredReason: evil('reason'), now }) ?? '')
+  })
+})
+
+describe('render-view', () => {
+  const release = (over: Partial<ViewedRelease> = {}): ViewedRelease => ({
+    record: sampleRecord(),
+    state: 'pending',
+    review: null,
+    facts: { unverified: 'the tarball was not checked (--no-review)' },
+    ...over,
+  })
+
+  it('one release is its record; a set lists its members in order, the missing ones, then each record', () => {
+    const one = release()
+    expect(renderView({ kind: 'release', release: one, now }, style)).toBe(renderRecord(one.record, 'pending', one.facts, now, style))
+    const b = release({ record: sampleRecord({ id: '00000000-0000-4000-8000-000000000002', packageName: 'b' }) })
+    const text = plainText(renderView({ kind: 'set', setId: 'set-1', missing: [{ name: 'c', version: '2.0.0' }], members: [one, b], now }, style))
+    expect(text.split('\n').slice(0, 5)).toEqual([
+      'Release set set-1: 2 packages, in publish order',
+      '  missing: c@2.0.0 has no staged record; the set cannot be approved',
+      `  1. pkg@1.0.0  pending  ${one.record.id}`,
+      `  2. b@1.0.0  pending  ${b.record.id}`,
+      '',
+    ])
+  })
+
+  it('--json: the record with state and review (and reviewError when there is one); a set with complete and missing', () => {
+    const failed = release({ reviewError: { code: 'ENETWORK', summary: 's', detail: '' } })
+    expect(viewJson({ kind: 'release', release: failed, now })).toEqual({ ...failed.record, state: 'pending', review: null, reviewError: failed.reviewError })
+    expect(viewJson({ kind: 'set', setId: 's', missing: [], members: [release()], now })).toEqual({
+      setId: 's',
+      complete: true,
+      missing: [],
+      members: [{ ...sampleRecord(), state: 'pending', review: null }],
+    })
+  })
+
+  it('hostile values are inert', () => {
+    const hostile = release({ record: sampleRecord({ packageName: evil('name'), version: evil('v'), id: evil('id'), setId: evil('set') }) })
+    expectInert(renderView({ kind: 'set', setId: evil('set'), missing: [{ name: evil('m'), version: evil('mv') }], members: [hostile], now }, style))
+    expectInert(renderNoReview(evil('registry'), hostile.record, { code: evil('code'), summary: evil('summary'), detail: evil('detail') }))
   })
 })
 
