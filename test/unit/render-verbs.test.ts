@@ -9,6 +9,8 @@ import { downloadJson, renderDownload } from '../../src/ui/render-download.js'
 import { rejectJson, renderReject, renderRejectWarning, type Removal } from '../../src/ui/render-reject.js'
 import { renderNoReview, renderView, viewJson, type ViewedRelease } from '../../src/ui/render-view.js'
 import { renderRecord } from '../../src/ui/render.js'
+import { diffJson, renderDiff, renderDiffTitle, renderPackageDiff } from '../../src/ui/render-diff.js'
+import { diffPackages } from '../../src/core/package-diff.js'
 import { plainText, style } from '../../src/ui/style.js'
 import { sampleRecord } from '../support/records.js'
 
@@ -177,6 +179,31 @@ describe('render-view', () => {
     const hostile = release({ record: sampleRecord({ packageName: evil('name'), version: evil('v'), id: evil('id'), setId: evil('set') }) })
     expectInert(renderView({ kind: 'set', setId: evil('set'), missing: [{ name: evil('m'), version: evil('mv') }], members: [hostile], now }, style))
     expectInert(renderNoReview(evil('registry'), hostile.record, { code: evil('code'), summary: evil('summary'), detail: evil('detail') }))
+  })
+})
+
+describe('render-diff: the whole result', () => {
+  const data = (content: string) => Buffer.from(content)
+  const pkg = (version: string, files: Array<[string, string]>) => ({
+    manifest: { name: 'pkg', version },
+    files: files.map(([path, content]) => ({ path, size: data(content).length, mode: 0o644, data: data(content) })),
+  })
+  const baseline = { version: '1.0.0', reason: 'tag' as const }
+
+  it('the title, the patch, and a sentence when no file differs; --json keeps the raw file entries', () => {
+    const diff = diffPackages(pkg('1.0.0', [['a.js', 'one\n']]), pkg('1.0.1', [['a.js', 'two\n']]))
+    const result = { id: 'abc', name: 'pkg', version: '1.0.1', baseline, diff }
+    expect(renderDiff(result, style)).toEqual({ title: renderDiffTitle(result, style), patch: renderPackageDiff(diff, style), none: null })
+    expect(diffJson(result)).toEqual({ id: 'abc', name: 'pkg', version: '1.0.1', baseline, files: diff.files })
+    const same = diffPackages(pkg('1.0.0', [['a.js', 'one\n']]), pkg('1.0.1', [['a.js', 'one\n']]))
+    expect(renderDiff({ ...result, diff: same }, style).none).toBe('No file differs.')
+  })
+
+  it('hostile names and contents are inert', () => {
+    const diff = diffPackages(pkg('1.0.0', [['a.js', 'one\n']]), pkg('1.0.1', [['a.js', 'one\r+++ b/fake\u001b[2K\u202e\n'], [evil('new'), 'x\n']]))
+    const shown = renderDiff({ id: 'abc', name: evil('name'), version: evil('v'), baseline: { version: evil('base'), reason: 'tag' }, diff }, style)
+    expectInert(shown.title)
+    expectInert(shown.patch)
   })
 })
 
