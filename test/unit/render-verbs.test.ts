@@ -11,6 +11,7 @@ import { renderNoReview, renderView, viewJson, type ViewedRelease } from '../../
 import { renderRecord } from '../../src/ui/render.js'
 import { diffJson, renderDiff, renderDiffTitle, renderPackageDiff } from '../../src/ui/render-diff.js'
 import { diffPackages } from '../../src/core/package-diff.js'
+import { OTP_IGNORED, packJson, renderStaged, renderStagedSet, stagedSetJson } from '../../src/ui/render-publish.js'
 import { plainText, style } from '../../src/ui/style.js'
 import { sampleRecord } from '../support/records.js'
 
@@ -207,3 +208,50 @@ describe('render-diff: the whole result', () => {
   })
 })
 
+describe('render-publish', () => {
+  const record = sampleRecord()
+  const b = sampleRecord({ id: '00000000-0000-4000-8000-000000000002', packageName: '@s/b', version: '2.0.0' })
+
+  it('one release: the id and the approve command (and npm\'s own on a registry); a dry run only the package', () => {
+    expect(renderStaged({ record, dryRun: true, backendHint: '', backendKind: 'file' })).toBe('+ pkg@1.0.0 (dry-run: nothing was staged)')
+    expect(renderStaged({ record, dryRun: false, backendHint: ' --backend s3://b', backendKind: 'file' }).split('\n')).toEqual([
+      `+ pkg@1.0.0 (staged with id ${record.id})`,
+      'Nothing is public yet. To publish it, a maintainer runs:',
+      `  npx stage-publish approve ${record.id} --backend s3://b`,
+    ])
+    expect(renderStaged({ record, dryRun: false, backendHint: '', backendKind: 'registry' }).split('\n')[3]).toBe(
+      `  (or: npm stage approve ${record.id} --registry ${record.registry})`,
+    )
+    expect(OTP_IGNORED).toMatch(/^note: --otp is ignored/)
+  })
+
+  it('a set: each package, then the set id to approve, or the ids in order without a set; a dry run of nothing prints nothing', () => {
+    expect(renderStagedSet({ setId: 'set-1', records: [record, b], skipped: [], dryRun: false, backendHint: '' }).split('\n')).toEqual([
+      `+ pkg@1.0.0 (staged with id ${record.id})`,
+      `+ @s/b@2.0.0 (staged with id ${b.id})`,
+      'Release set set-1: 2 packages. Nothing is public yet. To publish them all, a maintainer runs:',
+      '  npx stage-publish approve set-1',
+    ])
+    expect(renderStagedSet({ setId: null, records: [record, b], skipped: [], dryRun: false, backendHint: ' --backend registry' }).split('\n').slice(2)).toEqual([
+      'Nothing is public yet. To publish them, dependencies first, a maintainer runs:',
+      `  npx stage-publish approve ${record.id} ${b.id} --backend registry`,
+    ])
+    expect(renderStagedSet({ setId: null, records: [], skipped: [], dryRun: true, backendHint: '' })).toBe('')
+  })
+
+  it('--json: npm publish\'s shape, with the id null and state dry-run for a dry run', () => {
+    expect(packJson(b, true)).toMatchObject({ id: null, name: '@s/b', filename: 's-b-2.0.0.tgz', state: 'dry-run', dryRun: true, expiresAt: '2026-12-01T00:00:00.000Z' })
+    expect(stagedSetJson({ setId: 's', records: [record], skipped: [{ name: 'p', reason: 'private' }], dryRun: false, backendHint: '' })).toEqual({
+      setId: 's',
+      releases: [packJson(record, false)],
+      skipped: [{ name: 'p', reason: 'private' }],
+      dryRun: false,
+    })
+  })
+
+  it('hostile values are inert', () => {
+    const hostile = sampleRecord({ packageName: evil('name'), version: evil('v'), id: evil('id'), registry: evil('registry') })
+    expectInert(renderStaged({ record: hostile, dryRun: false, backendHint: evil('hint'), backendKind: 'registry' }))
+    expectInert(renderStagedSet({ setId: evil('set'), records: [hostile], skipped: [], dryRun: false, backendHint: evil('hint') }))
+  })
+})
