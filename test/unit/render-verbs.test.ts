@@ -12,6 +12,7 @@ import { renderRecord } from '../../src/ui/render.js'
 import { diffJson, renderDiff, renderDiffTitle, renderPackageDiff } from '../../src/ui/render-diff.js'
 import { diffPackages } from '../../src/core/package-diff.js'
 import { OTP_IGNORED, packJson, renderStaged, renderStagedSet, stagedSetJson } from '../../src/ui/render-publish.js'
+import { approvedJson, renderApproved } from '../../src/ui/render-approve.js'
 import { plainText, style } from '../../src/ui/style.js'
 import { sampleRecord } from '../support/records.js'
 
@@ -253,5 +254,42 @@ describe('render-publish', () => {
     const hostile = sampleRecord({ packageName: evil('name'), version: evil('v'), id: evil('id'), registry: evil('registry') })
     expectInert(renderStaged({ record: hostile, dryRun: false, backendHint: evil('hint'), backendKind: 'registry' }))
     expectInert(renderStagedSet({ setId: evil('set'), records: [hostile], skipped: [], dryRun: false, backendHint: evil('hint') }))
+  })
+})
+
+describe('render-approve', () => {
+  const approved = sampleRecord({ state: 'approved', approvedBy: 'ann', approvedAt: '2026-11-01T23:00:00.000Z' })
+
+  it('a published release is `+ name@version`; one approved before says by whom and when', () => {
+    expect(renderApproved({ record: approved, how: { alreadyApproved: false }, now })).toBe('+ pkg@1.0.0')
+    expect(renderApproved({ record: approved, how: { alreadyApproved: true }, now })).toBe('pkg@1.0.0 was already approved by ann 2026-11-01 23:00 UTC (1h ago); nothing to do.')
+  })
+
+  it('--json: the record\'s outcome, with the review, policy, pins and mismatches only when there are some', () => {
+    expect(approvedJson({ record: approved, how: { alreadyApproved: false }, now })).toEqual({
+      id: approved.id,
+      name: 'pkg',
+      version: '1.0.0',
+      registry: approved.registry,
+      tag: 'latest',
+      integrity: approved.integrity,
+      state: 'approved',
+      approvedBy: 'ann',
+      approvedAt: '2026-11-01T23:00:00.000Z',
+      alreadyApproved: false,
+      alreadyPublished: false,
+    })
+    expect(approvedJson({ record: approved, how: { alreadyApproved: false, alreadyPublished: true, policy: { refused: [] }, verified: { expect: true }, manifestMismatch: ['bin'] }, now })).toMatchObject({
+      alreadyPublished: true,
+      policy: { refused: [] },
+      verified: { expect: true },
+      manifestMismatch: ['bin'],
+    })
+  })
+
+  it('hostile record values are inert', () => {
+    const hostile = sampleRecord({ packageName: evil('name'), version: evil('v'), approvedBy: evil('by'), approvedAt: evil('at') })
+    expectInert(renderApproved({ record: hostile, how: { alreadyApproved: true }, now }))
+    expectInert(renderApproved({ record: hostile, how: { alreadyApproved: false }, now }))
   })
 })
