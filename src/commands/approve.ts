@@ -35,6 +35,11 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
 export async function runApprove(ids: string[], opts: ApproveOptions, deps: Deps): Promise<void> {
   const out = outputFor(opts, deps)
   const { approveRelease } = await import('../flows/approve.js')
-  await approveRelease(ids, requestOf(opts), deps, out)
+  const outcome = await approveRelease(ids, requestOf(opts), deps, out)
+  // A batch has reported its own summary (src/flows/batch.ts).
+  if (outcome.kind === 'batch') return
+  const { approvedJson, renderApproved } = await import('../ui/render-approve.js')
+  out.data(approvedJson(outcome))
+  out.line(renderApproved(outcome))
 }
 

@@ -27,5 +27,19 @@ export async function runDiff(rawId: string, files: string[], opts: DiffOptions,
   // Each stream decides its own colour: a diff redirected into a file stays a plain patch.
   const out = outputFor(opts, deps)
   const { diffRelease } = await import('../flows/diff.js')
-  await diffRelease(rawId, files, requestOf(opts), deps, out)
+  const { diffJson, renderDiff } = await import('../ui/render-diff.js')
+  const result = await diffRelease(rawId, files, requestOf(opts), deps)
+  if (out.json) {
+    out.data(diffJson(result))
+    return
+  }
+  const { title, patch, none } = renderDiff(result, out.style)
+  const { page, pagerCommand } = await import('../ui/pager.js')
+  const ctx = { stdout: deps.stdout, env: deps.env, color: out.color.stdout }
+  if (opts.pager === false || pagerCommand(ctx) === null) {
+    // stdout carries the patch only: `diff > x.patch` must be a file git apply and patch accept.
+    out.notice(title)
+    if (none) out.notice(none)
+    else out.line(patch)
+  } else await page([title, '', none ?? patch].join('\n'), ctx)
 }

@@ -1,15 +1,12 @@
 /** `stage-publish download <id>`: the staged tarball, checked against its recorded integrity. */
 import type { Command } from 'commander'
-import { backendFor, defaultDeps, findRecord, type Deps } from '../flows/context.js'
-import { outputFor, type CommonOptions } from './shared.js'
+import { defaultDeps, type Deps } from '../flows/context.js'
+import type { DownloadRequest } from '../flows/download.js'
+import { outputFor, requestOf, type CommonOptions } from './shared.js'
 import { registryOption } from './flags.js'
-import { usageError } from '../errors.js'
 
-export interface DownloadOptions extends CommonOptions {
-  dest?: string
-  /** With the registry backend: the registry to download from. */
-  registry?: string
-}
+/** What commander parses: the flow's request, and the options every command has. */
+export interface DownloadOptions extends CommonOptions, DownloadRequest {}
 
 export function register(program: Command, deps: () => Deps = defaultDeps): void {
   program
@@ -24,55 +21,9 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
 
 export async function runDownload(rawId: string, opts: DownloadOptions, deps: Deps): Promise<void> {
   const out = outputFor(opts, deps)
-  const path = await import('node:path')
-  const { tarballFileName } = await import('../core/rules.js')
-  const { loadVerified } = await import('../flows/verify.js')
-  const dir = path.resolve(deps.cwd, opts.dest ?? '.')
-  await checkDest(dir, opts.dest ?? '.')
-  const backend = await backendFor(opts, deps)
-  const found = await findRecord(backend, rawId)
-  // The record completed from the verified bytes: a registry's item lists only the sha1 shasum.
-  const { bytes, record } = await loadVerified(backend, found.record)
-  const file = await writeReplacing(dir, tarballFileName(record.packageName, record.version, record.id), bytes)
-  if (out.json) {
-    out.data({ id: record.id, name: record.packageName, version: record.version, integrity: record.integrity, shasum: record.shasum, size: bytes.length, filename: path.basename(file), path: file })
-    return
-  }
-  out.line(path.relative(deps.cwd, file) || file)
-}
-
-/** A missing --dest is created (as it always was); anything there that is not a folder is refused. */
-async function checkDest(dir: string, shown: string): Promise<void> {
-  const { promises: fs } = await import('node:fs')
-  const stat = await fs.stat(dir).catch((err: unknown) => {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
-    throw err
-  })
-  if (stat && !stat.isDirectory()) throw usageError(`--dest ${shown} exists and is not a folder`, 'Give a folder to download into (it is created if missing).')
-  if (!stat) await fs.mkdir(dir, { recursive: true })
-}
-
-/**
- * Writes `dir/name`, replacing whatever is there, in a folder others may write to: nothing planted
- * there is written through. The bytes go to a new file created exclusively ('wx': O_CREAT|O_EXCL,
- * which does not follow a symlink) under an unpredictable name, then renamed over the final name
- * (rename replaces a symlink there, never its target).
- */
-async function writeReplacing(dir: string, name: string, bytes: Uint8Array): Promise<string> {
-  const path = await import('node:path')
-  const { promises: fs } = await import('node:fs')
-  const { randomBytes } = await import('node:crypto')
-  const file = path.join(dir, name)
-  const tmp = path.join(dir, `.${name}.${randomBytes(12).toString('hex')}.tmp`)
-  const handle = await fs.open(tmp, 'wx', 0o644)
-  try {
-    await handle.writeFile(bytes)
-    await handle.close()
-    await fs.rename(tmp, file)
-  } catch (err) {
-    await handle.close().catch(() => undefined)
-    await fs.rm(tmp, { force: true })
-    throw err
-  }
-  return file
+  const { downloadRelease } = await import('../flows/download.js')
+  const { downloadJson, renderDownload } = await import('../ui/render-download.js')
+  const result = await downloadRelease(rawId, requestOf(opts), deps)
+  out.data(downloadJson(result))
+  out.line(renderDownload(result))
 }

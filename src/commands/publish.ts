@@ -4,8 +4,6 @@
  */
 import type { Command } from 'commander'
 import { StagePublishError } from '../errors.js'
-import type { StagedRecord } from '../core/record.js'
-import type { StagedSet } from '../flows/stage-set.js'
 import type { StageRequest } from '../flows/stage.js'
 import { defaultDeps, type Deps } from '../flows/context.js'
 import { outputFor, requestOf, type CommonOptions } from './shared.js'
@@ -41,74 +39,22 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
 
 export async function runPublish(spec: string | undefined, opts: PublishOptions, deps: Deps): Promise<void> {
   const out = outputFor(opts, deps)
+  const { OTP_IGNORED, packJson, renderStaged, renderStagedSet, stagedSetJson } = await import('../ui/render-publish.js')
   const { otp: _otp, workspace: _workspace, workspaces: _workspaces, ...request } = requestOf(opts)
   if (opts.workspaces || opts.workspace?.length) {
     if (spec !== undefined) throw new StagePublishError('EUSAGE', 'Give either a folder or tarball, or --workspaces / -w, not both', { exitCode: 2 })
     const { stageWorkspaces } = await import('../flows/stage-set.js')
     const set = await stageWorkspaces(opts.workspaces ? [] : (opts.workspace ?? []), request, deps, out)
-    printSet(set, opts, out)
+    out.data(stagedSetJson(set))
+    const text = renderStagedSet(set)
+    // A dry run of no package prints nothing at all.
+    if (text) out.line(text)
+    if (opts.otp && !set.dryRun) out.notice(OTP_IGNORED)
     return
   }
   const { stageRelease } = await import('../flows/stage.js')
   const staged = await stageRelease(spec, request, deps, out)
-  printStaged(staged.record, staged.dryRun, staged.backendHint, opts, out, staged.backendKind)
-}
-
-function packJson(record: StagedRecord, dryRun: boolean): Record<string, unknown> {
-  return {
-    id: dryRun ? null : record.id,
-    name: record.packageName,
-    version: record.version,
-    size: record.size,
-    unpackedSize: record.unpackedSize,
-    shasum: record.shasum,
-    integrity: record.integrity,
-    filename: `${record.packageName.replace(/^@/, '').replace('/', '-')}-${record.version}.tgz`,
-    files: record.files,
-    entryCount: record.fileCount,
-    bundled: record.bundled,
-    tag: record.tag,
-    access: record.access,
-    registry: record.registry,
-    createdAt: record.createdAt,
-    expiresAt: record.expiresAt ?? null,
-    ...(record.setId && { setId: record.setId }),
-    state: dryRun ? 'dry-run' : record.state,
-    dryRun,
-  }
-}
-
-function printSet(set: StagedSet, opts: PublishOptions, out: ReturnType<typeof outputFor>): void {
-  if (out.json) {
-    out.data({ setId: set.setId, releases: set.records.map((r) => packJson(r, set.dryRun)), skipped: set.skipped, dryRun: set.dryRun })
-    return
-  }
-  for (const r of set.records) out.line(`+ ${r.packageName}@${r.version} (${set.dryRun ? 'dry-run: nothing was staged' : `staged with id ${r.id}`})`)
-  if (set.dryRun) return
-  const ids = set.records.map((r) => r.id).join(' ')
-  if (set.setId) {
-    out.line(`Release set ${set.setId}: ${set.records.length} packages. Nothing is public yet. To publish them all, a maintainer runs:`)
-    out.line(`  npx stage-publish approve ${set.setId}${set.backendHint}`)
-  } else {
-    out.line(`Nothing is public yet. To publish ${set.records.length === 1 ? 'it' : 'them, dependencies first'}, a maintainer runs:`)
-    out.line(`  npx stage-publish approve ${ids}${set.backendHint}`)
-  }
-  if (opts.otp) out.notice('note: --otp is ignored when staging; the one-time password is asked for at approval.')
-}
-
-function printStaged(record: StagedRecord, dryRun: boolean, backendHint: string, opts: PublishOptions, out: ReturnType<typeof outputFor>, backendKind: string): void {
-  if (out.json) {
-    out.data(packJson(record, dryRun))
-    return
-  }
-  if (dryRun) {
-    out.line(`+ ${record.packageName}@${record.version} (dry-run: nothing was staged)`)
-    return
-  }
-  out.line(`+ ${record.packageName}@${record.version} (staged with id ${record.id})`)
-  out.line(`Nothing is public yet. To publish it, a maintainer runs:`)
-  out.line(`  npx stage-publish approve ${record.id}${backendHint}`)
-  // It is the registry's own staged item: npm's own command approves it too.
-  if (backendKind === 'registry') out.line(`  (or: npm stage approve ${record.id} --registry ${record.registry})`)
-  if (opts.otp) out.notice('note: --otp is ignored when staging; the one-time password is asked for at approval.')
+  out.data(packJson(staged.record, staged.dryRun))
+  out.line(renderStaged(staged))
+  if (opts.otp && !staged.dryRun) out.notice(OTP_IGNORED)
 }

@@ -29,6 +29,11 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
 export async function runReject(rawId: string, opts: RejectOptions, deps: Deps): Promise<void> {
   const out = outputFor(opts, deps)
   const { rejectRelease } = await import('../flows/reject.js')
-  await rejectRelease(rawId, requestOf(opts), deps, out)
+  const { rejectJson, renderReject, renderRejectWarning } = await import('../ui/render-reject.js')
+  const result = await rejectRelease(rawId, requestOf(opts), deps, out)
+  const warning = renderRejectWarning(result)
+  if (warning) out.warn(warning)
+  out.data(rejectJson(result))
+  out.line(renderReject(result))
 }
 

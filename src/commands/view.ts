@@ -22,5 +22,8 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
 export async function runView(rawId: string, opts: ViewOptions, deps: Deps): Promise<void> {
   const out = outputFor(opts, deps)
   const { viewRelease } = await import('../flows/view.js')
-  await viewRelease(rawId, requestOf(opts), deps, out)
+  const { renderView, viewJson } = await import('../ui/render-view.js')
+  const result = await viewRelease(rawId, requestOf(opts), deps, out)
+  out.data(viewJson(result))
+  out.line(renderView(result, out.style))
 }

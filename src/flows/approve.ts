@@ -7,17 +7,15 @@
  */
 import { StagePublishError } from '../errors.js'
 import { parseDuration } from '../core/rules.js'
-import type { StagedRecord } from '../core/record.js'
 import type { Versioned } from '../backends/types.js'
 import { loadNpmConfig } from '../registry/config.js'
 import { createPrompts } from '../ui/prompts.js'
 import { renderApprovalSummary } from '../ui/render.js'
-import { inline } from '../ui/sanitize.js'
-import { formatTime } from '../ui/format.js'
+import type { ApprovedView } from '../ui/render-approve.js'
 import type { Output } from '../ui/output.js'
 import { backendFor, type Deps } from './context.js'
 import type { ApproveRequest } from './approve-request.js'
-import { prepareApproval, publishApproved, requireSetDependencies, type ApprovalContext, type ReportExtras } from './approve-release.js'
+import { prepareApproval, publishApproved, requireSetDependencies, type ApprovalContext } from './approve-release.js'
 import { approveBatch } from './batch.js'
 import { backendArg } from './follow-up.js'
 import { parsePins, type Pins } from './pin.js'
@@ -31,7 +29,14 @@ const DEFAULT_CLAIM_TIMEOUT = '10m'
 /** How long a second approver waits for a first one to finish before giving up (--wait). */
 const DEFAULT_WAIT_FOR_OTHER = '60s'
 
-export async function approveRelease(names: string[], opts: ApproveRequest, deps: Deps, out: Output): Promise<void> {
+/**
+ * What approving did: one release's outcome, for the command to render (src/ui/render-approve.ts), or
+ * `batch` when a batch ran, which reports its own plan and summary (./batch.ts) because its summary
+ * must be printed before it fails with ENOTALLPUBLISHED.
+ */
+export type ApproveOutcome = ({ kind: 'one' } & ApprovedView) | { kind: 'batch' }
+
+export async function approveRelease(names: string[], opts: ApproveRequest, deps: Deps, out: Output): Promise<ApproveOutcome> {
   const prompts = deps.prompts ?? createPrompts(deps.promptStreams)
   // --auth-type is one of the two when the command line is parsed (src/commands/approve.ts).
   const authType = opts.authType ?? 'legacy'
@@ -63,12 +68,16 @@ export async function approveRelease(names: string[], opts: ApproveRequest, deps
   if (!conf.isDefault('color')) out.useNpmColor(conf.get('color'))
   const ctx: ApprovalContext = { opts, deps, out, prompts, authType, timing: { claimTimeoutMs, waitMs }, gate, conf, backend }
 
-  if (many) return approveBatch(await selectReleases(backend, names, opts, deps.now()), ctx)
+  if (many) {
+    await approveBatch(await selectReleases(backend, names, opts, deps.now()), ctx)
+    return { kind: 'batch' }
+  }
   const named = await resolveName(backend, names[0] as string)
   if (named.kind === 'release') return approveOne(named.current, pins, ctx)
   refusePins(pins)
   requireComplete(named.set)
-  return approveBatch({ releases: named.members, setId: named.set.setId }, ctx)
+  await approveBatch({ releases: named.members, setId: named.set.setId }, ctx)
+  return { kind: 'batch' }
 }
 
 /** One of: ids (or set ids), --package, --all. True when that is more than one release id. */
@@ -91,10 +100,10 @@ function refusePins(pins: Pins): void {
   })
 }
 
-async function approveOne(current: Versioned, pins: Pins, ctx: ApprovalContext): Promise<void> {
+async function approveOne(current: Versioned, pins: Pins, ctx: ApprovalContext): Promise<ApproveOutcome> {
   const { opts, deps, out, prompts } = ctx
   const prepared = await prepareApproval(current, ctx, pins)
-  if ('done' in prepared) { report(prepared.done.record, prepared.done.how, out, deps.now()); return; }
+  if ('done' in prepared) return { kind: 'one', ...prepared.done, now: deps.now() }
   const { ready } = prepared
   const { target } = ready
   await requireSetDependencies(ready, new Set(), ctx)
@@ -105,33 +114,5 @@ async function approveOne(current: Versioned, pins: Pins, ctx: ApprovalContext):
   }
   const otp = opts.otp ?? (ctx.authType === 'legacy' ? await prompts.otp('One-time password from your authenticator:') : undefined)
   const finished = await publishApproved(ready, { accepted: false, ...(otp && { code: otp }) }, ctx)
-  report(finished.record, finished.how, out, deps.now())
-}
-
-function report(record: StagedRecord, how: ReportExtras, out: Output, now: Date): void {
-  if (out.json) {
-    out.data({
-      id: record.id,
-      name: record.packageName,
-      version: record.version,
-      registry: record.registry,
-      tag: record.tag,
-      integrity: record.integrity,
-      state: record.state,
-      approvedBy: record.approvedBy,
-      approvedAt: record.approvedAt,
-      alreadyApproved: how.alreadyApproved,
-      alreadyPublished: Boolean(how.alreadyPublished),
-      ...(how.review && { review: how.review }),
-      ...(how.policy && { policy: how.policy }),
-      ...(how.verified && { verified: how.verified }),
-      ...(how.manifestMismatch && { manifestMismatch: how.manifestMismatch }),
-    })
-    return
-  }
-  if (how.alreadyApproved) {
-    out.line(`${inline(record.packageName)}@${inline(record.version)} was already approved by ${inline(record.approvedBy ?? 'someone')} ${formatTime(record.approvedAt, now)}; nothing to do.`)
-    return
-  }
-  out.line(`+ ${inline(record.packageName)}@${inline(record.version)}`)
+  return { kind: 'one', ...finished, now: deps.now() }
 }

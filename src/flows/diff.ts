@@ -4,9 +4,7 @@ import { diffPackages } from '../core/package-diff.js'
 import { fetchBaseline } from '../registry/baseline.js'
 import { loadNpmConfig } from '../registry/config.js'
 import { normaliseRegistryUrl } from '../backends/index.js'
-import { renderDiffTitle, renderPackageDiff } from '../ui/render-diff.js'
-import { page, pagerCommand } from '../ui/pager.js'
-import type { Output } from '../ui/output.js'
+import type { DiffResult } from '../ui/render-diff.js'
 import { backendFor, findRecord, type BackendRequest, type Deps } from './context.js'
 import { loadVerified } from './verify.js'
 import { followUp } from './follow-up.js'
@@ -19,7 +17,8 @@ export interface DiffRequest extends BackendRequest {
   pager?: boolean
 }
 
-export async function diffRelease(rawId: string, paths: string[], opts: DiffRequest, deps: Deps, out: Output): Promise<void> {
+/** The verified diff as data; the command renders and pages it (src/ui/render-diff.ts). */
+export async function diffRelease(rawId: string, paths: string[], opts: DiffRequest, deps: Deps): Promise<DiffResult> {
   const context = opts.unified === undefined ? undefined : Number(opts.unified)
   if (context !== undefined && !(Number.isInteger(context) && context >= 0)) {
     throw usageError(`--unified needs a number of lines, not "${opts.unified}"`)
@@ -37,19 +36,5 @@ export async function diffRelease(rawId: string, paths: string[], opts: DiffRequ
       `Paths are relative to the package root, as \`${followUp(backend, `view ${record.id.slice(0, 8)}`)}\` lists them.`,
     )
   }
-  const about = { name: record.packageName, version: record.version, baseline: base.baseline }
-  if (out.json) {
-    out.data({ id: record.id, ...about, files: diff.files })
-    return
-  }
-  const title = renderDiffTitle(about, out.style)
-  const patch = renderPackageDiff(diff, out.style)
-  const none = diff.files.length === 0 ? 'No file differs.' : ''
-  const ctx = { stdout: deps.stdout, env: deps.env, color: out.color.stdout }
-  if (opts.pager === false || pagerCommand(ctx) === null) {
-    // stdout carries the patch only: `diff > x.patch` must be a file git apply and patch accept.
-    out.notice(title)
-    if (none) out.notice(none)
-    else out.line(patch)
-  } else await page([title, '', none || patch].join('\n'), ctx)
+  return { id: record.id, name: record.packageName, version: record.version, baseline: base.baseline, diff }
 }

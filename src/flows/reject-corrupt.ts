@@ -11,18 +11,9 @@ import { matchIdPrefix, parseIdArgument } from '../core/record.js'
 import { isNative, type StagingBackend } from '../backends/types.js'
 import { localActor } from '../origin/origin.js'
 import type { Output } from '../ui/output.js'
+import type { Removal } from '../ui/render-reject.js'
 
-export interface Removal {
-  id: string
-  removed: true
-  removedBy: string
-  removedAt: string
-  reason: string
-  /** What did not parse, as the record check said it. */
-  problem: string
-  record: { sha256: string; size: number }
-  audit: string
-}
+export type { Removal }
 
 /** Removes the record if it does not parse and returns what was done; undefined when it parses (reject it normally). */
 export async function removeIfCorrupt(backend: StagingBackend, rawId: string, reason: string | undefined, now: Date, out: Output): Promise<Removal | undefined> {

@@ -13,6 +13,7 @@ import { localActor } from '../origin/origin.js'
 import { createPrompts, type Prompts } from '../ui/prompts.js'
 import { formatTime } from '../ui/format.js'
 import type { Output } from '../ui/output.js'
+import type { RejectResult } from '../ui/render-reject.js'
 import { backendFor, type BackendRequest, type Deps } from './context.js'
 import { withOneTimePassword } from './otp.js'
 import { resolveName } from './select.js'
@@ -32,7 +33,12 @@ export interface RejectRequest extends BackendRequest {
   authType?: 'legacy' | 'web'
 }
 
-export async function rejectRelease(rawId: string, opts: RejectRequest, deps: Deps, out: Output): Promise<void> {
+/**
+ * Rejects (or with --force removes a corrupt record) and returns what was done; the command renders it
+ * (src/ui/render-reject.ts). `out` carries what must show while the flow runs: a notice that --force
+ * found a valid record, a registry's note that it keeps no reason, and the one-time-password prompts.
+ */
+export async function rejectRelease(rawId: string, opts: RejectRequest, deps: Deps, out: Output): Promise<RejectResult> {
   checkReason(opts.reason)
   const prompts = deps.prompts ?? createPrompts(deps.promptStreams)
   const backend = await backendFor(opts, deps)
@@ -49,11 +55,7 @@ export async function rejectRelease(rawId: string, opts: RejectRequest, deps: De
   if (opts.force) {
     const { removeIfCorrupt } = await import('./reject-corrupt.js')
     const removed = await removeIfCorrupt(backend, rawId, opts.reason, deps.now(), out)
-    if (removed) {
-      if (out.json) out.data(removed)
-      else out.line(`- removed the corrupt record ${removed.id} (sha256 ${removed.record.sha256}, ${removed.record.size} bytes); audit entry ${removed.audit}`)
-      return
-    }
+    if (removed) return { kind: 'removed', removal: removed }
   }
   const named = await resolveName(backend, rawId)
   if (named.kind === 'set') {
@@ -72,20 +74,8 @@ export async function rejectRelease(rawId: string, opts: RejectRequest, deps: De
   const { record: rejected, already } = isNative(backend)
     ? { record: await rejectNatively(backend, named.current.record, opts, deps, out, prompts, confirm), already: false }
     : await rejectRecord(backend, named.current, opts, deps, confirm)
-  if (already) {
-    // A record keeps its first rejection: who, when and why stay as they were.
-    // Who and why come from a record anyone with write access to the backend could have written.
-    const said = `${inline(rejected.packageName)}@${inline(rejected.version)} was already rejected by ${inline(rejected.rejectedBy ?? 'someone')} ${formatTime(rejected.rejectedAt, deps.now())} (id ${rejected.id})${rejected.rejectReason ? `: ${inline(rejected.rejectReason)}` : ''}`
-    if (opts.reason) out.warn(`the reason "${opts.reason}" was not recorded: the record keeps the first rejection's`)
-    if (out.json) out.data(rejected)
-    else out.line(`- ${said}`)
-    return
-  }
-  if (out.json) {
-    out.data(rejected)
-    return
-  }
-  out.line(`- ${inline(rejected.packageName)}@${inline(rejected.version)} rejected (id ${inline(rejected.id)})${rejected.rejectReason ? `: ${inline(rejected.rejectReason)}` : ''}`)
+  // A record keeps its first rejection: who, when and why stay as they were.
+  return already ? { kind: 'already', record: rejected, ignoredReason: opts.reason, now: deps.now() } : { kind: 'rejected', record: rejected }
 }
 
 /** A reason is stored in the record and shown to every later reader: plain text, the record schema's rule. */

@@ -50,3 +50,24 @@ export function renderPackageDiff(diff: PackageDiff, style: Style): string {
   }
   return out.join('\n')
 }
+
+/** What `diff` found (src/flows/diff.ts returns it; defined here because ui does not import flows). */
+export interface DiffResult {
+  id: string
+  name: string
+  version: string
+  baseline: Review['baseline']
+  diff: PackageDiff
+}
+
+/** --json: one entry per changed, added or removed file, with the raw text. */
+export const diffJson = (result: DiffResult): unknown => ({ id: result.id, name: result.name, version: result.version, baseline: result.baseline, files: result.diff.files })
+
+/** The human form: the title (prose), and either the patch or the sentence that no file differs. */
+export function renderDiff(result: DiffResult, style: Style): { title: string; patch: string; none: string | null } {
+  return {
+    title: renderDiffTitle(result, style),
+    patch: renderPackageDiff(result.diff, style),
+    none: result.diff.files.length === 0 ? 'No file differs.' : null,
+  }
+}

@@ -1,0 +1,69 @@
+/** `list`: the staged releases waiting for approval (or all of them), as data; src/ui/render-list.ts words them. */
+import { backendFor, type BackendRequest, type Deps } from './context.js'
+import { followUp } from './follow-up.js'
+import { effectiveState, isWaiting } from '../core/record.js'
+import { isNative, type CasStagingBackend } from '../backends/types.js'
+import type { Output } from '../ui/output.js'
+import { renderSkipped, type ListedItem, type ListView } from '../ui/render-list.js'
+
+export interface ListRequest extends BackendRequest {
+  all?: boolean
+}
+
+/** A record that claims a release set whose set object does not list it: shown on its own. */
+export interface UnlistedClaim {
+  id: string
+  setId: string
+}
+
+/** The listing (for human output, `shown` is grouped as the set objects list it; with --json it is `items`). */
+export interface ListResult extends ListView {
+  unlisted: UnlistedClaim[]
+}
+
+export async function listReleases(packageName: string | undefined, request: ListRequest, deps: Deps, out: Output): Promise<ListResult> {
+  const backend = await backendFor(request, deps)
+  const now = deps.now()
+  const found = await backend.listRecords({
+    ...(packageName && { packageName }),
+    // Warned while listing: a listing that fails later still says what it skipped.
+    onCorrupt: (id, err) => out.warn(renderSkipped(id, err.message)),
+  })
+  const items = found.map(({ record }) => ({ record, state: effectiveState(record, now) })).filter(({ state }) => request.all || isWaiting(state))
+  const grouped = out.json || items.length === 0 || isNative(backend) ? { shown: items, unlisted: [] } : await groupedAsListed(backend, items)
+  return {
+    packageName,
+    all: Boolean(request.all),
+    location: backend.location,
+    native: isNative(backend),
+    now,
+    items,
+    ...grouped,
+    followUps: {
+      approve: followUp(backend, 'approve <id>'),
+      approveSet: followUp(backend, 'approve <set-id>'),
+      listAll: followUp(backend, `list${packageName ? ` ${packageName}` : ''} --all`),
+    },
+  }
+}
+
+/**
+ * A release set is what its set object lists, not what records claim: a record that claims a set which
+ * does not list it (or whose set object is missing or corrupt) is shown on its own, with a warning.
+ */
+async function groupedAsListed(backend: CasStagingBackend, items: ListedItem[]): Promise<{ shown: ListedItem[]; unlisted: UnlistedClaim[] }> {
+  const listed = new Map<string, Set<string>>()
+  for (const setId of new Set(items.flatMap(({ record }) => (record.setId ? [record.setId] : [])))) {
+    const set = await backend.getSet(setId).catch(() => null)
+    listed.set(setId, new Set(set?.members.map((m) => m.id) ?? []))
+  }
+  const unlisted: UnlistedClaim[] = []
+  const shown = items.map((item) => {
+    const { setId } = item.record
+    if (!setId || listed.get(setId)?.has(item.record.id)) return item
+    unlisted.push({ id: item.record.id, setId })
+    const { setId: _claimed, ...record } = item.record
+    return { ...item, record }
+  })
+  return { shown, unlisted }
+}

@@ -1,0 +1,56 @@
+/** Words for `list` (src/flows/list.ts): the table, the empty case, the footer and its warnings. Pure: takes a Style, returns text. */
+import type { RecordState, StagedRecord } from '../core/record.js'
+import type { Style } from './output.js'
+import { inline } from './sanitize.js'
+import { renderList } from './render.js'
+
+export interface ListedItem {
+  record: StagedRecord
+  state: RecordState
+}
+
+/** What `list` found (src/flows/list.ts returns it; defined here because ui does not import flows). */
+export interface ListView {
+  packageName: string | undefined
+  all: boolean
+  /** Where the releases are staged, as the backend names itself. */
+  location: string
+  /** A registry that stages natively: it keeps nothing approved, rejected or expired. */
+  native: boolean
+  now: Date
+  /** The records as found, newest first: what --json prints. */
+  items: ListedItem[]
+  /** The same records for people: a release-set claim the set object does not confirm is removed. */
+  shown: ListedItem[]
+  /** The follow-up commands the footer suggests, naming --backend when the user did. */
+  followUps: { approve: string; approveSet: string; listAll: string }
+}
+
+/** A record that could not be read, skipped by the listing. */
+export const renderSkipped = (id: string, message: string): string => `skipped ${inline(id)}: ${inline(message)}`
+
+export const renderUnlistedClaim = (claim: { id: string; setId: string }): string =>
+  `${inline(claim.id)} claims release set ${inline(claim.setId)}, which does not list it: it is not part of that set (approving it is refused)`
+
+/** --json: the records as stored, each with its effective state. */
+export const listJson = (view: Pick<ListView, 'items'>): unknown[] => view.items.map(({ record, state }) => ({ ...record, state }))
+
+/** The result on stdout: the table, or a sentence when there is nothing to list. */
+export function renderListResult(view: ListView, style: Style): string {
+  if (view.shown.length === 0) {
+    const what = view.packageName ? `of ${inline(view.packageName)} ` : ''
+    const location = inline(view.location)
+    return view.all ? `No staged releases ${what}in ${location}.` : `No staged releases ${what}waiting for approval in ${location}.`
+  }
+  return renderList(view.shown, view.now, style)
+}
+
+/** The hint under the table (stderr), or null when there is no table. */
+export function renderListFooter(view: ListView, style: Style): string | null {
+  if (view.shown.length === 0) return null
+  // As the records claim (view.items): a claim the set object refutes still hints at approving sets.
+  const sets = view.items.some(({ record }) => record.setId) ? `, a release set with \`${inline(view.followUps.approveSet)}\`` : ''
+  // A registry keeps no approved, rejected or expired items: there is nothing more for --all to show.
+  const more = view.all || view.native ? '' : `; \`${inline(view.followUps.listAll)}\` shows approved, rejected and expired ones too`
+  return style('dim', `Approve one with \`${inline(view.followUps.approve)}\`${sets}${more}.`)
+}
