@@ -17,7 +17,7 @@ const errorOf = (p: Promise<unknown>) =>
     () => {
       throw new Error('expected a rejection')
     },
-    (err: { code?: string; message: string; hint?: string }) => err,
+    (err: unknown) => err as { code?: string; message: string; hint?: string },
   )
 
 afterEach(() => {

@@ -16,8 +16,8 @@ const endpoint = process.env.STAGE_PUBLISH_TEST_S3_ENDPOINT
 const SKIPPED = 'S3 backend tests were SKIPPED: STAGE_PUBLISH_TEST_S3_ENDPOINT is not set. Run `npm run test:s3` to start a throwaway Ceph radosgw and run them.'
 if (!endpoint) console.warn(`\n⚠  ${SKIPPED}\n`)
 
-const codeOf = (p: Promise<unknown>) => p.then(() => 'resolved', (err: { code?: string }) => err.code)
-const errorOf = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a rejection') }, (err: { code?: string; message: string; hint?: string }) => err)
+const codeOf = (p: Promise<unknown>) => p.then(() => 'resolved', (err: unknown) => (err as { code?: string }).code)
+const errorOf = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a rejection') }, (err: unknown) => err as { code?: string; message: string; hint?: string })
 const dummyCredentials = { accessKeyId: 'AKIAEXAMPLEEXAMPLE00', secretAccessKey: 'test-secret-that-must-never-be-shown' }
 
 /** A loopback port with nothing listening on it. */

@@ -89,7 +89,7 @@ export async function inBatches<T, R>(items: readonly T[], limit: number, fn: (i
   return out
 }
 
-const codeOf = (p: Promise<unknown>) => p.then(() => 'resolved', (err: { code?: string }) => err.code)
+const codeOf = (p: Promise<unknown>) => p.then(() => 'resolved', (err: unknown) => (err as { code?: string }).code)
 /** Like codeOf, but a function that throws instead of returning a rejected promise is a failure of its own. */
 const codeOfCall = (fn: () => Promise<unknown>) => {
   try {

@@ -137,7 +137,6 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
   async function build(name: string, version: string, manifest: Record<string, unknown>, extra: Partial<StagedRecord>) {
     const bytes = packageTgz({ name, version, ...manifest })
     const facts = summarize(bytes, await readTarball(bytes))
-    const created = time.now()
     const record = pendingRecord(bytes, {
       packageName: name,
       version,

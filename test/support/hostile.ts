@@ -26,7 +26,6 @@ const validateName = createRequire(import.meta.url)('validate-npm-package-name')
  * Characters that must never reach a terminal raw: C0 except \n and \t, DEL, C1, bidi embeddings,
  * overrides and isolates, and zero-width characters. JSON output escapes C0 itself; the rest would not be.
  */
-// eslint-disable-next-line no-control-regex
 export const UNSAFE_CHAR = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]/u
 
 /** The first unsafe character of `text` with some context, escaped, for a readable failure; null when clean. */
@@ -223,7 +222,10 @@ export function reportedCodes(r: CliResult): string[] {
   const codes = new Set<string>()
   const visit = (v: unknown): void => {
     if (!v || typeof v !== 'object') return
-    if (Array.isArray(v)) return v.forEach(visit)
+    if (Array.isArray(v)) {
+      v.forEach(visit)
+      return
+    }
     const o = v as Record<string, unknown>
     for (const key of ['error', 'reviewError']) {
       const e = o[key] as { code?: unknown } | undefined
