@@ -5,9 +5,10 @@
 //
 // Needs STAGE_PUBLISH_TEST_S3_ENDPOINT and AWS credentials (the env file test/support/ceph/start-rgw.sh
 // writes). Each run opens a new backend (a new client and connections), as a `stage-publish list` would.
-import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { pendingRecord } from '../test/support/record-factory.mjs'
 
 const { values: args } = parseArgs({
   options: {
@@ -46,15 +47,11 @@ async function inBatches(items, limit, fn) {
 }
 
 function record(bytes, i) {
-  const createdAt = new Date(Date.UTC(2026, 0, 1) + i * 1000)
-  return {
-    schema: 1, id: randomUUID(), packageName: `pkg-${i % 10}`, version: `1.0.${i}`, tag: 'latest', access: null,
-    registry: 'https://registry.npmjs.org/', integrity: `sha512-${createHash('sha512').update(bytes).digest('base64')}`,
-    shasum: createHash('sha1').update(bytes).digest('hex'), size: bytes.length, unpackedSize: bytes.length * 3, fileCount: 3,
+  return pendingRecord(bytes, {
+    packageName: `pkg-${i % 10}`, version: `1.0.${i}`, unpackedSize: bytes.length * 3, fileCount: 3,
     files: [{ path: 'package.json', size: 400, mode: 0o644 }, { path: 'index.js', size: 2000, mode: 0o644 }, { path: 'README.md', size: 1200, mode: 0o644 }],
-    bundled: [], createdAt: createdAt.toISOString(), expiresAt: new Date(createdAt.getTime() + 7 * 86_400_000).toISOString(),
-    actor: 'ci-bot', actorType: 'ci', git: { commit: 'a'.repeat(40), branch: 'main' }, state: 'pending',
-  }
+    createdAt: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(), git: { commit: 'a'.repeat(40), branch: 'main' },
+  })
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]

@@ -22,7 +22,7 @@
  * to stderr). Exits 1 when a command fails or the module check does.
  */
 import { spawnSync } from 'node:child_process'
-import { randomBytes, createHash, randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -30,6 +30,7 @@ import { performance } from 'node:perf_hooks'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { isHeavyPackage } from '../test/support/heavy-modules.mjs'
+import { pendingRecord } from '../test/support/record-factory.mjs'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'stage-publish.js')
@@ -402,15 +403,11 @@ async function list() {
 
 /** A pending release that expires in a week, as CI would stage it. */
 function record(bytes, i) {
-  const createdAt = new Date(Date.now() - (RECORDS - i) * 1000)
-  return {
-    schema: 1, id: randomUUID(), packageName: `bench-pkg-${i % 25}`, version: `1.0.${i}`, tag: 'latest', access: null,
-    registry: 'https://registry.npmjs.org/', integrity: `sha512-${createHash('sha512').update(bytes).digest('base64')}`,
-    shasum: createHash('sha1').update(bytes).digest('hex'), size: bytes.length, unpackedSize: bytes.length * 3, fileCount: 3,
+  return pendingRecord(bytes, {
+    packageName: `bench-pkg-${i % 25}`, version: `1.0.${i}`, unpackedSize: bytes.length * 3, fileCount: 3,
     files: [{ path: 'package.json', size: 400, mode: 0o644 }, { path: 'index.js', size: 2000, mode: 0o644 }, { path: 'README.md', size: 1200, mode: 0o644 }],
-    bundled: [], createdAt: createdAt.toISOString(), expiresAt: new Date(createdAt.getTime() + 7 * 86_400_000).toISOString(),
-    actor: 'ci-bot (github-actions)', actorType: 'ci', git: { commit: 'a'.repeat(40), branch: 'main' }, state: 'pending',
-  }
+    createdAt: new Date(Date.now() - (RECORDS - i) * 1000).toISOString(), actor: 'ci-bot (github-actions)', git: { commit: 'a'.repeat(40), branch: 'main' },
+  })
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -14,16 +14,16 @@
  * Everything is stopped and removed at the end, also on failure and on Ctrl-C.
  *
  * The approval answers the CLI's real prompts through a pseudo-terminal (python3's pty module, as
- * test/support/pty.ts does); without python3, or with --no-pty, it passes `--yes --otp <code>` and says so.
+ * the tests do, test/support/pty-relay.mjs); without python3, or with --no-pty, it passes `--yes --otp <code>` and says so.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { StringDecoder } from 'node:string_decoder'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { runInPty as runInTerminal, stripAnsi } from '../test/support/pty-relay.mjs'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'stage-publish.js')
@@ -154,10 +154,6 @@ async function cli(args, opts) {
   return result
 }
 
-// CSI, OSC and other escape sequences.
-// eslint-disable-next-line no-control-regex
-const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[PX^_][^\x1b]*\x1b\\|\x1b[@-Z\\-_]/g
-
 /**
  * What a terminal would finally show of a transcript: applies carriage returns, "erase line" and
  * "cursor up" (what prompt libraries use to redraw a question once it is answered), drops other escapes.
@@ -189,52 +185,8 @@ function screenText(raw) {
     else put(all)
     lines[row] ??= ''
   }
-  return lines.map((l) => l.replace(/\s+$/, '')).join('\n').replace(ANSI, '')
+  return stripAnsi(lines.map((l) => l.replace(/\s+$/, '')).join('\n'))
 }
-
-// The pty relay of test/support/pty.ts, cut down: runs argv in a pseudo-terminal, relays bytes both
-// ways, kills the command's process group when our end of stdin closes, and reports the exit status.
-const RELAY = String.raw`
-import errno, fcntl, os, pty, select, signal, struct, sys, termios, time
-argv = sys.argv[1:]
-pid, fd = pty.fork()
-if pid == 0:
-    try: os.execvp(argv[0], argv)
-    except OSError as e:
-        os.write(2, ("pty: cannot run %s: %s\r\n" % (argv[0], e.strerror)).encode()); os._exit(127)
-fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 110, 0, 0))
-def stop(*_):
-    for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGKILL):
-        try: os.killpg(pid, sig)
-        except OSError: pass
-        time.sleep(0.1)
-    os._exit(99)
-signal.signal(signal.SIGTERM, stop)
-signal.signal(signal.SIGINT, stop)
-status = None
-quiet_since = None
-while True:
-    r, _, _ = select.select([fd, 0], [], [], 0.05)
-    if fd in r:
-        try: data = os.read(fd, 65536)
-        except OSError as e:
-            if e.errno != errno.EIO: raise
-            data = b""
-        if not data: break
-        os.write(1, data); quiet_since = None
-    if 0 in r:
-        data = os.read(0, 65536)
-        if not data: stop()
-        os.write(fd, data)
-    if status is None:
-        wpid, st = os.waitpid(pid, os.WNOHANG)
-        if wpid == pid: status = st
-    if status is not None and fd not in r:
-        if quiet_since is None: quiet_since = time.time()
-        elif time.time() - quiet_since > 0.2: break
-if status is None: _, status = os.waitpid(pid, 0)
-sys.stderr.write("exit=%d\n" % (128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)))
-`
 
 function ptyAvailable() {
   if (flags['no-pty'] || process.platform === 'win32') return false
@@ -243,56 +195,23 @@ function ptyAvailable() {
 }
 
 /**
- * Runs a command in a pseudo-terminal and answers its prompts: each step waits for `waitFor` to appear
- * (after the previous one) and types `send()` followed by Enter. Resolves with the exit code and what
- * the screen shows at the end.
+ * Runs a command in a pseudo-terminal (the tests' own, test/support/pty-relay.mjs) and answers its prompts: each
+ * step waits for `waitFor` to appear (after the previous one) and types `send` followed by Enter. Resolves with the
+ * exit code and what the screen shows at the end.
  */
-function runInPty(argv, { cwd, env, steps, timeoutMs = 30_000 }) {
-  return new Promise((resolve, reject) => {
-    if (interrupted) return reject(new DemoError('interrupted'))
-    const child = spawn('python3', ['-c', RELAY, ...argv], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] })
+async function runInPty(argv, { cwd, env, steps, timeoutMs = 30_000 }) {
+  if (interrupted) throw new DemoError('interrupted')
+  // Kept in `children` while it runs, so that Ctrl-C and the cleanup stop it (the relay takes the command down).
+  const onSpawn = (child) => {
     children.add(child)
-    const decoder = new StringDecoder('utf8')
-    let raw = ''
-    let relayErr = ''
-    let next = 0
-    let cursor = 0
-    let failed = false
-    const fail = (why) => {
-      if (failed) return
-      failed = true
-      child.stdin.destroy() // the relay takes the command down when its stdin closes
-      reject(new DemoError(`${why} (waiting for ${steps[next]?.waitFor ?? 'the command to exit'})`, screenText(raw)))
-    }
-    const timer = setTimeout(() => fail(`it did not finish within ${timeoutMs / 1000} s`), timeoutMs)
-    const advance = () => {
-      while (next < steps.length) {
-        const text = raw.replace(ANSI, '').slice(cursor)
-        const m = steps[next].waitFor.exec(text)
-        if (!m) return
-        cursor += m.index + m[0].length
-        child.stdin.write(`${steps[next++].send()}\r`)
-      }
-    }
-    child.stdout.on('data', (chunk) => {
-      raw += decoder.write(chunk)
-      advance()
-    })
-    child.stderr.on('data', (chunk) => (relayErr += chunk))
-    child.stdin.on('error', () => {})
-    child.on('error', (err) => fail(`could not start python3: ${err.message}`))
-    child.on('close', () => {
-      children.delete(child)
-      clearTimeout(timer)
-      if (failed) return
-      raw += decoder.end()
-      advance()
-      const exit = /exit=(\d+)/.exec(relayErr)
-      if (!exit) return fail(`the pty relay failed: ${relayErr.trim().split('\n').pop()}`)
-      if (next < steps.length) return fail(`the command exited with code ${exit[1]} before all its prompts appeared`)
-      resolve({ code: Number(exit[1]), output: screenText(raw) })
-    })
-  })
+    child.once('close', () => children.delete(child))
+  }
+  try {
+    const result = await runInTerminal(argv[0], argv.slice(1), { cwd, env, steps, timeoutMs, cols: 110, rows: 40, onSpawn })
+    return { code: result.exitCode, output: screenText(result.output) }
+  } catch (err) {
+    throw new DemoError(err.message)
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -415,8 +334,8 @@ async function main() {
       cwd: work,
       env: { ...maintainerEnv, TERM: 'xterm-256color' },
       steps: [
-        { waitFor: /Publish \S+ to \S+\?/, send: () => 'y' },
-        { waitFor: /One-time password/, send: () => otp },
+        { waitFor: /Publish \S+ to \S+\?/, send: 'y' },
+        { waitFor: /One-time password/, send: otp },
       ],
     })
     showRun(['stage-publish', ...args].join(' '), approved)

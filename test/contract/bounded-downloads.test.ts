@@ -10,6 +10,7 @@ import { createS3Backend } from '../../src/backends/s3.js'
 import { createRegistryBackend } from '../../src/backends/registry.js'
 import { MAX_RECORD_SIZE } from '../../src/core/limits.js'
 import { sampleRecord } from '../support/records.js'
+import { createTestBucket } from '../support/s3-bucket.js'
 import { packageTgz } from '../support/tarball-builder.js'
 
 const errorOf = (p: Promise<unknown>) =>
@@ -17,7 +18,7 @@ const errorOf = (p: Promise<unknown>) =>
     () => {
       throw new Error('expected a rejection')
     },
-    (err: { code?: string; message: string; hint?: string }) => err,
+    (err: unknown) => err as { code?: string; message: string; hint?: string },
   )
 
 afterEach(() => {
@@ -86,10 +87,7 @@ describe.skipIf(!endpoint)('an S3 object over the limit (skipped without STAGE_P
   const backend = () => createS3Backend(`s3://${bucket}/${prefix}?endpoint=${encodeURIComponent(endpoint ?? '')}&forcePathStyle=true&region=us-east-1`)
 
   beforeAll(async () => {
-    sdk = await import('@aws-sdk/client-s3')
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
-    admin = new sdk.S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', requestChecksumCalculation: 'WHEN_REQUIRED' })
-    await admin.send(new sdk.CreateBucketCommand({ Bucket: bucket }))
+    ({ sdk, admin } = await createTestBucket(endpoint, bucket))
   })
   afterAll(async () => {
     if (!admin) return

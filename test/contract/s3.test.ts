@@ -11,13 +11,14 @@ import type * as S3 from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createS3Backend, parseS3Url, type S3BackendDeps } from '../../src/backends/s3.js'
 import { describeBackendContract, fakeTarball, inBatches, makeRecord, makeSet, stage } from '../support/backend-contract.js'
+import { createTestBucket } from '../support/s3-bucket.js'
 
 const endpoint = process.env.STAGE_PUBLISH_TEST_S3_ENDPOINT
 const SKIPPED = 'S3 backend tests were SKIPPED: STAGE_PUBLISH_TEST_S3_ENDPOINT is not set. Run `npm run test:s3` to start a throwaway Ceph radosgw and run them.'
 if (!endpoint) console.warn(`\n⚠  ${SKIPPED}\n`)
 
-const codeOf = (p: Promise<unknown>) => p.then(() => 'resolved', (err: { code?: string }) => err.code)
-const errorOf = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a rejection') }, (err: { code?: string; message: string; hint?: string }) => err)
+const codeOf = (p: Promise<unknown>) => p.then(() => 'resolved', (err: unknown) => (err as { code?: string }).code)
+const errorOf = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a rejection') }, (err: unknown) => err as { code?: string; message: string; hint?: string })
 const dummyCredentials = { accessKeyId: 'AKIAEXAMPLEEXAMPLE00', secretAccessKey: 'test-secret-that-must-never-be-shown' }
 
 /** A loopback port with nothing listening on it. */
@@ -130,10 +131,7 @@ describe.skipIf(!endpoint)(`S3 backend against ${endpoint ?? 'a real S3 server (
   }
 
   beforeAll(async () => {
-    sdk = await import('@aws-sdk/client-s3')
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
-    admin = new sdk.S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', requestChecksumCalculation: 'WHEN_REQUIRED' })
-    await admin.send(new sdk.CreateBucketCommand({ Bucket: bucket }))
+    ({ sdk, admin } = await createTestBucket(endpoint, bucket))
   })
 
   afterAll(async () => {

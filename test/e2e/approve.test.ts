@@ -9,24 +9,14 @@ import { sharedRegistry, type TestRegistry } from '../support/verdaccio.js'
 import { startRegistryProxy } from '../support/registry-proxy.js'
 import { runInPty } from '../support/pty.js'
 import { BIN, parseJson, publishedIntegrity, run, sandbox, uniqueName } from '../support/cli.js'
+import { stageForApprover } from '../support/staged.js'
 
 let registry: TestRegistry
 beforeAll(async () => {
   registry = await sharedRegistry()
 })
 
-
-async function staged(targetRegistry = registry.url) {
-  const sb = await sandbox()
-  const name = uniqueName('approve')
-  const pkg = await sb.makePackage(name, { version: '1.0.0' })
-  const r = await sb.run(['--json', '--backend', sb.backend, '--registry', targetRegistry], { cwd: pkg })
-  expect(r.code, r.all).toBe(0)
-  const { id, integrity } = parseJson<{ id: string; integrity: string }>(r.stdout)
-  const approver = await registry.createUser()
-  const npmrc = await approver.writeNpmrc(path.join(sb.dir, 'approver'), targetRegistry)
-  return { sb, name, id, integrity, approver, env: { ...sb.env, NPM_CONFIG_USERCONFIG: npmrc } }
-}
+const staged = () => stageForApprover(registry, 'approve')
 
 const CONFIRM = /Publish .+\?/
 const OTP_PROMPT = /One-time password/

@@ -11,7 +11,8 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { sharedRegistry, type TestRegistry } from '../support/verdaccio.js'
 import { startRegistryProxy } from '../support/registry-proxy.js'
 import { runInPty } from '../support/pty.js'
-import { BIN, parseJson, publishedIntegrity, sandbox, uniqueName } from '../support/cli.js'
+import { BIN, parseJson, publishedIntegrity } from '../support/cli.js'
+import { stageForApprover } from '../support/staged.js'
 
 let registry: TestRegistry
 beforeAll(async () => {
@@ -19,17 +20,10 @@ beforeAll(async () => {
 })
 
 async function staged(targetRegistry = registry.url) {
-  const sb = await sandbox()
-  const name = uniqueName('claims')
-  const pkg = await sb.makePackage(name, { version: '1.0.0' })
-  const r = await sb.run(['--json', '--backend', sb.backend, '--registry', targetRegistry], { cwd: pkg })
-  expect(r.code, r.all).toBe(0)
-  const { id, integrity } = parseJson<{ id: string; integrity: string }>(r.stdout)
-  const approver = await registry.createUser()
-  const npmrc = await approver.writeNpmrc(path.join(sb.dir, 'approver'), targetRegistry)
-  const recordFile = path.join(sb.store, 'records', `${id}.json`)
+  const release = await stageForApprover(registry, 'claims', targetRegistry)
+  const recordFile = path.join(release.sb.store, 'records', `${release.id}.json`)
   const readRecord = async () => parseJson<{ state: string; claim?: { by: string; host?: string; pid?: number } }>(await fs.readFile(recordFile, 'utf8'))
-  return { sb, name, id, integrity, approver, recordFile, readRecord, env: { ...sb.env, NPM_CONFIG_USERCONFIG: npmrc } }
+  return { ...release, recordFile, readRecord }
 }
 
 describe('a signal at the one-time password prompt', () => {

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { sharedRegistry, type TestRegistry, type TestUser } from '../support/verdaccio.js'
-import { parseJson, publishedIntegrity, run, sandbox, type Sandbox, uniqueName } from '../support/cli.js'
+import { parseJson, publishedIntegrity, run, sandbox, uniqueName } from '../support/cli.js'
 
 let registry: TestRegistry
 
@@ -139,7 +139,7 @@ describe('stage, list, view, approve', () => {
     const first = await stagedRelease()
     const { sb, data } = first
     // Swap in a consistent record/tarball pair for another version, then point the record at it.
-    const pkg2 = await sb.makePackage(`${first.name}`, { version: '9.9.9' })
+    const pkg2 = await sb.makePackage(first.name, { version: '9.9.9' })
     const other = await sb.run(['--json', '--backend', `file:${sb.dir}/other-store`, '--registry', registry.url], { cwd: pkg2 })
     expect(other.code, other.all).toBe(0)
     const otherData = parseJson<Staged>(other.stdout)

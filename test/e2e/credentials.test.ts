@@ -45,7 +45,7 @@ describe('credentials in URLs', () => {
       await packageInRepo(sb, 'https://x-access-token:SECRETTOKEN1@github.com/o/r.git', withPassword),
       await packageInRepo(sb, 'https://github.com/o/r.git?access_token=SECRETTOKEN2', withPassword),
     ]
-    for (const [n, pkg] of packages.entries()) {
+    for (const pkg of packages) {
       const human = await sb.run(['--dry-run', '--backend', sb.backend], { cwd: pkg, env: ci })
       expect(human.code, human.all).toBe(0)
       outputs.push(human.all)

@@ -13,6 +13,7 @@ import { sharedRegistry, type TestRegistry, type TestUser } from '../support/ver
 import { startRegistryProxy } from '../support/registry-proxy.js'
 import { startBadServer, type BadServer } from '../support/bad-server.js'
 import { BIN, parseJson, run, sandbox, uniqueName, type Sandbox } from '../support/cli.js'
+import { stageFresh } from '../support/staged.js'
 
 let registry: TestRegistry
 let publisher: TestUser
@@ -32,15 +33,7 @@ async function badServer(kind: Parameters<typeof startBadServer>[0]): Promise<Ba
 }
 
 /** A release of a fresh package staged in a file backend, for the real registry. */
-async function staged(targetRegistry = registry.url) {
-  const sb = await sandbox()
-  const name = uniqueName('net')
-  const pkg = await sb.makePackage(name, { version: '1.0.0' })
-  const r = await sb.run(['--json', '--backend', sb.backend, '--registry', targetRegistry], { cwd: pkg })
-  expect(r.code, r.all).toBe(0)
-  const { id } = parseJson<{ id: string }>(r.stdout)
-  return { sb, name, pkg, id }
-}
+const staged = () => stageFresh('net', registry.url)
 
 /** Runs the CLI with its stdout read end closed before it writes anything (`| head -0`, `| true`). */
 function runClosedStdout(sb: Sandbox, args: string[]): Promise<{ code: number | null; stderr: string }> {
@@ -224,7 +217,12 @@ describe('download', () => {
     // The old temporary name was `${file}.${pid}.tmp`: plant it for this process.
     await fs.symlink(outside, `${file}.${process.pid}.tmp`)
     const chunks: string[] = []
-    const sink = new (await import('node:stream')).Writable({ write: (c, _e, cb) => (chunks.push(String(c)), cb()) })
+    const sink = new (await import('node:stream')).Writable({
+      write: (c, _e, cb) => {
+        chunks.push(String(c))
+        cb()
+      },
+    })
     await runDownload(id, { dest, backend: sb.backend }, { cwd: sb.dir, env: sb.env, stdout: sink, stderr: sink, now: () => new Date(), newId: () => id })
     expect(await fs.readFile(outside, 'utf8')).toBe('precious\n')
     expect((await fs.lstat(file)).isFile()).toBe(true)

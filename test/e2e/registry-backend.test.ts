@@ -160,7 +160,7 @@ describe('the registry backend', () => {
     const packed = await npm(sb, ['pack', '--json', '--pack-destination', sb.dir], {}, pkg)
     expect(packed.code, packed.all).toBe(0)
     const bytes = await fs.readFile(path.join(sb.dir, parseJson<Array<{ filename: string }>>(packed.stdout)[0]!.filename))
-    const { publish } = require('libnpmpublish') as { publish(m: unknown, b: Buffer, o: unknown): Promise<{ stageId: string }> }
+    const { publish } = require('libnpmpublish') as { publish: (m: unknown, b: Buffer, o: unknown) => Promise<{ stageId: string }> }
     const manifest = { name, version: '1.0.0', dependencies: { 'left-pad-evil': '1.0.0' }, scripts: { postinstall: 'node -e "evil()"' } }
     const { stageId } = await publish(manifest, bytes, { registry: registry.url, [`//${registry.host}/:_authToken`]: stager.token, stage: true, npmCommand: 'stage' })
 
@@ -198,7 +198,7 @@ describe('the registry backend', () => {
       const other = await sb.makePackage(`${name}-b`, { name: `${name}-b`, version: '1.0.0' })
       const packed = await npm(sb, ['pack', '--json', '--pack-destination', sb.dir], {}, other)
       const bytes = await fs.readFile(path.join(sb.dir, parseJson<Array<{ filename: string }>>(packed.stdout)[0]!.filename))
-      const { publish } = require('libnpmpublish') as { publish(m: unknown, b: Buffer, o: unknown): Promise<{ stageId: string }> }
+      const { publish } = require('libnpmpublish') as { publish: (m: unknown, b: Buffer, o: unknown) => Promise<{ stageId: string }> }
       const manifest = { name: `${name}-b`, version: '1.0.0', bin: { ls: 'evil.js' }, scripts: { postinstall: 'node evil.js' } }
       const { stageId } = await publish(manifest, bytes, { registry: proxy.url, [`//${proxy.host}/:_authToken`]: stager.token, stage: true, npmCommand: 'stage' })
       const r = await sb.run(['approve', stageId, '--yes', '--otp', await approver.otp(), '--backend', 'registry'], { env: approverEnv, cwd: strict })

@@ -92,7 +92,9 @@ describe('reject --force', () => {
       await forceRemoves(sb, {
         backend: `s3://${bucket}/team?endpoint=${endpoint}&forcePathStyle=true`,
         env: s3Env(),
-        put: async (key, text) => void (await client.send(new PutObjectCommand({ Bucket: bucket, Key: `team/${key}`, Body: text }))),
+        put: async (key, text) => {
+          await client.send(new PutObjectCommand({ Bucket: bucket, Key: `team/${key}`, Body: text }))
+        },
         get: async (key) => {
           try {
             return (await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: `team/${key}` }))).Body?.transformToString()) ?? ''

@@ -128,7 +128,9 @@ describe('review against the published version', () => {
       ],
       ['1.0.4', (_m, f) => void (f['lib/addon.node'] = elf()), ['NATIVE_BINARY_ADDED', 'FILES_ADDED', 'FILES_CHANGED', 'SIZE_CHANGED', 'VERSION_PATCH']],
       ['1.0.5', (_m, f) => void (f['lib/vendor.js'] = minified()), ['MINIFIED_CODE', 'FILES_ADDED', 'FILES_CHANGED', 'SIZE_CHANGED', 'VERSION_PATCH']],
-      ['1.0.6', (_m, f) => void delete f['lib/util.js'], ['FILES_REMOVED', 'FILES_CHANGED', 'SIZE_CHANGED', 'VERSION_PATCH']],
+      ['1.0.6', (_m, f) => {
+        delete f['lib/util.js']
+      }, ['FILES_REMOVED', 'FILES_CHANGED', 'SIZE_CHANGED', 'VERSION_PATCH']],
       ['3.0.0', () => {}, ['VERSION_JUMP', 'VERSION_MAJOR', 'FILES_CHANGED']],
       ['1.0.7', () => {}, ['FILES_CHANGED', 'VERSION_PATCH']],
     ]

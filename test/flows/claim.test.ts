@@ -47,7 +47,7 @@ describe('claim', () => {
     const results = await Promise.allSettled(approvers.map((by) => claim(h.backend, staged.current, by, timing(), h.ctx.deps, h.ctx.out, { ...me, identity: async () => by })))
     const won = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
     expect(won).toHaveLength(1)
-    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(Array(7).fill('ECONFLICT'))
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r).reason.code)).toEqual(Array(7).fill('ECONFLICT'))
     expect((await h.record(staged.id)).claim?.by).toBe(won[0]?.record.claim?.by)
   })
 

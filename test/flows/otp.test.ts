@@ -107,7 +107,7 @@ describe('withOneTimePassword', () => {
   it('returns other refusals as values, asking nothing', async () => {
     h = await harness()
     const session: OtpSession = { code: '111111', accepted: false }
-    const res = await withOneTimePassword(async () => ({ ok: false, reason: 'exists', message: 'exists' }) as Answer, session, otpContext(h.prompts))
+    const res = await withOneTimePassword(async () => ({ ok: false, reason: 'exists', message: 'exists' }), session, otpContext(h.prompts))
     expect(res).toEqual({ ok: false, reason: 'exists', message: 'exists' })
     expect(session.accepted).toBe(false)
   })

@@ -14,8 +14,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { CasStagingBackend, StagingBackend, Versioned } from '../../src/backends/types.js'
-import { RECORD_SCHEMA, type StagedRecord } from '../../src/core/record.js'
+import type { StagedRecord } from '../../src/core/record.js'
 import { MAX_SET_BYTES, newSetObject, type SetObject } from '../../src/core/release-set.js'
+import { pendingRecord } from './record-factory.mjs'
 
 export interface ContractSubject {
   backend: StagingBackend
@@ -41,37 +42,20 @@ export interface ContractOptions {
 /** Bytes that stand in for a tarball: random, so every release differs. */
 export const fakeTarball = (size = 512): Buffer => randomBytes(size)
 
-/** A valid pending record for `bytes`, with every required field; `overrides` win. */
-export function makeRecord(bytes: Uint8Array, overrides: Partial<StagedRecord> = {}): StagedRecord {
-  const created = new Date(overrides.createdAt ?? Date.now())
-  return {
-    schema: RECORD_SCHEMA,
-    id: randomUUID(),
+/** A valid pending record for `bytes` with git and CI origin and two files; `overrides` win. */
+export const makeRecord = (bytes: Uint8Array, overrides: Partial<StagedRecord> = {}): StagedRecord =>
+  pendingRecord(bytes, {
     packageName: 'contract-pkg',
-    version: '1.0.0',
-    tag: 'latest',
-    access: null,
-    registry: 'https://registry.npmjs.org/',
-    integrity: `sha512-${createHash('sha512').update(bytes).digest('base64')}`,
-    shasum: createHash('sha1').update(bytes).digest('hex'),
-    size: bytes.byteLength,
     unpackedSize: 120 + bytes.byteLength * 3,
     fileCount: 2,
     files: [
       { path: 'package.json', size: 120, mode: 0o644 },
       { path: 'index.js', size: bytes.byteLength * 3, mode: 0o644 },
     ],
-    bundled: [],
-    createdAt: created.toISOString(),
-    expiresAt: new Date(created.getTime() + 7 * 86_400_000).toISOString(),
-    actor: 'ci-bot',
-    actorType: 'ci',
     git: { commit: 'a'.repeat(40), branch: 'main', dirty: false },
     ci: { provider: 'github-actions', runUrl: 'https://github.com/acme/lib/actions/runs/1' },
-    state: 'pending',
     ...overrides,
-  }
-}
+  })
 
 /** A valid set object of `size` members (fresh ids, names and integrities). */
 export function makeSet(size = 3, setId: string = randomUUID()): SetObject {
@@ -105,7 +89,7 @@ export async function inBatches<T, R>(items: readonly T[], limit: number, fn: (i
   return out
 }
 
-const codeOf = (p: Promise<unknown>) => p.then(() => 'resolved', (err: { code?: string }) => err.code)
+const codeOf = (p: Promise<unknown>) => p.then(() => 'resolved', (err: unknown) => (err as { code?: string }).code)
 /** Like codeOf, but a function that throws instead of returning a rejected promise is a failure of its own. */
 const codeOfCall = (fn: () => Promise<unknown>) => {
   try {

@@ -80,14 +80,22 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
     const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body))
     }
-    if (url.pathname === '/-/whoami') return json(200, { username: options.username ?? 'alice' })
+    if (url.pathname === '/-/whoami') {
+      json(200, { username: options.username ?? 'alice' })
+      return
+    }
     if (url.pathname === '/-/weblogin/done') {
       polls++
-      return polls <= (options.webPolls ?? 1) ? json(202, {}, { 'retry-after': '0' }) : json(200, { token: webToken })
+      if (polls <= (options.webPolls ?? 1)) json(202, {}, { 'retry-after': '0' })
+      else json(200, { token: webToken })
+      return
     }
     const name = decodeURIComponent(url.pathname.slice(1))
     const versions = published.get(name)
-    if (!versions) return json(404, { error: 'not found' })
+    if (!versions) {
+      json(404, { error: 'not found' })
+      return
+    }
     const doc = {
       name,
       'dist-tags': { latest: [...versions.keys()].at(-1) },
@@ -95,7 +103,7 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
         [...versions].map(([v, p]) => [v, { ...p.manifest, name, version: v, dist: { integrity: p.integrity, shasum: p.shasum, tarball: `${base}${name}/-/x-${v}.tgz` } }]),
       ),
     }
-    return json(200, doc)
+    json(200, doc)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`

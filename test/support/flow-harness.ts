@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto'
 import { PassThrough } from 'node:stream'
 import { createMemoryBackend, type MemoryBackend } from '../../src/backends/memory.js'
 import type { Versioned } from '../../src/backends/types.js'
-import { RECORD_SCHEMA, type DetailedRecord, type StagedRecord } from '../../src/core/record.js'
+import type { DetailedRecord, StagedRecord } from '../../src/core/record.js'
 import { newSetObject } from '../../src/core/release-set.js'
 import type { ApprovalContext } from '../../src/flows/approve-release.js'
 import type { ApproveOptions } from '../../src/commands/approve.js'
@@ -18,6 +18,7 @@ import { readTarball, summarize } from '../../src/registry/tarball.js'
 import { createOutput } from '../../src/ui/output.js'
 import type { Prompts } from '../../src/ui/prompts.js'
 import { startFakeRegistry, type FakeRegistry, type FakeRegistryOptions } from './fake-registry.js'
+import { pendingRecord } from './record-factory.mjs'
 import { packageTgz } from './tarball-builder.js'
 
 export const START = Date.parse('2026-12-02T12:00:00.000Z')
@@ -136,14 +137,9 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
   async function build(name: string, version: string, manifest: Record<string, unknown>, extra: Partial<StagedRecord>) {
     const bytes = packageTgz({ name, version, ...manifest })
     const facts = summarize(bytes, await readTarball(bytes))
-    const created = time.now()
-    const record: StagedRecord = {
-      schema: RECORD_SCHEMA,
-      id: randomUUID(),
+    const record = pendingRecord(bytes, {
       packageName: name,
       version,
-      tag: 'latest',
-      access: null,
       registry: registry.url,
       integrity: facts.integrity,
       shasum: facts.shasum,
@@ -152,13 +148,9 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
       fileCount: facts.entryCount,
       files: facts.files,
       bundled: facts.bundled,
-      createdAt: created.toISOString(),
-      expiresAt: new Date(created.getTime() + 7 * 24 * 60 * MINUTE).toISOString(),
-      actor: 'ci-bot',
-      actorType: 'ci',
-      state: 'pending',
+      createdAt: time.now().toISOString(),
       ...extra,
-    }
+    })
     return { record, bytes }
   }
 

@@ -17,7 +17,8 @@ import { main } from '../../src/cli.js'
 import type { StagedRecord } from '../../src/core/record.js'
 import type { TestRegistry } from './verdaccio.js'
 import { BIN, type CliResult } from './cli.js'
-import { sha1Of, sha512Of, tarOf, type TarEntry } from './tarball-builder.js'
+import { pendingRecord } from './record-factory.mjs'
+import { tarOf, type TarEntry } from './tarball-builder.js'
 
 const validateName = createRequire(import.meta.url)('validate-npm-package-name') as (name: string) => { validForOldPackages: boolean }
 
@@ -25,7 +26,6 @@ const validateName = createRequire(import.meta.url)('validate-npm-package-name')
  * Characters that must never reach a terminal raw: C0 except \n and \t, DEL, C1, bidi embeddings,
  * overrides and isolates, and zero-width characters. JSON output escapes C0 itself; the rest would not be.
  */
-// eslint-disable-next-line no-control-regex
 export const UNSAFE_CHAR = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]/u
 
 /** The first unsafe character of `text` with some context, escaped, for a readable failure; null when clean. */
@@ -69,30 +69,17 @@ export function factsOf(bytes: Buffer): Pick<StagedRecord, 'unpackedSize' | 'fil
 }
 
 /** A record that matches `bytes` exactly (digests, sizes, files) for a package the tarball names: valid in every field. */
-export function recordFor(bytes: Buffer, pkg: { name: string; version: string }, registry: string, over: Partial<StagedRecord> = {}): StagedRecord {
-  const now = Date.now()
-  return {
-    schema: 1,
-    id: randomUUID(),
+export const recordFor = (bytes: Buffer, pkg: { name: string; version: string }, registry: string, over: Partial<StagedRecord> = {}): StagedRecord =>
+  pendingRecord(bytes, {
     packageName: pkg.name,
     version: pkg.version,
-    tag: 'latest',
-    access: null,
     registry,
-    integrity: sha512Of(bytes),
-    shasum: sha1Of(bytes),
-    size: bytes.length,
     ...factsOf(bytes),
-    createdAt: new Date(now).toISOString(),
-    expiresAt: new Date(now + 7 * 86_400_000).toISOString(),
     actor: 'release-bot',
-    actorType: 'ci',
     git: { commit: '0123456789abcdef0123456789abcdef01234567', branch: 'main', remote: 'https://github.com/acme/lib.git', dirty: false },
     ci: { provider: 'github-actions', runUrl: 'https://github.com/acme/lib/actions/runs/1', workflow: 'release', ref: 'refs/tags/v1.0.0' },
-    state: 'pending',
     ...over,
-  }
-}
+  })
 
 /**
  * An entry whose path travels in a pax extended header, so it arrives byte for byte (NUL, ESC, CR, LF,
@@ -235,7 +222,10 @@ export function reportedCodes(r: CliResult): string[] {
   const codes = new Set<string>()
   const visit = (v: unknown): void => {
     if (!v || typeof v !== 'object') return
-    if (Array.isArray(v)) return v.forEach(visit)
+    if (Array.isArray(v)) {
+      v.forEach(visit)
+      return
+    }
     const o = v as Record<string, unknown>
     for (const key of ['error', 'reviewError']) {
       const e = o[key] as { code?: unknown } | undefined

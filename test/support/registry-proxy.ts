@@ -133,7 +133,10 @@ function needsWebAuth(method: string, pathname: string): boolean {
 
 function drain(req: http.IncomingMessage): Promise<void> {
   return new Promise((resolve) => {
-    if (req.readableEnded) return resolve();
+    if (req.readableEnded) {
+      resolve();
+      return;
+    }
     req.on('end', resolve);
     req.on('error', () => resolve());
     req.on('close', () => resolve());

@@ -252,12 +252,10 @@ async function startOnce(port) {
   const logFile = path.join(root, 'verdaccio.log');
   await writeFile(configFile, configYaml(root, port));
   const log = await open(logFile, 'a');
-  /** @type {NodeJS.ProcessEnv} */
-  const env = { ...process.env };
   // Options meant for the caller's Node (loaders, coverage, inspector, test runner) must not reach Node 24.
-  for (const key of ['NODE_OPTIONS', 'NODE_V8_COVERAGE', 'NODE_INSPECT_RESUME_ON_START', 'VITEST', 'VITEST_POOL_ID', 'VITEST_WORKER_ID']) {
-    delete env[key];
-  }
+  const dropped = ['NODE_OPTIONS', 'NODE_V8_COVERAGE', 'NODE_INSPECT_RESUME_ON_START', 'VITEST', 'VITEST_POOL_ID', 'VITEST_WORKER_ID'];
+  /** @type {NodeJS.ProcessEnv} */
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !dropped.includes(key)));
 
   /** @type {ChildProcess} */
   let child;

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { abandonedByUs, processAlive, type Self } from '../../src/flows/claim.js'
 
 // A pid that existed and is gone: a child that already exited (and was reaped).
-const deadPid = (): number => spawnSync(process.execPath, ['-e', '0']).pid as number
+const deadPid = (): number => spawnSync(process.execPath, ['-e', '0']).pid
 
 const me: Self = { host: 'box-1', pid: process.pid, identity: async () => 'alice' }
 const at = new Date().toISOString()

@@ -13,7 +13,12 @@ import { ROOT } from '../support/cli.js'
 
 function capture(): { deps: () => Deps; text: () => string } {
   let text = ''
-  const sink = new Writable({ write: (c, _e, cb) => ((text += String(c)), cb()) })
+  const sink = new Writable({
+    write: (c, _e, cb) => {
+      text += String(c)
+      cb()
+    },
+  })
   const deps = (): Deps => ({ cwd: '/nonexistent', env: {}, stdout: sink, stderr: sink, now: () => new Date(), newId: () => 'x' })
   return { deps, text: () => text }
 }

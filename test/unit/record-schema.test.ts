@@ -38,6 +38,8 @@ function withField(path: string, value: unknown, base: StagedRecord = full()): s
   let at: Record<string, unknown> = data
   for (const key of keys.slice(0, -1)) at = at[key] as Record<string, unknown>
   const last = keys[keys.length - 1] as string
+  // The path names the field under test: deleting it is the point.
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete
   if (value === undefined) delete at[last]
   else at[last] = value
   return JSON.stringify(data)
@@ -242,6 +244,7 @@ describe('parseRecord: valid records', () => {
     expect(parseRecord(withField(field, value), ID)).toBeTruthy()
   })
   it('drops unknown fields, at every level, and returns a new object', () => {
+    /* eslint-disable @typescript-eslint/no-explicit-any -- hostile extra fields at every depth, written as an attacker would */
     const data = JSON.parse(serializeRecord(full())) as Record<string, any>
     data.evil = 'x'
     data.git.hook = 'rm -rf /'
@@ -256,6 +259,7 @@ describe('parseRecord: valid records', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
     const checked = checkRecord(data, { store: true })
     expect(checked.ok && checked.record).not.toBe(data)
+    /* eslint-enable @typescript-eslint/no-explicit-any */
   })
   it('a registry item (store: false) may lack integrity, files and expiry, but not the rest', () => {
     const { integrity: _i, files: _f, expiresAt: _e, ...bare } = sampleRecord()

@@ -97,7 +97,7 @@ describe('renderers with hostile values', () => {
   })
 
   it('renderPolicy and describeDifferences', () => {
-    expectInert(`${renderPolicy({ refuse: evil('refuse') }, { blocked: [{ code: evil('code') }], allowed: [] }, style)}`)
+    expectInert(renderPolicy({ refuse: evil('refuse') }, { blocked: [{ code: evil('code') }], allowed: [] }, style))
     expectInert(describeDifferences([{ path: evil('p'), kind: 'only-staged', size: 1 }]))
   })
 

@@ -17,7 +17,10 @@ beforeEach(async () => {
 })
 afterEach(() => fs.rm(dir, { recursive: true, force: true }))
 
-const codeOf = (p: Promise<unknown>) => p.then(() => 'reserved', (err: { code?: string; message: string }) => `${err.code}: ${err.message}`)
+const codeOf = (p: Promise<unknown>) => p.then(() => 'reserved', (err: unknown) => {
+  const e = err as { code?: string; message: string }
+  return `${e.code ?? ''}: ${e.message}`
+})
 const now = new Date()
 
 async function staged(overrides = {}) {

@@ -17,7 +17,10 @@ const m = { name: 'a', version: '1.0.0' }
 const refusal = (bytes: Buffer, kind: 'staged' | 'published' = 'staged') =>
   readTarball(bytes, 'The tarball', { kind }).then(
     () => null,
-    (e: { code: string; message: string }) => `${e.code}: ${e.message}`,
+    (err: unknown) => {
+      const e = err as { code: string; message: string }
+      return `${e.code}: ${e.message}`
+    },
   )
 
 describe('raw tar headers of a staged tarball', () => {
@@ -45,7 +48,7 @@ describe('raw tar headers of a staged tarball', () => {
     await writeFile(join(dir, 'package', deep), 'x')
     await writeFile(join(dir, 'package', 'café-ünïcödé.js'), 'y')
     const chunks: Buffer[] = []
-    for await (const c of create({ cwd: dir, gzip: true, portable: true, noDirRecurse: false }, ['package/package.json', `package/${deep}`, 'package/café-ünïcödé.js'])) chunks.push(c as Buffer)
+    for await (const c of create({ cwd: dir, gzip: true, portable: true, noDirRecurse: false }, ['package/package.json', `package/${deep}`, 'package/café-ünïcödé.js'])) chunks.push(c)
     const contents = await readTarball(Buffer.concat(chunks))
     expect(contents.files.map((f) => f.path).sort()).toEqual(['café-ünïcödé.js', deep, 'package.json'].sort())
   })

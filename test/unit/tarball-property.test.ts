@@ -19,7 +19,7 @@ import { UNSAFE_CHAR } from '../support/hostile.js'
  * pacote; the tarball area replaces it with one built from the parsed contents. After the merge, change
  * only this line to call that function.
  */
-const publishManifestOf = async (bytes: Buffer, contents: TarballContents): Promise<Record<string, unknown>> => publishManifest({ bytes, contents }) as Promise<Record<string, unknown>>
+const publishManifestOf = async (bytes: Buffer, contents: TarballContents): Promise<Record<string, unknown>> => publishManifest({ bytes, contents })
 
 const REFUSALS = ['EUNSAFETARBALL', 'ETOOLARGE', 'ECORRUPT']
 

@@ -282,7 +282,7 @@ describe('readTarball: a published baseline is read leniently', () => {
 })
 
 describe('readTarball: the manifest shown is the one npm would publish', () => {
-  const codeOf = async (tgz: Buffer, kind?: 'staged' | 'published') => readTarball(tgz, 'The tarball', kind ? { kind } : {}).then(() => null, (e: StagePublishError) => e.code)
+  const codeOf = async (tgz: Buffer, kind?: 'staged' | 'published') => readTarball(tgz, 'The tarball', kind ? { kind } : {}).then(() => null, (e: unknown) => (e as StagePublishError).code)
   it('refuses a staged version that cleaning would change (shown as one version, published as another), and a missing name', async () => {
     // Build metadata too: libnpmpublish's semver.clean drops it, so 1.0.0+build.5 is published as 1.0.0.
     for (const version of ['v1.0.0', ' 1.0.0', '=1.0.0', '1.0', 1, '1.0.0+build.5']) expect(await codeOf(packageTgz({ name: 'a', version }))).toBe('ECORRUPT')
