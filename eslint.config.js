@@ -24,7 +24,7 @@ export default tseslint.config(
     },
   },
   // The sanitiser and the tarball rules match control and bidi characters on purpose.
-  { files: ['src/ui/sanitize.ts', 'src/core/**/*.ts', 'src/registry/tar-headers.ts'], rules: { 'no-control-regex': 'off', 'no-misleading-character-class': 'off' } },
+  { files: ['src/ui/sanitize.ts', 'src/core/**/*.ts', 'src/npm/tar-headers.ts'], rules: { 'no-control-regex': 'off', 'no-misleading-character-class': 'off' } },
   {
     files: ['test/**/*.ts'],
     rules: {

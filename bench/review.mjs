@@ -18,7 +18,7 @@ import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { create } from 'tar'
 import { reviewRelease } from '../dist/core/review.js'
-import { readTarball } from '../dist/registry/tarball.js'
+import { readTarball } from '../dist/npm/tarball.js'
 
 const RUNS = Number(process.argv[2] ?? 9)
 const FILES = 1000

@@ -25,7 +25,7 @@
  */
 import type { StagedRecord } from '../core/record.js'
 import type { SetObject } from '../core/release-set.js'
-import type { TarballContents } from '../registry/tarball.js'
+import type { TarballContents } from '../npm/tarball.js'
 
 /** A record and the opaque version (ETag) it was read at; pass it back to updateRecord. '' for a native backend. */
 export interface Versioned {

@@ -36,7 +36,7 @@ export async function runApprove(ids: string[], opts: ApproveOptions, deps: Deps
   const out = outputFor(opts, deps)
   const { approveRelease } = await import('../flows/approve.js')
   const outcome = await approveRelease(ids, requestOf(opts), deps, out)
-  // A batch has reported its own summary (src/flows/batch.ts).
+  // A batch has reported its own summary (src/flows/approve-batch.ts).
   if (outcome.kind === 'batch') return
   const { approvedJson, renderApproved } = await import('../ui/render-approve.js')
   out.data(approvedJson(outcome))

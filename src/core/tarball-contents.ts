@@ -1,5 +1,5 @@
 /**
- * What a package tarball holds once read (src/registry/tarball.ts reads it, strictly). The types
+ * What a package tarball holds once read (src/npm/tarball.ts reads it, strictly). The types
  * live in core so that the review and the diff, which only look at contents, depend on core alone.
  */
 

@@ -1,22 +1,22 @@
 /**
  * `stage-publish approve`: what was named decides the path.
  *   one release id   verify → pins (--expect, --verify-local) → registry check → review and policy →
- *                    confirm → one-time password → publish (./approve-release.ts), then report;
+ *                    confirm → one-time password → publish (./approve-one.ts), then report;
  *   anything else    a batch (./batch.ts): several ids, a release set id, --package, --all.
  * Without a terminal nothing is asked: missing --yes or --otp is a usage error before any I/O.
  */
 import { StagePublishError } from '../errors.js'
-import { parseDuration } from '../core/rules.js'
+import { parseDuration } from '../core/duration.js'
 import type { Versioned } from '../backends/types.js'
-import { loadNpmConfig } from '../registry/config.js'
+import { loadNpmConfig } from '../npm/config.js'
 import { createPrompts } from '../ui/prompts.js'
 import { renderApprovalSummary } from '../ui/render.js'
 import type { ApprovedView } from '../ui/render-approve.js'
 import type { Output } from '../ui/output.js'
 import { backendFor, type Deps } from './context.js'
 import type { ApproveRequest } from './approve-request.js'
-import { prepareApproval, publishApproved, requireSetDependencies, type ApprovalContext } from './approve-release.js'
-import { approveBatch } from './batch.js'
+import { prepareApproval, publishApproved, requireSetDependencies, type ApprovalContext } from './approve-one.js'
+import { approveBatch } from './approve-batch.js'
 import { backendArg } from './follow-up.js'
 import { parsePins, type Pins } from './pin.js'
 import { factsOf } from './facts.js'

@@ -9,7 +9,7 @@ import type { Readable, Writable } from 'node:stream'
 import { StagePublishError } from '../errors.js'
 import type { Prompts } from '../ui/prompts.js'
 import type { StagingBackend, Versioned } from '../backends/types.js'
-import type { PublishFn } from '../registry/publish.js'
+import type { PublishFn } from '../npm/publish.js'
 
 export interface Deps {
   cwd: string
@@ -53,7 +53,7 @@ export async function backendFor(opts: BackendRequest, deps: Deps): Promise<Stag
   const choice = chooseBackend({ flag: opts.backend, env: deps.env, packageBackend: pkg.backend, packageDir: pkg.dir })
   const { backendArg, nameBackend } = await import('./follow-up.js')
   const backend = await openBackend(choice.url, deps.cwd, async () => {
-    const { loadNpmConfig, registryFor } = await import('../registry/config.js')
+    const { loadNpmConfig, registryFor } = await import('../npm/config.js')
     const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env, flags: { ...(opts.registry && { registry: opts.registry }), ...(opts.userconfig && { userconfig: opts.userconfig }) } })
     return { registry: normaliseRegistryUrl(registryFor('', conf.flat)), flat: conf.flat }
   })

@@ -5,10 +5,10 @@
  * how long a release may wait. A registry backend is the registry each package is published to.
  */
 import { StagePublishError } from '../errors.js'
-import { DEFAULT_EXPIRY, expiryFrom } from '../core/rules.js'
+import { DEFAULT_EXPIRY, expiryFrom } from '../core/duration.js'
 import { chooseBackend, normaliseRegistryUrl, openBackend, parseBackendUrl, type BackendChoice } from '../backends/index.js'
 import type { StagingBackend } from '../backends/types.js'
-import type { NpmConfig } from '../registry/config.js'
+import type { NpmConfig } from '../npm/config.js'
 import { isCi } from '../origin/origin.js'
 import type { Output } from '../ui/output.js'
 import type { Deps } from './context.js'

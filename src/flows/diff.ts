@@ -1,8 +1,8 @@
 /** `stage-publish diff`: verified staged bytes against the review's baseline, file by file. */
 import { usageError } from '../errors.js'
 import { diffPackages } from '../core/package-diff.js'
-import { fetchBaseline } from '../registry/baseline.js'
-import { loadNpmConfig } from '../registry/config.js'
+import { fetchBaseline } from '../npm/baseline.js'
+import { loadNpmConfig } from '../npm/config.js'
 import { normaliseRegistryUrl } from '../backends/index.js'
 import type { DiffResult } from '../ui/render-diff.js'
 import { backendFor, findRecord, type BackendRequest, type Deps } from './context.js'

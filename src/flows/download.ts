@@ -1,7 +1,7 @@
 /** `download`: the staged tarball, checked against its recorded integrity, written to a folder; the result as data (src/ui/render-download.ts words it). */
 import { backendFor, findRecord, type BackendRequest, type Deps } from './context.js'
 import { loadVerified } from './verify.js'
-import { tarballFileName } from '../core/rules.js'
+import { tarballFileName } from '../core/file-names.js'
 import { usageError } from '../errors.js'
 import type { DownloadResult } from '../ui/render-download.js'
 

@@ -10,7 +10,7 @@ type Handler = (signal: NodeJS.Signals) => Promise<void>
 
 const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const
 type Caught = keyof typeof SIGNALS
-/** Longer than any one handler's own wait (PUBLISH_GRACE_MS in approve-release.ts) plus a compare-and-set. */
+/** Longer than any one handler's own wait (PUBLISH_GRACE_MS in approve-one.ts) plus a compare-and-set. */
 const CLEANUP_LIMIT_MS = 15_000
 
 const handlers = new Set<Handler>()

@@ -2,7 +2,7 @@
  * What the verified bytes prove, for the renderers (src/ui/render.ts VerifiedFacts): computed from
  * the parsed tarball, never copied from the record, which can claim any file list or size.
  */
-import { summarize } from '../registry/tarball.js'
+import { summarize } from '../npm/tarball.js'
 import type { VerifiedFacts } from '../ui/render.js'
 import type { Verified } from './verify.js'
 

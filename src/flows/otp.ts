@@ -9,7 +9,7 @@
  * wrong code: asked again, up to 3 codes. Without a terminal nothing is asked: EOTP.
  */
 import { StagePublishError } from '../errors.js'
-import { waitForWebAuth } from '../registry/publish.js'
+import { waitForWebAuth } from '../npm/publish.js'
 import type { WriteAuth } from '../backends/types.js'
 import type { Prompts } from '../ui/prompts.js'
 import type { Output } from '../ui/output.js'

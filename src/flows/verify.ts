@@ -10,7 +10,7 @@ import { isDeepStrictEqual } from 'node:util'
 import type { DetailedRecord, PackedFile, StagedRecord } from '../core/record.js'
 import type { StagingBackend } from '../backends/types.js'
 import { followUp } from './follow-up.js'
-import { readTarball, sha1Hex, sha512Integrity, summarize, type TarballContents } from '../registry/tarball.js'
+import { readTarball, sha1Hex, sha512Integrity, summarize, type TarballContents } from '../npm/tarball.js'
 
 export interface Verified {
   bytes: Buffer

@@ -8,7 +8,7 @@ import type { Review } from '../core/review.js'
 import { formatTime } from './format.js'
 import { inline } from './sanitize.js'
 
-/** What approving one release did (src/flows/approve-release.ts `Finished`; defined here because ui does not import flows). */
+/** What approving one release did (src/flows/approve-one.ts `Finished`; defined here because ui does not import flows). */
 export interface ApprovedView {
   record: StagedRecord
   how: {

@@ -1,11 +1,11 @@
 /**
- * One approval, in-process (prepareApproval → publishApproved, src/flows/approve-release.ts), against the
+ * One approval, in-process (prepareApproval → publishApproved, src/flows/approve-one.ts), against the
  * memory backend and a fake registry: what is published, what the record becomes, and how a crash
  * between the publish and the mark is recovered without publishing twice.
  */
 import os from 'node:os'
 import { afterEach, describe, expect, it } from 'vitest'
-import { prepareApproval, publishApproved, type Ready } from '../../src/flows/approve-release.js'
+import { prepareApproval, publishApproved, type Ready } from '../../src/flows/approve-one.js'
 import type { OtpSession } from '../../src/flows/otp.js'
 import { harness, MINUTE, rejection, type Harness, type Staged } from '../support/flow-harness.js'
 

@@ -1,13 +1,13 @@
 /**
- * Batch approval (approveBatch, src/flows/batch.ts) in-process: one confirmation and one code for the
+ * Batch approval (approveBatch, src/flows/approve-batch.ts) in-process: one confirmation and one code for the
  * whole batch, a fresh code when the registry refuses a used one, dependencies published first, and a
  * release that fails holding back what depends on it, and release sets: approved whole, a member held
  * for the set's packages it depends on. Outcomes are read from the --json summary, the publish calls
  * and the stored records.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { approveBatch } from '../../src/flows/batch.js'
-import { prepareApproval, requireSetDependencies } from '../../src/flows/approve-release.js'
+import { approveBatch } from '../../src/flows/approve-batch.js'
+import { prepareApproval, requireSetDependencies } from '../../src/flows/approve-one.js'
 import type { BatchSummary } from '../../src/core/batch.js'
 import type { Versioned } from '../../src/backends/types.js'
 import { harness, rejection, scriptedPrompts, type Harness, type HarnessOptions } from '../support/flow-harness.js'

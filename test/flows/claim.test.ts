@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { StagedRecord } from '../../src/core/record.js'
 import type { Versioned } from '../../src/backends/types.js'
 import { claim, markApproved, release, settleOthers, type Self } from '../../src/flows/claim.js'
-import { prepareApproval, publishApproved } from '../../src/flows/approve-release.js'
+import { prepareApproval, publishApproved } from '../../src/flows/approve-one.js'
 import { harness, MINUTE, rejection, type Harness } from '../support/flow-harness.js'
 
 let h: Harness

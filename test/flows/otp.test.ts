@@ -5,7 +5,7 @@
  * npm-profile, as it would npm's. Not covered: the 5-minute web-auth timeout (a constant, not injected).
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { prepareApproval, publishApproved } from '../../src/flows/approve-release.js'
+import { prepareApproval, publishApproved } from '../../src/flows/approve-one.js'
 import { withOneTimePassword, type OtpContext, type OtpSession } from '../../src/flows/otp.js'
 import type { WriteAuth } from '../../src/backends/types.js'
 import { harness, rejection, scriptedPrompts, type Harness, type ScriptedPrompts } from '../support/flow-harness.js'

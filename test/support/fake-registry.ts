@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { PublishFn } from '../../src/registry/publish.js'
+import type { PublishFn } from '../../src/npm/publish.js'
 
 export interface PublishCall {
   name: string

@@ -194,7 +194,7 @@ describe('prompts', () => {
 
 describe('registryMessage', () => {
   it('is one line, whatever the registry sends', async () => {
-    const { registryMessage } = await import('../../src/registry/publish.js')
+    const { registryMessage } = await import('../../src/npm/publish.js')
     expect(registryMessage({ body: { error: 'no\nFORGED line\r\n\u2028more' } })).toBe('no FORGED line more')
     expect(registryMessage({ message: 'a\r\n\r\nb' })).toBe('a b')
   })

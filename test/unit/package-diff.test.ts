@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { diffPackages } from '../../src/core/package-diff.js'
-import type { TarballContents, TarballFile } from '../../src/registry/tarball.js'
+import type { TarballContents, TarballFile } from '../../src/npm/tarball.js'
 import { renderDiffTitle, renderPackageDiff } from '../../src/ui/render-diff.js'
 import { renderPolicy } from '../../src/ui/render.js'
 import { pagerCommand } from '../../src/ui/pager.js'

@@ -14,7 +14,7 @@ import {
   type Review,
   type ReviewInput,
 } from '../../src/core/review.js'
-import { readTarball, type TarballContents, type TarballFile } from '../../src/registry/tarball.js'
+import { readTarball, type TarballContents, type TarballFile } from '../../src/npm/tarball.js'
 import { FINDING_WORDING, describeFinding, renderReview, safe } from '../../src/ui/render-review.js'
 
 type Manifest = Record<string, unknown>

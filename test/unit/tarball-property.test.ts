@@ -9,8 +9,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { StagePublishError } from '../../src/errors.js'
-import { readTarball, type TarballContents } from '../../src/registry/tarball.js'
-import { publishManifest } from '../../src/registry/publish-manifest.js'
+import { readTarball, type TarballContents } from '../../src/npm/tarball.js'
+import { publishManifest } from '../../src/npm/publish-manifest.js'
 import { tgzOf, type EntryType, type TarEntry } from '../support/tarball-builder.js'
 import { UNSAFE_CHAR } from '../support/hostile.js'
 

@@ -1,6 +1,8 @@
 import { errorCodeOf } from '../support/cli.js'
 import { describe, expect, it } from 'vitest'
-import { checkTagName, checkVersionAgainstRegistry, parseDuration, tarballFileName } from '../../src/core/rules.js'
+import { checkTagName, checkVersionAgainstRegistry } from '../../src/core/npm-rules.js'
+import { parseDuration } from '../../src/core/duration.js'
+import { tarballFileName } from '../../src/core/file-names.js'
 
 
 describe('npm tag rules', () => {

@@ -1,12 +1,9 @@
 /**
- * npm's publishing rules, as pure decisions (npm lib/commands/publish.js):
- * tag names, prerelease tags, versions lower than `latest`, versions already published.
- * Plus ours: how long a staged release waits before it expires.
+ * npm's publishing rules, as pure decisions (npm lib/commands/publish.js): tag names, prerelease tags,
+ * versions lower than `latest`, versions already published.
  */
 import semver from 'semver'
 import { StagePublishError } from '../errors.js'
-
-export const DEFAULT_EXPIRY = '30d'
 
 export function checkTagName(tag: string): void {
   if (semver.validRange(tag)) {
@@ -57,28 +54,4 @@ export function checkVersionAgainstRegistry(input: {
       hint: 'Stage it with an explicit --tag (for example --tag v1-maintenance).',
     })
   }
-}
-
-const UNITS: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 }
-
-/** Parses durations such as `30d`, `12h`, `90m`, `2w`, `45s`. */
-export function parseDuration(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$/i.exec(String(text))
-  const value = m ? Number(m[1]) * (UNITS[(m[2] as string).toLowerCase()] as number) : NaN
-  if (!m || !(value > 0) || value > 366 * 86400e3) {
-    throw new StagePublishError('EUSAGE', `"${text}" is not a duration`, {
-      hint: 'Use a number and a unit, between 1s and 366d: 30d, 12h, 90m, 2w.',
-      exitCode: 2,
-    })
-  }
-  return value
-}
-
-export const expiryFrom = (createdAt: Date, duration: string): Date => new Date(createdAt.getTime() + parseDuration(duration))
-
-/** A name@version a person can read back; the file name npm uses for tarballs, scope flattened. */
-export const tarballFileName = (name: string, version: string, id?: string): string => {
-  const base = `${name.replace(/^@/, '').replace(/\//g, '-')}-${version}${id ? `-${id}` : ''}.tgz`
-  // Names and versions come from an untrusted record: keep only what is safe in a file name.
-  return base.replace(/[^A-Za-z0-9._+-]/g, '_').replace(/^\.+/, '_')
 }

@@ -2,7 +2,7 @@
  * Approving several releases at once (`approve <id> <id>...`, `--package`, `--all`, `<set-id>`):
  *   prepare each (verify, review, policy: nothing is asked while any fails) → the publish order
  *   (dependencies first) → one confirmation → one one-time password → publish each in order, every
- *   one by its own claim → publish → approved (./approve-release.ts) → the summary.
+ *   one by its own claim → publish → approved (./approve-one.ts) → the summary.
  * A release whose dependency was not published waits (pending). A refused code that worked before
  * (expired, or used up on a registry that refuses replays) gets one fresh prompt in a terminal;
  * without one, or when no code is accepted, the run stops there and says what is still pending.
@@ -13,7 +13,7 @@ import { blockingDependencies, dependenciesAmong, publishOrder, summarizeBatch, 
 import type { StagedRecord } from '../core/record.js'
 import { renderPlan, renderSummary, type PlanEntry } from '../ui/render-batch.js'
 import { renderApprovalSummary } from '../ui/render.js'
-import { prepareApproval, publishApproved, requireSetDependencies, type ApprovalContext, type Finished, type Ready } from './approve-release.js'
+import { prepareApproval, publishApproved, requireSetDependencies, type ApprovalContext, type Finished, type Ready } from './approve-one.js'
 import type { OtpSession } from './otp.js'
 import { factsOf } from './facts.js'
 import { inline } from '../ui/sanitize.js'
