@@ -40,12 +40,19 @@ const HTTP_TIMEOUT_MS = 15_000;
 const TOTP_PERIOD_S = 30;
 
 /**
- * Preloaded into Verdaccio's Node: exit when our end of its stdin pipe closes, so that a test runner
- * (or demo) that dies without running its teardown (SIGKILL, crash) does not leave Verdaccio behind.
+ * Preloaded into Verdaccio's Node:
+ * - exit when our end of its stdin pipe closes, so that a test runner (or demo) that dies without running
+ *   its teardown (SIGKILL, crash) does not leave Verdaccio behind;
+ * - a header set after the response started is dropped instead of thrown. Verdaccio 9.0.0-next's tarball
+ *   route (@verdaccio/api package.js) sets Content-Length when its storage stream says the size, which
+ *   under load can come after the first bytes were sent: ERR_HTTP_HEADERS_SENT is then an uncaught
+ *   exception and Verdaccio exits, taking every later test down with it (seen in full parallel runs).
  */
 const WATCHDOG = 'data:text/javascript,' + encodeURIComponent(
-  // execArgv (and so this preload) is inherited by worker threads (pino's log transport): main thread only.
-  "import{isMainThread}from'node:worker_threads';if(isMainThread){" +
+  "import http from'node:http';const setHeader=http.ServerResponse.prototype.setHeader;" +
+    "http.ServerResponse.prototype.setHeader=function(name,value){return this.headersSent?this:setHeader.call(this,name,value)};" +
+    // execArgv (and so this preload) is inherited by worker threads (pino's log transport): main thread only.
+    "import{isMainThread}from'node:worker_threads';if(isMainThread){" +
     "process.stdin.on('error',()=>{});process.stdin.on('end',()=>process.exit(0));process.stdin.resume();}",
 );
 
