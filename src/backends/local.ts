@@ -14,7 +14,7 @@
  * Directories are 0700 and files 0600: staged releases are nobody else's business.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { constants, constants as fsConstants, promises as fs } from 'node:fs'
+import { constants, promises as fs } from 'node:fs'
 import path from 'node:path'
 import { StagePublishError } from '../errors.js'
 import { checkId, checkSetId, isUuid, newestFirst, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
@@ -70,14 +70,8 @@ export function createLocalBackend(root: string): CasStagingBackend {
   }
 
   async function readRecordFile(id: string): Promise<Versioned | null> {
-    let text: string
-    try {
-      text = (await readRegularFile(recordPath(id), { maxBytes: MAX_RECORD_SIZE, what: `The record of staged release ${id}` })).toString('utf8')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
-      throw fsError(err, root)
-    }
-    return { record: parseRecord(text, id), etag: etagOf(text) }
+    const text = await readSmallFile(recordPath(id), MAX_RECORD_SIZE, `The record of staged release ${id}`, root)
+    return text === null ? null : { record: parseRecord(text, id), etag: etagOf(text) }
   }
 
   async function withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
@@ -116,15 +110,7 @@ export function createLocalBackend(root: string): CasStagingBackend {
   const versionPath = (name: string, version: string) => path.join(dirs.versions, `${reservationKey(name, version)}.json`)
   const versionLock = (name: string, version: string) => `v-${reservationKey(name, version)}`
 
-  async function readText(file: string): Promise<string | null> {
-    try {
-      // Planted by anyone who can write the folder: never follow a link or wait on a FIFO.
-      return (await readRegularFile(file, { maxBytes: MAX_RECORD_SIZE, what: `The reservation ${path.basename(file)}` })).toString('utf8')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
-      throw fsError(err, root)
-    }
-  }
+  const readText = (file: string): Promise<string | null> => readSmallFile(file, MAX_RECORD_SIZE, `The reservation ${path.basename(file)}`, root)
 
   /** link(2) a temp file into place: fails with EEXIST, atomically, when it is taken. */
   async function createOnce(file: string, text: string): Promise<boolean> {
@@ -346,7 +332,7 @@ function localSets(root: string, dir: string, writeTemp: (bytes: string) => Prom
     },
 
     async getSet(setId: string): Promise<SetObject | null> {
-      const text = await readBounded(setPath(setId), MAX_SET_BYTES, `The release set ${setId}`, root)
+      const text = await readSmallFile(setPath(setId), MAX_SET_BYTES, `The release set ${setId}`, root)
       return text === null ? null : parseSetObject(text, setId)
     },
 
@@ -364,36 +350,15 @@ function localSets(root: string, dir: string, writeTemp: (bytes: string) => Prom
 }
 
 /**
- * A small file someone else may have written: null when absent. Never follows a link, never waits
- * on a FIFO, reads a regular file only and at most `limit` bytes (ETOOLARGE beyond).
+ * A small file anyone who can write the folder may have put there (a record, a set, a reservation):
+ * bounded, never through a link, never waiting on a FIFO (readRegularFile); null when absent.
  */
-async function readBounded(file: string, limit: number, what: string, root: string): Promise<string | null> {
-  let fh: fs.FileHandle
+async function readSmallFile(file: string, maxBytes: number, what: string, root: string): Promise<string | null> {
   try {
-    fh = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK)
+    return (await readRegularFile(file, { maxBytes, what })).toString('utf8')
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') return null
-    if (code === 'ELOOP') throw new StagePublishError('ECORRUPT', `${what} is corrupt: it is a symbolic link`, { hint: 'Nothing was changed. Inspect the backend.' })
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
     throw fsError(err, root)
-  }
-  try {
-    const stat = await fh.stat()
-    if (!stat.isFile()) throw new StagePublishError('ECORRUPT', `${what} is corrupt: it is not a regular file`, { hint: 'Nothing was changed. Inspect the backend.' })
-    if (stat.size > limit) throw new StagePublishError('ETOOLARGE', `${what} is too large (${stat.size} bytes, at most ${limit})`, { hint: 'Nothing was changed. Inspect the backend.' })
-    const buf = Buffer.alloc(limit + 1)
-    let n = 0
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, n, buf.length - n, n)
-      if (bytesRead === 0) break
-      n += bytesRead
-      if (n > limit) throw new StagePublishError('ETOOLARGE', `${what} is too large (over ${limit} bytes)`, { hint: 'Nothing was changed. Inspect the backend.' })
-    }
-    return buf.subarray(0, n).toString('utf8')
-  } catch (err) {
-    throw fsError(err, root)
-  } finally {
-    await fh.close()
   }
 }
 
