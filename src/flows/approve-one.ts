@@ -77,8 +77,11 @@ export interface Ready {
   review: Review
   policy: PolicyVerdict
   verified?: { expect: boolean; local?: string }
-  /** Record stores: the manifest libnpmpublish will send, built from the verified contents before any prompt. */
-  manifest?: Manifest
+  /**
+   * The manifest npm would send for the verified bytes, built once before any prompt: what a record store
+   * publishes, and what a registry's own staged document is compared with, before and after approval.
+   */
+  manifest: Manifest
 }
 
 export type Prepared = { done: Finished } | { ready: Ready }
@@ -94,7 +97,7 @@ export async function prepareApproval(current: Versioned, ctx: ApprovalContext, 
   // A record that claims a release set its set object does not list is refused before its review is shown.
   await listedSetMembers(backend, record)
   // What will be published, from the same reading of the bytes as the review: refused here, before any prompt.
-  const manifest = isNative(backend) ? undefined : await publishManifest(staged, { name: record.packageName, version: record.version })
+  const manifest = await publishManifest(staged, { name: record.packageName, version: record.version })
   const verified = pins ? await checkPins(pins, record, staged, opts, deps, out) : undefined
 
   const target = targetFor(record, ctx)
@@ -109,9 +112,9 @@ export async function prepareApproval(current: Versioned, ctx: ApprovalContext, 
   if (early) return { done: early }
 
   // What is being approved, against what is published: before the confirmation and the OTP prompt.
-  const registryManifest = await registryManifestCheck(current, staged)
+  const registryManifest = await registryManifestCheck(current, staged, manifest)
   const { review, policy } = await presentReview(record, staged, target.registry, ctx.conf.flat, ctx.gate, out, followUp(ctx.backend, `reject ${record.id}`), registryManifest)
-  return { ready: { current, record, staged, target, review, policy, ...(verified && { verified }), ...(manifest && { manifest }) } }
+  return { ready: { current, record, staged, target, review, policy, manifest, ...(verified && { verified }) } }
 }
 
 /** Where the release goes: where it was staged for (or --registry); a native backend publishes where it stages. */
@@ -176,8 +179,8 @@ const selfFor = (registry: string, ctx: ApprovalContext): Self => thisProcess(()
 
 async function claimAndPublish(backend: CasStagingBackend, ready: Ready, session: OtpSession, ctx: ApprovalContext): Promise<Finished> {
   const { deps, out, timing, conf } = ctx
-  const { target, staged, record } = ready
-  const [manifest, by] = await Promise.all([ready.manifest ?? publishManifest(staged, target), approverIdentity(target.registry, ctx)])
+  const { target, staged, record, manifest } = ready
+  const by = await approverIdentity(target.registry, ctx)
 
   const current = await claim(backend, ready.current, by, timing, deps, out, selfFor(target.registry, ctx))
   if (alreadyDone(current.record)) return { record: current.record, how: { alreadyApproved: true } }
@@ -256,7 +259,7 @@ async function approveNatively(native: NativeApproval, ready: Ready, session: Ot
 async function servedManifestCheck(ready: Ready, ctx: ApprovalContext): Promise<string[]> {
   const published = await lookupPublished(ready.target, ctx.conf.flat).catch(() => null)
   if (!published?.exists) return []
-  const fields = manifestMismatches(await publishManifest(ready.staged), published.manifest)
+  const fields = manifestMismatches(ready.manifest, published.manifest)
   if (fields.length) {
     ctx.out.warn(
       `${inline(ready.target.name)}@${inline(ready.target.version)} is published, but ${inline(ready.target.registry)} serves ${fields.map(inline).join(', ')} that differ from the package.json in the tarball you reviewed ` +

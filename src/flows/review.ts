@@ -56,10 +56,15 @@ export async function reviewStaged(
  * holds (when its API shows it) with the manifest npm would send for the verified bytes. Undefined for
  * record stores, which publish the tarball's own manifest.
  */
-export async function registryManifestCheck(current: Versioned, staged: { bytes: Buffer; contents: TarballContents }): Promise<ReviewInput['registryManifest']> {
+export async function registryManifestCheck(
+  current: Versioned,
+  staged: { bytes: Buffer; contents: TarballContents },
+  /** The publish manifest when the caller has built it already (approve); built here only when needed (view). */
+  built?: Record<string, unknown>,
+): Promise<ReviewInput['registryManifest']> {
   if (current.stagedManifest === undefined) return undefined
   if (current.stagedManifest === null) return 'unavailable'
-  const manifest = await publishManifest(staged)
+  const manifest = built ?? (await publishManifest(staged))
   return { mismatched: manifestMismatches(manifest, current.stagedManifest) }
 }
 
