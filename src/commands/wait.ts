@@ -3,25 +3,15 @@
  * served by the registry (exit 0), one is rejected, expired or removed (exit 1), or --timeout passes
  * (exit 124, EXIT_TIMEOUT). For pipelines that tag after the version is public.
  */
-import { InvalidArgumentError, type Command } from 'commander'
+import type { Command } from 'commander'
 import { EXIT_FAILURE, EXIT_TIMEOUT, StagePublishError } from '../errors.js'
-import { parseDuration } from '../core/duration.js'
 import { defaultDeps, type Deps } from '../flows/context.js'
 import type { WaitRequest } from '../flows/wait.js'
 import { outputFor, requestOf, type CommonOptions } from './shared.js'
-import { registryOption } from './flags.js'
+import { durationMs, registryOption } from './flags.js'
 
 /** What commander parses: the flow's request, and the options every command has. */
 export interface WaitOptions extends CommonOptions, WaitRequest {}
-
-/** A duration flag, checked when the command line is parsed (before anything is read). */
-const durationMs = (value: string): number => {
-  try {
-    return parseDuration(value)
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message)
-  }
-}
 
 export function register(program: Command, deps: () => Deps = defaultDeps): void {
   program
