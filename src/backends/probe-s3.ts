@@ -17,6 +17,24 @@ import { createS3Backend, parseS3Url, s3Errors, s3Failure, type S3BackendDeps } 
 import type { AccessProbe, Role } from './probe.js'
 
 const CI_WRITES = ['tarballs', 'records', 'sets', 'versions'] as const
+/** S3's answers about the credentials themselves, not about a permission: the store does not know this identity. */
+const UNKNOWN_IDENTITY = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired'])
+
+/** The S3 error code of an SDK error, or of the one a StagePublishError wraps. */
+const s3Code = (err: unknown): string | undefined => {
+  const raw = (isStagePublishError(err) ? err.cause : err) as { Code?: string; name?: string } | undefined
+  return raw?.Code ?? raw?.name
+}
+
+/** Credentials the store refuses as such are one error, not a list of refused permissions. */
+function unknownIdentity(err: unknown, bucket: string): StagePublishError | undefined {
+  const code = s3Code(err)
+  if (!code || !UNKNOWN_IDENTITY.has(code)) return undefined
+  return new StagePublishError('EACCESSDENIED', `The S3 store does not accept these credentials for s3://${bucket} (${code})`, {
+    hint: 'Check the credentials the AWS SDK picks up (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the job\'s role): they are unknown, wrong or expired.',
+    cause: err,
+  })
+}
 const APPROVER_WRITES = ['records', 'versions'] as const
 
 export async function probeS3(url: string, role: Role, deps: S3BackendDeps = {}): Promise<AccessProbe> {
@@ -34,6 +52,8 @@ export async function probeS3(url: string, role: Role, deps: S3BackendDeps = {})
       report.allowed.push(what)
       return true
     } catch (err) {
+      const unknown = unknownIdentity(err, loc.bucket)
+      if (unknown) throw unknown
       if (isStagePublishError(err) && err.code === 'EACCESSDENIED' && !/No AWS credentials/.test(err.message)) {
         if (role === 'approver') report.denied.push(`${what} (${permission})`)
         return false
@@ -50,7 +70,9 @@ export async function probeS3(url: string, role: Role, deps: S3BackendDeps = {})
     try {
       await c.send(new sdk.PutObjectCommand({ Bucket: loc.bucket, Key: key, Body: body, ContentType: 'application/json', ContentMD5: wrongDigest, IfNoneMatch: '*', ...(loc.acl && { ACL: loc.acl }) }))
     } catch (err) {
-      const code = (err as { Code?: string; name?: string }).Code ?? (err as { name?: string }).name
+      const unknown = unknownIdentity(err, loc.bucket)
+      if (unknown) throw unknown
+      const code = s3Code(err)
       if (code === 'BadDigest' || code === 'InvalidDigest' || s3Failure(err) === 'preconditionFailed') {
         report.allowed.push(`write ${where(kind)}`)
         return
