@@ -4,6 +4,7 @@
  * Faults and attacks first: a record rewritten to claim an approval the registry does not confirm, a
  * registry that serves other bytes, a registry that is down, a corrupt record.
  */
+import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import net from 'node:net'
@@ -11,7 +12,7 @@ import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { sharedRegistry, type TestRegistry } from '../support/verdaccio.js'
 import { startRegistryProxy } from '../support/registry-proxy.js'
-import { parseJson, run, sandbox, uniqueName, type CliResult } from '../support/cli.js'
+import { BIN, parseJson, run, sandbox, uniqueName, type CliResult } from '../support/cli.js'
 import { stageForApprover } from '../support/staged.js'
 import { workspace } from '../support/workspace.js'
 
@@ -123,6 +124,21 @@ describe('wait: one process waits while another decides', () => {
     const r = await waiting
     expect(r.code, r.all).toBe(1)
     expect(r.stdout).toMatch(/- wait-reject-\S+@1\.0\.0 rejected by .+: not this week/)
+  })
+
+  it('Ctrl-C stops waiting cleanly: a line that says nothing changed, exit 130, the release still pending', async () => {
+    const { sb, id } = await stageForApprover(registry, 'wait-sigint')
+    const child = spawn(process.execPath, [BIN, 'wait', id, '--interval', '1s', '--backend', sb.backend], { cwd: sb.dir, env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    await pause(1500)
+    child.kill('SIGINT')
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    expect(code).toBe(130)
+    expect(stderr).toContain('Stopped waiting. Nothing was changed')
+    expect(stderr).not.toMatch(/at .+\.js:\d+/)
+    const view = parseJson<{ state: string }>((await sb.run(['view', id, '--json', '--no-review', '--backend', sb.backend])).stdout)
+    expect(view.state).toBe('pending')
   })
 
   it('timeout: the documented exit code 124, quickly', async () => {
