@@ -56,6 +56,11 @@ interface Watched {
 }
 
 export async function waitForDecision(rawId: string, request: WaitRequest, deps: Deps, out: Output): Promise<WaitResult> {
+  return waitOn(() => backendFor(request, deps), rawId, request, deps, out)
+}
+
+/** The wait itself, on the backend `open` gives (opening is retried like any check). */
+export async function waitOn(open: () => Promise<StagingBackend>, rawId: string, request: WaitRequest, deps: Deps, out: Output): Promise<WaitResult> {
   const started = deps.now().getTime()
   const timeoutMs = request.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const deadline = started + timeoutMs
@@ -63,7 +68,7 @@ export async function waitForDecision(rawId: string, request: WaitRequest, deps:
   const progress = Boolean((deps.stderr as { isTTY?: boolean }).isTTY) && !out.json
   const retrying = retrier(out)
 
-  const backend = await retrying(() => backendFor(request, deps))
+  const backend = await retrying(open)
   const named = await retrying(() => resolveName(backend, rawId))
   const registryOf = (record: Versioned['record']): string => (isNative(backend) ? backend.native.registry : normaliseRegistryUrl(request.registry ?? record.registry))
   let watched: Watched[]
