@@ -12,6 +12,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sharedRegistry, type TestRegistry } from '../support/verdaccio.js'
+import { startBadServer } from '../support/bad-server.js'
 import { parseJson, sandbox, type Sandbox } from '../support/cli.js'
 
 interface DoctorJson {
@@ -65,6 +66,30 @@ describe('doctor: faults first', () => {
     expect(human.code).toBe(1)
     expect(human.stdout).toMatch(/^error registry +EREGISTRYUNREACHABLE/m)
     expect(human.stdout).toContain('→ Check the registry URL')
+  })
+
+  it('a registry that accepts connections and never answers: the check ends in bounded time, the rest is skipped', async () => {
+    const silent = await startBadServer('silent')
+    try {
+      const sb = await sandbox()
+      const started = Date.now()
+      const { r, out } = await doctor(sb, ['--registry', silent.url, '--backend', sb.backend])
+      expect(r.code, r.all).toBe(1)
+      expect(Date.now() - started).toBeLessThan(40_000)
+      expect(statuses(out)).toMatchObject({ registry: 'error', login: 'skip' })
+      expect(check(out, 'registry')?.summary).toContain('did not answer in time')
+    } finally {
+      await silent.stop()
+    }
+  }, 60_000)
+
+  it('an S3 endpoint that is down: a backend error naming it, exit 1', async () => {
+    const sb = await sandbox()
+    const url = `s3://some-bucket/npm?endpoint=http://127.0.0.1:${await closedPort()}&forcePathStyle=true`
+    const { r, out } = await doctor(sb, ['--backend', url, '--registry', registry.url, '--role', 'ci'], { AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE12', AWS_SECRET_ACCESS_KEY: 'not-a-real-secret-but-never-printed', AWS_REGION: 'us-east-1' })
+    expect(r.code, r.all).toBe(1)
+    expect(check(out, 'backend')?.summary).toContain('EBACKENDUNREACHABLE')
+    expect(r.all).not.toContain('not-a-real-secret-but-never-printed')
   })
 
   it('logged out: login is an error for an approver, 2FA not checked', async () => {

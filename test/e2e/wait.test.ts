@@ -15,6 +15,7 @@ import { startRegistryProxy } from '../support/registry-proxy.js'
 import { BIN, parseJson, run, sandbox, uniqueName, type CliResult } from '../support/cli.js'
 import { stageForApprover } from '../support/staged.js'
 import { workspace } from '../support/workspace.js'
+import { runInPty } from '../support/pty.js'
 
 interface WaitJson {
   outcome: string
@@ -113,6 +114,23 @@ describe('wait: one process waits while another decides', () => {
     expect(out).toMatchObject({ outcome: 'approved', id, releases: [{ id, packageName: name, version: '1.0.0', state: 'approved', by: approver.name }] })
     // No terminal: no progress lines.
     expect(r.stderr).toBe('')
+  })
+
+  it('on a terminal: progress lines on stderr: what it waits for, then each change of state', async () => {
+    const { sb, id, env, approver, name } = await stageForApprover(registry, 'wait-tty')
+    let approving: Promise<CliResult> | undefined
+    const result = await runInPty(process.execPath, [BIN, 'wait', id, '--interval', '1s', '--backend', sb.backend], {
+      cwd: sb.dir,
+      env: sb.env,
+      timeoutMs: 60_000,
+      steps: [{ waitFor: 'to be decided (Ctrl-C stops waiting', send: '', enter: false, onMatch: () => {
+        approving = approver.otp().then((otp) => sb.run(['approve', id, '--yes', '--otp', otp, '--backend', sb.backend], { env }))
+      } }],
+    })
+    expect((await approving)?.code).toBe(0)
+    expect(result.exitCode, result.text).toBe(0)
+    expect(result.text).toContain(`Waiting up to 6h for ${name}@1.0.0`)
+    expect(result.text).toContain(`${name}@1.0.0: approved and published`)
   })
 
   it('file backend: rejected while waiting → exit 1, with who and why', async () => {
