@@ -14,6 +14,8 @@ import * as approve from './commands/approve.js'
 import * as reject from './commands/reject.js'
 import * as download from './commands/download.js'
 import * as diff from './commands/diff.js'
+import * as wait from './commands/wait.js'
+import * as doctor from './commands/doctor.js'
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
 
@@ -23,7 +25,7 @@ export function buildProgram(deps: () => Deps = defaultDeps): Command {
     .version(version, '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-  for (const command of [publish, list, view, diff, approve, reject, download]) command.register(program, deps)
+  for (const command of [publish, list, view, diff, approve, reject, download, wait, doctor]) command.register(program, deps)
   for (const sub of program.commands) {
     sub.exitOverride()
     // Every command (staging is the default one) takes both; src/ui/color.ts says what wins over what.
@@ -41,6 +43,8 @@ Examples:
   $ npx stage-publish --workspaces       stage every public workspace package as one release set
   $ stage-publish approve <set-id>       publish a release set, dependencies first, with one one-time password
   $ stage-publish approve --all          every pending release: one review each, one confirmation, one code
+  $ stage-publish doctor                 check backend access, npm login, 2FA and CI tokens for your role
+  $ stage-publish wait 3f2a9c1e          block until it is approved and published (0), rejected (1) or --timeout (124)
 
 Backends: --backend file:<dir> | s3://<bucket>/<prefix>?region=&endpoint=&forcePathStyle=true
           | registry | registry+https://<host>/<path>/   (a registry's own npm staging API)

@@ -8,6 +8,8 @@ import { isSecretParam } from './secret-param.js'
 export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
 export const EXIT_USAGE = 2
+/** `wait`: the release was not decided within --timeout (as timeout(1) exits when it stops a command). */
+export const EXIT_TIMEOUT = 124
 
 export type ErrorCode =
   | 'EUSAGE'
@@ -48,6 +50,12 @@ export type ErrorCode =
   | 'ESETMISMATCH'
    
   | 'ENOTALLPUBLISHED'
+  /** `wait`: a release was rejected, expired, removed, or published with other bytes. */
+  | 'ENOTAPPROVED'
+  /** `wait`: not decided within --timeout (exit code EXIT_TIMEOUT). */
+  | 'EWAITTIMEOUT'
+  /** `doctor`: at least one check failed. */
+  | 'EDOCTOR'
 
 export interface StagePublishErrorOptions {
   hint?: string

@@ -2,8 +2,9 @@
  * Flags several commands share, checked when the command line is parsed (before anything is read,
  * packed or sent). `--registry` has npm's meaning everywhere: the registry to talk to.
  */
-import { Option } from 'commander'
+import { InvalidArgumentError, Option } from 'commander'
 import { StagePublishError } from '../errors.js'
+import { parseDuration } from '../core/duration.js'
 
 /** Query keys that carry a secret in URLs people paste (`?token=`, `?_authToken=`, signed URLs...). */
 const SECRET_KEY = /token|auth|pass|secret|key|otp|sig|credential|session/i
@@ -41,3 +42,12 @@ export const accessOption = (description: string): Option => new Option('--acces
 
 /** `--auth-type <type>` (approve, reject): how the registry asks for the second factor, as npm's `auth-type`. */
 export const authTypeOption = (description: string): Option => new Option('--auth-type <type>', description).choices(['legacy', 'web'])
+
+/** Commander argParser for a duration flag (`--timeout 30m`, `--older-than 3d`): milliseconds. */
+export function durationMs(value: string): number {
+  try {
+    return parseDuration(value)
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message)
+  }
+}

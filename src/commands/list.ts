@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import { defaultDeps, type Deps } from '../flows/context.js'
 import type { ListRequest } from '../flows/list.js'
 import { outputFor, requestOf, type CommonOptions } from './shared.js'
-import { registryOption } from './flags.js'
+import { durationMs, registryOption } from './flags.js'
 
 /** What commander parses: the flow's request, and the options every command has. */
 export interface ListOptions extends CommonOptions, ListRequest {}
@@ -14,10 +14,14 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .alias('ls')
     .description('list staged releases waiting for approval, newest first')
     .option('--all', 'include approved, rejected and expired releases')
+    .option('--older-than <duration>', 'only releases staged longer ago than this, e.g. 3d, 12h (reminders)', durationMs)
     .addOption(registryOption('with --backend registry: the registry whose staged items to list (default: from .npmrc)'))
     .option('--backend <url>', 'where releases are staged (default: STAGE_PUBLISH_BACKEND, package.json stagePublish.backend, or the local directory)')
     .option('--json', 'print the records as JSON')
-    .action(async (name: string | undefined, opts: ListOptions) => runList(name, opts, deps()))
+    .action(async (name: string | undefined, opts: ListOptions & { olderThan?: number }) => {
+      const { olderThan, ...rest } = opts
+      await runList(name, { ...rest, ...(olderThan !== undefined && { olderThanMs: olderThan }) }, deps())
+    })
 }
 
 export async function runList(packageName: string | undefined, opts: ListOptions, deps: Deps): Promise<void> {

@@ -8,6 +8,8 @@ import { renderSkipped, type ListedItem, type ListView } from '../ui/render-list
 
 export interface ListRequest extends BackendRequest {
   all?: boolean
+  /** Only releases staged longer ago than this many ms (`--older-than`: reminders). */
+  olderThanMs?: number
 }
 
 /** A record that claims a release set whose set object does not list it: shown on its own. */
@@ -29,11 +31,17 @@ export async function listReleases(packageName: string | undefined, request: Lis
     // Warned while listing: a listing that fails later still says what it skipped.
     onCorrupt: (id, err) => out.warn(renderSkipped(id, err.message)),
   })
-  const items = found.map(({ record }) => ({ record, state: effectiveState(record, now) })).filter(({ state }) => request.all || isWaiting(state))
+  // A createdAt that does not parse (or lies in the future) is not "old": it never triggers a reminder.
+  const cutoff = request.olderThanMs === undefined ? Infinity : now.getTime() - request.olderThanMs
+  const items = found
+    .map(({ record }) => ({ record, state: effectiveState(record, now) }))
+    .filter(({ state }) => request.all || isWaiting(state))
+    .filter(({ record }) => request.olderThanMs === undefined || Date.parse(record.createdAt) <= cutoff)
   const grouped = out.json || items.length === 0 || isNative(backend) ? { shown: items, unlisted: [] } : await groupedAsListed(backend, items)
   return {
     packageName,
     all: Boolean(request.all),
+    ...(request.olderThanMs !== undefined && { olderThanMs: request.olderThanMs }),
     location: backend.location,
     native: isNative(backend),
     now,

@@ -13,6 +13,8 @@ export interface ListedItem {
 export interface ListView {
   packageName: string | undefined
   all: boolean
+  /** `--older-than`: only releases staged longer ago than this (ms). */
+  olderThanMs?: number
   /** Where the releases are staged, as the backend names itself. */
   location: string
   /** A registry that stages natively: it keeps nothing approved, rejected or expired. */
@@ -35,12 +37,22 @@ export const renderUnlistedClaim = (claim: { id: string; setId: string }): strin
 /** --json: the records as stored, each with its effective state. */
 export const listJson = (view: Pick<ListView, 'items'>): unknown[] => view.items.map(({ record, state }) => ({ ...record, state }))
 
+/** `--older-than` as people say it: 3d, 12h, 90m. */
+export function formatAge(ms: number): string {
+  for (const [unit, size] of [['w', 7 * 86_400_000], ['d', 86_400_000], ['h', 3_600_000], ['m', 60_000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`
+  }
+  return `${Math.round(ms / 1000)}s`
+}
+
 /** The result on stdout: the table, or a sentence when there is nothing to list. */
 export function renderListResult(view: ListView, style: Style): string {
   if (view.shown.length === 0) {
     const what = view.packageName ? `of ${inline(view.packageName)} ` : ''
     const location = inline(view.location)
-    return view.all ? `No staged releases ${what}in ${location}.` : `No staged releases ${what}waiting for approval in ${location}.`
+    const age = view.olderThanMs === undefined ? undefined : formatAge(view.olderThanMs)
+    if (view.all) return `No staged releases ${what}${age ? `staged more than ${age} ago ` : ''}in ${location}.`
+    return `No staged releases ${what}waiting for approval${age ? ` for more than ${age}` : ''} in ${location}.`
   }
   return renderList(view.shown, view.now, style)
 }
