@@ -13,6 +13,7 @@
  * (`wait`). It fires once per release: the first process to add `expiryNotifiedAt` to the record by
  * compare-and-set sends it; everyone else sees the mark.
  */
+import { redact } from '../errors.js'
 import { parseDuration } from '../core/duration.js'
 import { effectiveState, type StagedRecord } from '../core/record.js'
 import type { Review } from '../core/review.js'
@@ -106,7 +107,8 @@ export async function announceStaged(staged: StagedForReport[], setId: string | 
     if (!ci && !target) return
     const releases: ReportedRelease[] = []
     for (const s of staged) releases.push(await reportWithReview(s))
-    const report: StagedReport = { setId, releases, approveCommand: approveCommand(setId, releases.map((r) => r.id), backendHint) }
+    // The backend URL is the user's; a secret-looking parameter in it is not repeated (as in all our output).
+    const report: StagedReport = { setId, releases, approveCommand: redact(approveCommand(setId, releases.map((r) => r.id), backendHint)) }
     if (ci) {
       const written = await writeCiReport(report, deps.env, deps.cwd, deps.stderr)
       for (const problem of written.problems) out.warn(`${problem}; the release is staged all the same`)

@@ -4,8 +4,8 @@
  * (the caller warns: a report that cannot be written never fails a staging that succeeded).
  *   GitHub Actions (GITHUB_ACTIONS=true): $GITHUB_STEP_SUMMARY (appended), $GITHUB_OUTPUT (appended),
  *     `::warning` commands on stderr (stdout stays one JSON document with --json).
- *   GitLab CI (GITLAB_CI=true): a dotenv report at $STAGE_PUBLISH_DOTENV, default ./stage-publish.env,
- *     for `artifacts: reports: dotenv: stage-publish.env`.
+ *   GitLab CI (GITLAB_CI=true): a dotenv report at $STAGE_PUBLISH_DOTENV, default stage-publish.env in
+ *     $CI_PROJECT_DIR (where `artifacts: reports: dotenv: stage-publish.env` looks), else in the working directory.
  */
 import { randomUUID } from 'node:crypto'
 import { promises as fs } from 'node:fs'
@@ -24,7 +24,7 @@ export function ciKind(env: NodeJS.ProcessEnv): CiKind | null {
   return null
 }
 
-/** The dotenv report's default file name, relative to the working directory (the job's project folder). */
+/** The dotenv report's default file name, in the job's project folder ($CI_PROJECT_DIR), which artifact paths are relative to. */
 export const DEFAULT_DOTENV = 'stage-publish.env'
 
 export interface CiWriteResult {
@@ -54,7 +54,7 @@ export async function writeCiReport(report: StagedReport, env: NodeJS.ProcessEnv
     const lines = githubAnnotations(report)
     if (lines.length) stderr.write(`${lines.join('\n')}\n`)
   } else if (kind === 'gitlab') {
-    const file = path.resolve(cwd, env.STAGE_PUBLISH_DOTENV || DEFAULT_DOTENV)
+    const file = path.resolve(cwd, env.STAGE_PUBLISH_DOTENV || path.join(env.CI_PROJECT_DIR || '.', DEFAULT_DOTENV))
     const { text, dropped } = gitlabDotenv(gitlabDotenvValues(report))
     if (dropped.length) result.problems.push(`left ${dropped.join(', ')} out of the dotenv report (GitLab refuses reports of 5 KB or more)`)
     await attempt(`dotenv report (${file})`, file, (f) => fs.writeFile(f, text))

@@ -131,6 +131,13 @@ describe('GitHub Actions', () => {
     expect(await fs.readFile(job.output, 'utf8')).toBe('')
     expect(r.all).not.toContain('::warning')
     await expect(fs.access(path.join(pkg, 'stage-publish.env'))).rejects.toThrow()
+
+    // In CI, a dry run stages nothing and so reports nothing.
+    const dry = await sb.run(['--dry-run', '--backend', `file:${path.join(sb.dir, 'store-dry')}`, '--registry', registry.url], { cwd: pkg, env: { ...job.env, GITLAB_CI: 'true' } })
+    expect(dry.code, dry.all).toBe(0)
+    expect(await fs.readFile(job.summary, 'utf8')).toBe('')
+    expect(await fs.readFile(job.output, 'utf8')).toBe('')
+    expect(dry.all).not.toContain('::warning')
   })
 
   it('a summary file that cannot be written is a warning; the release is staged', async () => {
@@ -158,14 +165,16 @@ describe('GitLab CI', () => {
         }),
     )
 
-  it('writes the dotenv report in the working directory, or at STAGE_PUBLISH_DOTENV', async () => {
+  it('writes the dotenv report in $CI_PROJECT_DIR, or at STAGE_PUBLISH_DOTENV', async () => {
     const sb = await sandbox()
     const { pkg } = await hostilePackage(sb)
-    const env = { CI: 'true', GITLAB_CI: 'true', CI_PROJECT_PATH: 'group/project', CI_JOB_ID: '7' }
+    const project = path.join(sb.dir, 'project')
+    await fs.mkdir(project)
+    const env = { CI: 'true', GITLAB_CI: 'true', CI_PROJECT_DIR: project, CI_PROJECT_PATH: 'group/project', CI_JOB_ID: '7' }
     const r = await sb.run(['--json', '--backend', sb.backend, '--registry', registry.url], { cwd: pkg, env })
     expect(r.code, r.all).toBe(0)
     const staged = parseJson<Staged>(r.stdout)
-    expect(parseDotenv(await fs.readFile(path.join(pkg, 'stage-publish.env'), 'utf8'))).toEqual({
+    expect(parseDotenv(await fs.readFile(path.join(project, 'stage-publish.env'), 'utf8'))).toEqual({
       STAGE_PUBLISH_ID: staged.id,
       STAGE_PUBLISH_INTEGRITY: staged.integrity,
       STAGE_PUBLISH_SHASUM: staged.shasum,
