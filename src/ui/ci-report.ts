@@ -4,6 +4,7 @@
  * Names, versions and findings come from the package and are attacker-controlled: each renderer escapes
  * them for its own format; here they are only clipped and made terminal-safe (inline()). Pure.
  */
+import { redact } from '../errors.js'
 import type { StagedRecord } from '../core/record.js'
 import { severityRank, type Review, type Severity } from '../core/review.js'
 import { describeFinding } from './render-review.js'
@@ -84,7 +85,8 @@ export function reportedRelease(record: StagedRecord, review: Review | null, rev
     expiresAt: record.expiresAt ?? null,
     actor: record.actor,
     review: review ? summariseReview(review) : null,
-    ...(reviewError !== undefined && { reviewError: clip(inline(reviewError), MAX_MESSAGE) }),
+    // An error may quote a URL: redacted as everything we print is.
+    ...(reviewError !== undefined && { reviewError: clip(inline(redact(reviewError)), MAX_MESSAGE) }),
   }
 }
 
