@@ -25,6 +25,9 @@ export function workflowCommand(name: string, properties: Record<string, string>
   return `::${name}${props ? ` ${props}` : ''}::${escapeData(data)}`
 }
 
+/** Leading white space and colour codes (ESC [ … m), then `:`: a line the runner could read as `::command`. */
+const LEADING_COLON = new RegExp(`^((?:\\s|${String.fromCharCode(0x1b)}\\[[0-9;]*m)*):`)
+
 /**
  * Text we print while in GitHub Actions, made inert for the runner: `##[` anywhere becomes `#\x23[`,
  * and a line that would start with `::` starts with `\x3a:` instead (the sanitiser's visible escapes).
@@ -34,7 +37,8 @@ export function workflowCommand(name: string, properties: Record<string, string>
 export function neutraliseWorkflowCommands(text: string): string {
   return text
     .split(/(\r\n|\r|\n)/)
-    .map((part) => part.replace(/##\[/g, '#\\x23[').replace(/^(\s*):/, '$1\\x3a'))
+    // Colour codes before it are skipped too, in case a runner ever strips them before parsing.
+    .map((part) => part.replace(/##\[/g, '#\\x23[').replace(LEADING_COLON, '$1\\x3a'))
     .join('')
 }
 

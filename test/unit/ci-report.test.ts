@@ -75,6 +75,7 @@ describe('workflow commands', () => {
     expect(runnerCommands(text).map((c) => c.command)).toEqual(['set-output', 'stop-commands'])
     expect(runnerCommands(neutraliseWorkflowCommands(text))).toEqual([])
     expect(neutraliseWorkflowCommands('plain :: line')).toBe('plain :: line')
+    expect(neutraliseWorkflowCommands('  \u001b[1m::set-output name=id::x')).toBe('  \u001b[1m\\x3a:set-output name=id::x')
   })
 
   it('neutralises JSON without changing its value', () => {
