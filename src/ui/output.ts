@@ -56,7 +56,7 @@ export function createOutput(options: OutputOptions): Output {
   let npm: NpmColor
   const colorOf = (stream: Writable): boolean => wantsColor({ flag: options.color, env, npm, isTTY: isTTY(stream) })
   // In GitHub Actions the runner reads every line we print as a possible workflow command: foreign text
-  // (file names, findings) must not be one (./ci-github.ts). Our own commands do not pass through here.
+  // (file names, findings) must not be one (./ci-commands.ts). Our own commands do not pass through here.
   const actions = env.GITHUB_ACTIONS === 'true'
   const human = (stream: Writable, text: string) => {
     const line = toTerminal(redact(text), colorOf(stream))
