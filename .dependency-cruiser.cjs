@@ -1,10 +1,10 @@
 /**
  * The layers of src/ and the one direction imports go (checked by `npm run lint:deps`, part of `npm test`):
  *
- *   cli → commands → flows → core, backends, npm, ui, origin → errors
+ *   cli → commands → flows → core, backends, npm, ui, origin, notify → errors
  *
  * An arrow may skip layers downward, never point up. core is pure and imports only core and errors.
- * backends, npm, ui and origin are side by side (they may use one another and core).
+ * backends, npm, ui, origin and notify are side by side (they may use one another and core).
  * errors (src/errors.ts, and src/secret-param.ts that it redacts with) imports nothing of ours.
  * No cycles at all, type-only imports included: a type that points up is an arrow that points up.
  */
@@ -12,7 +12,7 @@ const CLI = '^src/cli\\.ts$'
 const COMMANDS = '^src/commands/'
 const FLOWS = '^src/flows/'
 const CORE = '^src/core/'
-const ADAPTERS = '^src/(backends|npm|ui|origin)/'
+const ADAPTERS = '^src/(backends|npm|ui|origin|notify)/'
 const BOTTOM = '^src/(errors|secret-param)\\.ts$'
 
 /** @type {import('dependency-cruiser').IConfiguration} */

@@ -188,6 +188,7 @@ function read(data: unknown, options: SchemaOptions): StagedRecord {
     rejectedAt: maybe('rejectedAt', time('rejectedAt')),
     rejectedBy: maybe('rejectedBy', shortText('rejectedBy')),
     rejectReason: maybe('rejectReason', (v) => text(v, 'rejectReason', L.reason)),
+    expiryNotifiedAt: maybe('expiryNotifiedAt', time('expiryNotifiedAt')),
   })
 }
 

@@ -87,6 +87,8 @@ export interface StagedRecord {
   rejectedAt?: string
   rejectedBy?: string
   rejectReason?: string
+  /** Record stores: when the `expired` webhook event was sent (set once, by compare-and-set: src/flows/notify.ts). */
+  expiryNotifiedAt?: string
 }
 
 /** What is known of a release once its bytes are verified: every tarball fact. */

@@ -19,6 +19,7 @@ import { factsOf } from './facts.js'
 import { inline } from '../ui/sanitize.js'
 import { followUp } from './follow-up.js'
 import type { Selection } from './select.js'
+import { announceApproved, isNewlyApproved } from './notify.js'
 
 export async function approveBatch(selection: Selection, ctx: ApprovalContext): Promise<void> {
   const { out, opts, prompts } = ctx
@@ -33,11 +34,15 @@ export async function approveBatch(selection: Selection, ctx: ApprovalContext): 
   const outcomes = new Map<string, Outcome>()
   const manifests = new Map<string, Record<string, unknown>>()
   const refused: Array<{ record: StagedRecord; err: unknown }> = []
+  // What this run approved, for the `approved` webhook event (./notify.ts).
+  const approved: Finished[] = []
   for (const current of selection.releases) {
     try {
       const prepared = await prepareApproval(current, ctx)
-      if ('done' in prepared) outcomes.set(current.record.id, outcomeOf(prepared.done))
-      else {
+      if ('done' in prepared) {
+        outcomes.set(current.record.id, outcomeOf(prepared.done))
+        if (isNewlyApproved(prepared.done, ctx.backend)) approved.push(prepared.done)
+      } else {
         out.tell(renderApprovalSummary(prepared.ready.record, factsOf(prepared.ready.staged), prepared.ready.target.registry, ctx.deps.now(), out.style))
         ready.set(current.record.id, prepared.ready)
         manifests.set(current.record.id, prepared.ready.staged.contents.manifest)
@@ -85,8 +90,9 @@ export async function approveBatch(selection: Selection, ctx: ApprovalContext): 
       accepted: false,
       ...(opts.otp ? { code: opts.otp } : ctx.authType === 'legacy' ? { code: await prompts.otp('One-time password from your authenticator:') } : {}),
     }
-    await publishInOrder(order, ready, outcomes, session, ctx)
+    await publishInOrder(order, ready, outcomes, session, ctx, approved)
   }
+  await announceApproved(approved, selection.setId, ctx.deps, out)
 
   const summary = summarizeBatch(order, outcomes, selection.setId)
   const left = [...summary.failed, ...summary.pending].map((e) => e.id)
@@ -98,7 +104,7 @@ export async function approveBatch(selection: Selection, ctx: ApprovalContext): 
   }
 }
 
-async function publishInOrder(order: BatchMember[], ready: Map<string, Ready>, outcomes: Map<string, Outcome>, session: OtpSession, ctx: ApprovalContext): Promise<void> {
+async function publishInOrder(order: BatchMember[], ready: Map<string, Ready>, outcomes: Map<string, Outcome>, session: OtpSession, ctx: ApprovalContext, approved: Finished[]): Promise<void> {
   const { out } = ctx
   let stopped = false
   let n = 0
@@ -117,7 +123,9 @@ async function publishInOrder(order: BatchMember[], ready: Map<string, Ready>, o
     }
     out.notice(out.style('dim', `Publishing ${inline(m.name)}@${inline(m.version)} (${n} of ${ready.size})...`))
     try {
-      outcomes.set(m.id, outcomeOf(await publishApproved(release, session, ctx)))
+      const finished = await publishApproved(release, session, ctx)
+      outcomes.set(m.id, outcomeOf(finished))
+      if (isNewlyApproved(finished, ctx.backend)) approved.push(finished)
     } catch (err) {
       const error = errorToJson(err).error
       // No usable one-time password (none accepted, none can be asked for): stop here, cleanly.

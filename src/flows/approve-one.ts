@@ -13,7 +13,7 @@
  * PUT; a version already published with the same bytes is recognised and reported, never re-sent.
  */
 import { StagePublishError } from '../errors.js'
-import type { DetailedRecord, StagedRecord } from '../core/record.js'
+import { effectiveState, type DetailedRecord, type StagedRecord } from '../core/record.js'
 import type { Review } from '../core/review.js'
 import { normaliseRegistryUrl } from '../backends/index.js'
 import { isNative, type CasStagingBackend, type NativeApproval, type StagingBackend, type Versioned } from '../backends/types.js'
@@ -37,6 +37,7 @@ import { listedSetMembers } from './select.js'
 import { followUp } from './follow-up.js'
 import { loadVerified, type Verified } from './verify.js'
 import { inline } from '../ui/sanitize.js'
+import { notifyExpired } from './notify.js'
 
 export interface ApprovalContext {
   opts: ApproveRequest
@@ -89,6 +90,8 @@ export type Prepared = { done: Finished } | { ready: Ready }
 export async function prepareApproval(current: Versioned, ctx: ApprovalContext, pins?: Pins): Promise<Prepared> {
   const { backend, deps, out, opts } = ctx
   if (!isNative(backend)) {
+    // Met expired: the `expired` webhook event, once per release (./notify.ts); settleOthers then refuses it.
+    if (effectiveState(current.record, deps.now()) === 'expired') await notifyExpired(backend, current, deps, out)
     current = await settleOthers(backend, current, ctx.timing, deps, out, selfFor(targetFor(current.record, ctx).registry, ctx))
     if (alreadyDone(current.record)) return { done: { record: current.record, how: { alreadyApproved: true } } }
   }

@@ -22,6 +22,7 @@ import { parsePins, type Pins } from './pin.js'
 import { factsOf } from './facts.js'
 import { loadGate } from './review.js'
 import { requireComplete, resolveName, selectReleases } from './select.js'
+import { announceApproved, isNewlyApproved } from './notify.js'
 
 export type { ApproveRequest }
 
@@ -103,7 +104,10 @@ function refusePins(pins: Pins): void {
 async function approveOne(current: Versioned, pins: Pins, ctx: ApprovalContext): Promise<ApproveOutcome> {
   const { opts, deps, out, prompts } = ctx
   const prepared = await prepareApproval(current, ctx, pins)
-  if ('done' in prepared) return { kind: 'one', ...prepared.done, now: deps.now() }
+  if ('done' in prepared) {
+    if (isNewlyApproved(prepared.done, ctx.backend)) await announceApproved([prepared.done], null, deps, out)
+    return { kind: 'one', ...prepared.done, now: deps.now() }
+  }
   const { ready } = prepared
   const { target } = ready
   await requireSetDependencies(ready, new Set(), ctx)
@@ -114,5 +118,6 @@ async function approveOne(current: Versioned, pins: Pins, ctx: ApprovalContext):
   }
   const otp = opts.otp ?? (ctx.authType === 'legacy' ? await prompts.otp('One-time password from your authenticator:') : undefined)
   const finished = await publishApproved(ready, { accepted: false, ...(otp && { code: otp }) }, ctx)
+  if (isNewlyApproved(finished, ctx.backend)) await announceApproved([finished], null, deps, out)
   return { kind: 'one', ...finished, now: deps.now() }
 }

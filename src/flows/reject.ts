@@ -19,6 +19,7 @@ import { withOneTimePassword } from './otp.js'
 import { resolveName } from './select.js'
 import { inline } from '../ui/sanitize.js'
 import { followUp } from './follow-up.js'
+import { announceRejected } from './notify.js'
 
 /** What `reject` is asked to do; the command checks the flags when it parses them (src/commands/reject.ts). */
 export interface RejectRequest extends BackendRequest {
@@ -74,6 +75,8 @@ export async function rejectRelease(rawId: string, opts: RejectRequest, deps: De
   const { record: rejected, already } = isNative(backend)
     ? { record: await rejectNatively(backend, named.current.record, opts, deps, out, prompts, confirm), already: false }
     : await rejectRecord(backend, named.current, opts, deps, confirm)
+  // The `rejected` webhook event, for a rejection made now (./notify.ts).
+  if (!already) await announceRejected(rejected, deps, out)
   // A record keeps its first rejection: who, when and why stay as they were.
   return already ? { kind: 'already', record: rejected, ignoredReason: opts.reason, now: deps.now() } : { kind: 'rejected', record: rejected }
 }

@@ -27,6 +27,7 @@ import type { StageRequest } from './stage-request.js'
 import { chooseDestination } from './destination.js'
 import { createStaged, npmFlags, preparePackage, type PreparedRelease } from './stage.js'
 import { followUp } from './follow-up.js'
+import { announceStaged } from './notify.js'
 
 export interface StagedSet {
   /** null on a registry backend (it cannot record sets) and for a dry run. */
@@ -80,6 +81,8 @@ export async function stageWorkspaces(filters: string[], opts: StageRequest, dep
       throw await withdraw(records, prepared, p.record, err, native, deps)
     }
   }
+  // CI reports and the `staged` webhook: best effort, once the whole set is stored (./notify.ts).
+  await announceStaged(prepared.map((p, i) => ({ ...p, record: records[i] as StagedRecord })), setId, destination.hint, deps, out)
   return { setId, records, dryRun: false, ...base }
 }
 

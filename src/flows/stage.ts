@@ -21,6 +21,7 @@ import type { Deps } from './context.js'
 import type { StageRequest } from './stage-request.js'
 import { checkRegistryBackend, chooseDestination, type Destination } from './destination.js'
 import { reserveVersion } from './reserve.js'
+import { announceStaged } from './notify.js'
 
 export interface Staged {
   record: StagedRecord
@@ -44,7 +45,10 @@ export async function stageRelease(spec: string | undefined, opts: StageRequest,
   const backendHint = destination.hint
   if (opts.dryRun) return { record: prepared.record, dryRun: true, backendHint: '', backendKind: prepared.backend.kind }
   const id = await createStaged(prepared)
-  return { record: { ...prepared.record, id }, dryRun: false, backendHint, backendKind: prepared.backend.kind }
+  const record = { ...prepared.record, id }
+  // CI reports and the `staged` webhook: best effort, after the release is stored (./notify.ts).
+  await announceStaged([{ ...prepared, record }], null, backendHint, deps, out)
+  return { record, dryRun: false, backendHint, backendKind: prepared.backend.kind }
 }
 
 export const npmFlags = (opts: StageRequest) => ({ registry: opts.registry, tag: opts.tag, access: opts.access, ignoreScripts: opts.ignoreScripts, userconfig: opts.userconfig })
@@ -62,6 +66,8 @@ export interface PreparedRelease {
   /** The bytes as the strict reader parsed them: what the summary shows and a registry backend publishes. */
   contents: TarballContents
   backend: StagingBackend
+  /** npm's flat configuration for this package (the registry's credentials, for the review a CI report shows). */
+  flat: Record<string, unknown>
 }
 
 /**
@@ -143,7 +149,7 @@ export async function preparePackage(pkg: PackageToStage, destination: Destinati
   const record = checkOwnRecord(built, !isNative(backend)) as DetailedRecord
   out.notice(renderContents(record, out.style))
   out.notice(`Staging to ${backend.location} for ${record.registry} with tag ${tag} and ${access ?? 'default'} access${opts.dryRun ? ' (dry-run)' : ''}`)
-  return { record, bytes: packed.bytes, contents: packed.contents, backend }
+  return { record, bytes: packed.bytes, contents: packed.contents, backend, flat }
 }
 
 /** Stores a prepared release; returns the id it is known by (ours, or the one a registry assigned). */

@@ -12,6 +12,7 @@ import { errorToJson, isStagePublishError, redact } from '../errors.js'
 import { jsonText } from './sanitize.js'
 import { style, toTerminal, type Style, type StyleName } from './style.js'
 import { parseNpmColor, wantsColor, type NpmColor } from './color.js'
+import { neutraliseJsonWorkflowCommands, neutraliseWorkflowCommands } from './ci-commands.js'
 
 export type { Style, StyleName }
 
@@ -54,8 +55,17 @@ export function createOutput(options: OutputOptions): Output {
   const env = options.env ?? process.env
   let npm: NpmColor
   const colorOf = (stream: Writable): boolean => wantsColor({ flag: options.color, env, npm, isTTY: isTTY(stream) })
-  const human = (stream: Writable, text: string) => stream.write(`${toTerminal(redact(text), colorOf(stream))}\n`)
-  const json = (value: unknown) => stdout.write(`${redact(jsonText(value))}\n`)
+  // In GitHub Actions the runner reads every line we print as a possible workflow command: foreign text
+  // (file names, findings) must not be one (./ci-commands.ts). Our own commands do not pass through here.
+  const actions = env.GITHUB_ACTIONS === 'true'
+  const human = (stream: Writable, text: string) => {
+    const line = toTerminal(redact(text), colorOf(stream))
+    stream.write(`${actions ? neutraliseWorkflowCommands(line) : line}\n`)
+  }
+  const json = (value: unknown) => {
+    const text = redact(jsonText(value))
+    stdout.write(`${actions ? neutraliseJsonWorkflowCommands(text) : text}\n`)
+  }
   const warnLabel = style('yellow', 'warn')
   return {
     json: options.json,

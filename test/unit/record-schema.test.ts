@@ -29,6 +29,7 @@ const full = (): StagedRecord =>
     rejectedAt: '2026-11-02T00:02:00.000Z',
     rejectedBy: 'bob@desk',
     rejectReason: 'not this one',
+    expiryNotifiedAt: '2026-12-01T00:00:01.000Z',
   })
 
 /** The record's JSON with one field (a dotted path, array indexes as numbers) set to `value`. */
@@ -61,7 +62,7 @@ const STRING_FIELDS = [
   'id', 'packageName', 'version', 'tag', 'registry', 'integrity', 'shasum', 'createdAt', 'expiresAt', 'actor',
   'git.commit', 'git.branch', 'git.remote', 'ci.provider', 'ci.runUrl', 'ci.workflow', 'ci.ref',
   'claim.by', 'claim.at', 'claim.host', 'approvedAt', 'approvedBy', 'rejectedAt', 'rejectedBy', 'rejectReason',
-  'setId', 'files.0.path', 'bundled.0', 'setMembers.0.name', 'setMembers.0.version',
+  'setId', 'files.0.path', 'bundled.0', 'setMembers.0.name', 'setMembers.0.version', 'expiryNotifiedAt',
 ]
 
 /** What a hostile stager appends to a field: terminal escapes, line tricks, invisible and reordering characters. */
@@ -172,7 +173,7 @@ describe('parseRecord: hostile records are ECORRUPT, naming the field', () => {
     ['setMembers with a bad version', withField('setMembers.1.version', 'latest'), /setMembers\[1\]\.version is not a semver/],
     ['setMembers that are not an array', withField('setMembers', 'a,b'), /setMembers is not an array/],
     // times
-    ...(['createdAt', 'expiresAt', 'approvedAt', 'rejectedAt', 'claim.at'] as const).flatMap((field): Array<[string, string, RegExp]> => [
+    ...(['createdAt', 'expiresAt', 'approvedAt', 'rejectedAt', 'claim.at', 'expiryNotifiedAt'] as const).flatMap((field): Array<[string, string, RegExp]> => [
       [`${field} that is a word`, withField(field, 'never'), new RegExp(`${field} is not an ISO date`)],
       [`${field} with month 13`, withField(field, '2026-13-01T00:00:00Z'), new RegExp(`${field} is not an ISO date`)],
       [`${field} without a time`, withField(field, '2026-11-01'), new RegExp(`${field} is not an ISO date`)],
