@@ -21,6 +21,8 @@ import type { Deps } from './context.js'
 import type { StageRequest } from './stage-request.js'
 import { checkRegistryBackend, chooseDestination, type Destination } from './destination.js'
 import { reserveVersion } from './reserve.js'
+import { explainTrustedStageError, oidcPlanFor, onlyTrusted, trustedStaging } from './stage-oidc.js'
+import type { OidcProvider } from '../npm/oidc-parse.js'
 
 export interface Staged {
   record: StagedRecord
@@ -62,6 +64,8 @@ export interface PreparedRelease {
   /** The bytes as the strict reader parsed them: what the summary shows and a registry backend publishes. */
   contents: TarballContents
   backend: StagingBackend
+  /** Set when the backend stages with a token from trusted publishing (./stage-oidc.ts). */
+  trustedPublisher?: OidcProvider
 }
 
 /**
@@ -78,13 +82,14 @@ export async function preparePackage(pkg: PackageToStage, destination: Destinati
   const explicitTag = !conf.isDefault('tag') || Boolean(manifest.publishConfig?.tag)
   const access = normaliseAccess(flat.access, name)
   const registry = registryFor(name, flat)
-  const backend = await destination.open(registry, flat)
-  if (isNative(backend)) checkRegistryBackend(backend.native.registry, registry, name, conf, opts, out)
+  const opened = await destination.open(registry, flat)
+  const oidc = oidcPlanFor(opened, deps.env)
+  if (isNative(opened)) checkRegistryBackend(opened.native.registry, registry, name, conf, opts, out, oidc)
 
   // The registry and the backend are asked while the package packs: staging costs no more than npm pack.
   const checks = Promise.all([
     checkRegistry({ name, version, registry }, flat, out),
-    stagedAlready(backend, name, out),
+    onlyTrusted(oidc, conf, registry) ? Promise.resolve([]) : stagedAlready(opened, name, out),
   ])
   checks.catch(() => undefined)
   const pkgDir = source.type === 'directory' ? source.path : deps.cwd
@@ -111,6 +116,8 @@ export async function preparePackage(pkg: PackageToStage, destination: Destinati
     })
   }
 
+  // After packing, as npm does: the short-lived token is fresh for the stage request.
+  const { backend, provider: trustedPublisher } = await trustedStaging({ plan: oidc, backend: opened, name, registry, conf, packageExists: published.length > 0 }, destination, out)
   const origin = await originP
   const { summary } = packed
   const built: DetailedRecord = {
@@ -143,7 +150,7 @@ export async function preparePackage(pkg: PackageToStage, destination: Destinati
   const record = checkOwnRecord(built, !isNative(backend)) as DetailedRecord
   out.notice(renderContents(record, out.style))
   out.notice(`Staging to ${backend.location} for ${record.registry} with tag ${tag} and ${access ?? 'default'} access${opts.dryRun ? ' (dry-run)' : ''}`)
-  return { record, bytes: packed.bytes, contents: packed.contents, backend }
+  return { record, bytes: packed.bytes, contents: packed.contents, backend, ...(trustedPublisher && { trustedPublisher }) }
 }
 
 /** Stores a prepared release; returns the id it is known by (ours, or the one a registry assigned). */
@@ -152,7 +159,9 @@ export async function createStaged(prepared: PreparedRelease): Promise<string> {
   // The check above is a fast path; this is the rule: concurrent stagings of one version, one wins.
   // A registry refuses a second staging of a version itself (409).
   if (!isNative(backend)) await reserveVersion(backend, record, new Date(record.createdAt))
-  const created = await backend.createRelease(record, prepared.bytes, prepared.contents)
+  const created = await backend.createRelease(record, prepared.bytes, prepared.contents).catch((err: unknown) => {
+    throw explainTrustedStageError(err, record.packageName, record.registry, prepared.trustedPublisher)
+  })
   if (!created.created) {
     if (!isNative(backend)) await backend.releaseVersion(record.packageName, record.version, record.id).catch(() => undefined)
     throw new StagePublishError('EBACKEND', `A staged release with id ${prepared.record.id} already exists`, { hint: 'Run the command again.' })
