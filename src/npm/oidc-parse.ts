@@ -167,8 +167,14 @@ export function exchangeRefusal(status: number, body: Buffer, ctx: RefusalContex
  * "OIDC permission denied for this action"): the trusted publisher allows publishing, not staging.
  */
 export function stageRefusal(status: number | undefined, message: string, ctx: Pick<RefusalContext, 'packageName' | 'where' | 'provider'>): StagePublishError | undefined {
-  if (status !== 401 && status !== 403) return undefined
-  return new StagePublishError('EOIDC', `${ctx.where} refused to stage ${ctx.packageName} with the short-lived token from trusted publishing (${ctx.provider}): ${status} ${toSafeText(message, 300)}`, {
-    hint: `The package's trusted publisher allows \`npm publish\` but not \`npm stage publish\`; stage-publish needs the stage permission. ${TRUST_HOW(ctx.packageName)}`,
-  })
+  const what = `${ctx.where} refused to stage ${ctx.packageName} with the short-lived token from trusted publishing (${ctx.provider}): ${String(status)} ${toSafeText(message, 300)}`
+  if (status === 403) {
+    return new StagePublishError('EOIDC', what, {
+      hint: `The package's trusted publisher allows \`npm publish\` but not \`npm stage publish\`; stage-publish needs the stage permission. ${TRUST_HOW(ctx.packageName)}`,
+    })
+  }
+  if (status === 401) {
+    return new StagePublishError('EOIDC', what, { hint: 'The token lives only minutes: run the job again. Nothing was staged.' })
+  }
+  return undefined
 }
