@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sharedRegistry, type TestRegistry, type TestUser } from '../support/verdaccio.js'
 import { startOidcStandIn, type OidcStandIn } from '../support/oidc-stand-in.js'
 import { parseJson, publishedIntegrity, run, sandbox, uniqueName, type Sandbox } from '../support/cli.js'
+import { workspace } from '../support/workspace.js'
 
 let registry: TestRegistry
 let standIn: OidcStandIn
@@ -102,6 +103,25 @@ describe('trusted publishing (OIDC) with the registry backend', () => {
     const approve = await sb.run(['approve', staged.id, '--yes', '--otp', await maintainer.otp(), '--allow', 'MANIFEST_UNVERIFIED', '--backend', 'registry'], { env })
     expect(approve.code, approve.all).toBe(0)
     expect(await publishedIntegrity(sb, registry.url, `${name}@1.0.0`)).toBe(staged.integrity)
+  })
+
+  it('workspaces: one exchange per package, and each package is staged with its own package-scoped token', async () => {
+    const { sb, root, names } = await workspace()
+    const npmrc = path.join(sb.dir, 'ci.npmrc')
+    await fs.writeFile(npmrc, `registry=${standIn.url}\n`)
+    const tokens: Record<string, string> = {}
+    for (const name of [names.a, names.b, names.c]) {
+      const user = await registry.createUser({ tfa: false })
+      tokens[name] = user.token
+      standIn.trust(name, { claims: { repository: 'acme/widgets' }, permissions: STAGE_ONLY, token: user.token })
+    }
+    const before = standIn.requests.length
+    const r = await sb.run(['--workspaces', '--json', ...stageArgs], { cwd: root, env: { NPM_CONFIG_USERCONFIG: npmrc, ...github() } })
+    expect(r.code, r.all).toBe(0)
+    const stages = standIn.requests.slice(before).filter((q) => q.method === 'POST' && q.path.startsWith('/-/stage/package/'))
+    expect(stages.map((q) => `${q.path} ${String(q.exchangedToken)} ${String(q.status)}`).sort()).toEqual([names.a, names.b, names.c].map((n) => `/-/stage/package/${n} true 201`).sort())
+    expect(standIn.exchanges.filter((e) => Object.keys(tokens).includes(e.packageName)).map((e) => e.status)).toEqual([201, 201, 201])
+    await expectNoSecret(sb, r.all, [standIn.githubRequestToken, ...standIn.issuedIdTokens, ...Object.values(tokens)])
   })
 
   it('list, view, approve and reject never exchange an id token, even in a CI job that has one', async () => {

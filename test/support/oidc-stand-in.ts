@@ -15,8 +15,8 @@
  *
  * Everything else is forwarded to the registry, except that a request carrying an exchanged token is
  * refused as npm's registry refuses it (403 `{ "error": "OIDC permission denied for this action" }`)
- * unless it is a stage (`POST /-/stage/package/...`) the trust allows or a publish (`PUT /<name>`)
- * it allows. `requests` logs every request, and whether it carried an exchanged or an id token.
+ * unless it is a stage (`POST /-/stage/package/<name>`) or a publish (`PUT /<name>`) of the package it
+ * was exchanged for, and that package's trust allows it. `requests` logs every request, and whether it carried an exchanged or an id token.
  * `exchange` (a function of the request) replaces the exchange's answer, for hostile answers.
  */
 import { createHmac, randomBytes } from 'node:crypto'
@@ -79,7 +79,8 @@ export async function startOidcStandIn(upstreamUrl: string, opts: { githubClaims
   const upstream = new URL(upstreamUrl)
   const key = randomBytes(32)
   const trusts = new Map<string, TrustConfig>()
-  const exchanged = new Map<string, TrustConfig>()
+  // Exchanged token → the package it was exchanged for, and that package's trust.
+  const exchanged = new Map<string, { packageName: string; trust: TrustConfig }>()
   const requests: StandInRequest[] = []
   const exchanges: ExchangeCall[] = []
   const issuedIdTokens: string[] = []
@@ -189,15 +190,18 @@ export async function startOidcStandIn(upstreamUrl: string, opts: { githubClaims
         reply(404, { message: 'OIDC token exchange error - package not found' })
         return
       }
-      exchanged.set(trust.token, trust)
+      exchanged.set(trust.token, { packageName, trust })
       reply(201, { token: trust.token })
       return
     }
 
-    const trust = auth ? exchanged.get(auth) : undefined
-    if (trust) {
-      const stage = method === 'POST' && url.pathname.startsWith('/-/stage/package/')
-      const publish = method === 'PUT' && !url.pathname.startsWith('/-/')
+    const grant = auth ? exchanged.get(auth) : undefined
+    if (grant) {
+      const { trust } = grant
+      // Scoped to one package, as npm's exchanged tokens are.
+      const escaped = grant.packageName.replace('/', '%2f')
+      const stage = method === 'POST' && (url.pathname === `/-/stage/package/${escaped}` || url.pathname === `/-/stage/package/${grant.packageName}`)
+      const publish = method === 'PUT' && (url.pathname === `/${escaped}` || url.pathname === `/${grant.packageName}`)
       const allowed = (stage && trust.permissions.includes('createStagedPackage')) || (publish && trust.permissions.includes('createPackage'))
       if (!allowed) {
         await drain(req)
