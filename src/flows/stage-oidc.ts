@@ -27,39 +27,46 @@ export function oidcPlanFor(backend: StagingBackend, env: NodeJS.ProcessEnv): Oi
 export const onlyTrusted = (plan: OidcPlan | undefined, conf: NpmConfig, registry: string): boolean =>
   plan !== undefined && plan.source !== 'none' && !conf.hasCredentials(registry)
 
+/** Set on a prepared release whose stage request carries the exchanged token. */
+export interface TrustedPublisher {
+  provider: OidcProvider
+  /** The id token says the repository is public: npm would turn provenance on by itself (if the package is public and `provenance` is unset). */
+  publicRepository: boolean
+}
+
 export interface TrustedStaging {
   backend: StagingBackend
-  /** Set when the stage request carries the exchanged token. */
-  provider?: OidcProvider
+  trustedPublisher?: TrustedPublisher
 }
 
 /** The backend that stages `name`: one holding the exchanged token, or the given one when trusted publishing is not used. */
 export async function trustedStaging(
-  input: { plan: OidcPlan | undefined; backend: StagingBackend; name: string; registry: string; conf: NpmConfig; packageExists: boolean },
+  input: { plan: OidcPlan | undefined; backend: StagingBackend; name: string; registry: string; conf: NpmConfig; packageExists: boolean | undefined; env: NodeJS.ProcessEnv },
   destination: Destination,
   out: Output,
 ): Promise<TrustedStaging> {
   const { plan, backend, name, registry, conf } = input
   if (!plan || plan.source === 'none' || !isNative(backend)) return { backend }
   const where = redact(new URL(registry).origin + '/')
-  let token: string
+  let exchanged: Awaited<ReturnType<typeof exchangeIdToken>>
   try {
-    token = await exchangeIdToken({ plan, packageName: name, registry, flat: conf.flat, packageExists: input.packageExists })
+    exchanged = await exchangeIdToken({ plan, packageName: name, registry, flat: conf.flat, packageExists: input.packageExists, env: input.env })
   } catch (err) {
     if (!(err instanceof StagePublishError) || !conf.hasCredentials(registry)) throw err
     out.warn(`trusted publishing (${plan.provider}) was not used: ${err.message}. Staging with the token configured for ${where} instead.`)
     return { backend }
   }
   out.notice(`Trusted publishing: exchanged the ${plan.provider} id token for a short-lived token of ${where} to stage ${name}`)
-  return { backend: await destination.open(registry, withRegistryToken(conf.flat, registry, token), `oidc:${name}`), provider: plan.provider }
+  const backendWithToken = await destination.open(registry, withRegistryToken(conf.flat, registry, exchanged.token), `oidc:${name}`)
+  return { backend: backendWithToken, trustedPublisher: { provider: plan.provider, publicRepository: exchanged.publicRepository } }
 }
 
 /** A stage request refused while it carried the exchanged token, in words; other errors unchanged. */
-export function explainTrustedStageError(err: unknown, name: string, registry: string, provider: OidcProvider | undefined): unknown {
-  if (!provider) return err
+export function explainTrustedStageError(err: unknown, name: string, registry: string, trusted: TrustedPublisher | undefined): unknown {
+  if (!trusted) return err
   const cause = err instanceof StagePublishError ? (err.cause as { statusCode?: number } | undefined) : undefined
   const status = cause?.statusCode
   if (status === undefined) return err
-  const explained = stageRefusal(status, registryMessage(cause), { packageName: name, where: redact(new URL(registry).origin + '/'), provider })
+  const explained = stageRefusal(status, registryMessage(cause), { packageName: name, where: redact(new URL(registry).origin + '/'), provider: trusted.provider })
   return explained ?? err
 }

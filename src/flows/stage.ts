@@ -21,8 +21,7 @@ import type { Deps } from './context.js'
 import type { StageRequest } from './stage-request.js'
 import { checkRegistryBackend, chooseDestination, type Destination } from './destination.js'
 import { reserveVersion } from './reserve.js'
-import { explainTrustedStageError, oidcPlanFor, onlyTrusted, trustedStaging } from './stage-oidc.js'
-import type { OidcProvider } from '../npm/oidc-parse.js'
+import { explainTrustedStageError, oidcPlanFor, onlyTrusted, trustedStaging, type TrustedPublisher } from './stage-oidc.js'
 
 export interface Staged {
   record: StagedRecord
@@ -65,7 +64,7 @@ export interface PreparedRelease {
   contents: TarballContents
   backend: StagingBackend
   /** Set when the backend stages with a token from trusted publishing (./stage-oidc.ts). */
-  trustedPublisher?: OidcProvider
+  trustedPublisher?: TrustedPublisher
 }
 
 /**
@@ -100,7 +99,7 @@ export async function preparePackage(pkg: PackageToStage, destination: Destinati
   const packOptions = { flat, localPrefix: conf.localPrefix, ignoreScripts, foregroundScripts: !out.json, banner: scriptBanner(out) }
   const packed = await packLikePublish(source, manifest, packOptions)
   const [published, others] = await checks
-  checkVersionAgainstRegistry({ name, version, explicitTag, published: { versions: published } })
+  checkVersionAgainstRegistry({ name, version, explicitTag, published: { versions: published ?? [] } })
   const clash = others.find((v) => v.record.version === version && isWaiting(effectiveState(v.record, destination.createdAt)))
   if (clash) {
     throw new StagePublishError('EALREADYSTAGED', `${name}@${version} is already staged and waiting for approval (id ${clash.record.id})`, {
@@ -117,7 +116,7 @@ export async function preparePackage(pkg: PackageToStage, destination: Destinati
   }
 
   // After packing, as npm does: the short-lived token is fresh for the stage request.
-  const { backend, provider: trustedPublisher } = await trustedStaging({ plan: oidc, backend: opened, name, registry, conf, packageExists: published.length > 0 }, destination, out)
+  const { backend, trustedPublisher } = await trustedStaging({ plan: oidc, backend: opened, name, registry, conf, packageExists: published && published.length > 0, env: deps.env }, destination, out)
   const origin = await originP
   const { summary } = packed
   const built: DetailedRecord = {
@@ -202,15 +201,15 @@ function normaliseAccess(access: unknown, name: string): StagedRecord['access'] 
 /**
  * The versions the registry already has. A registry that does not know the package (404) has none.
  * One that refuses to say (401/403: CI often has no read token for a private registry) is warned
- * about and skipped: approval checks again with the approver's credentials before publishing.
+ * about and skipped (undefined: unknown): approval checks again with the approver's credentials before publishing.
  */
-async function checkRegistry(target: { name: string; version: string; registry: string }, flat: Record<string, unknown>, out: Output): Promise<string[]> {
+async function checkRegistry(target: { name: string; version: string; registry: string }, flat: Record<string, unknown>, out: Output): Promise<string[] | undefined> {
   try {
     return (await lookupPublished(target, flat)).versions
   } catch (err) {
     if (err instanceof StagePublishError && (err.code === 'ENEEDAUTH' || err.code === 'EREGISTRY')) {
       out.warn(`could not check ${target.name} on ${stripCredentials(target.registry)} (${err.message}); approval will check again before publishing`)
-      return []
+      return undefined
     }
     throw err
   }

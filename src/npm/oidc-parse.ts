@@ -79,6 +79,25 @@ export function checkIdToken(token: string, audience: string, where: string, hin
   return token
 }
 
+/**
+ * npm's rule for turning provenance on by itself after a successful exchange (lib/utils/oidc.js):
+ * the id token says the repository is public (GitHub `repository_visibility`, GitLab
+ * `project_visibility` with SIGSTORE_ID_TOKEN set; never CircleCI). npm also requires the package to
+ * be public on the registry and `provenance` not set by the user: the caller's part.
+ */
+export function publicRepository(idToken: string, provider: OidcProvider, env: NodeJS.ProcessEnv): boolean {
+  const payload = COMPACT_JWS.exec(idToken)?.[2]
+  if (!payload || provider === 'CircleCI') return false
+  let claims: Record<string, unknown> | undefined
+  try {
+    claims = jsonObject(Buffer.from(payload, 'base64url'))
+  } catch {
+    return false
+  }
+  if (provider === 'GitHub Actions') return claims?.repository_visibility === 'public'
+  return claims?.project_visibility === 'public' && Boolean(env.SIGSTORE_ID_TOKEN)
+}
+
 /** A JSON object, or undefined for anything else (an HTML page, a number, invalid JSON). */
 function jsonObject(body: Buffer): Record<string, unknown> | undefined {
   try {
@@ -127,8 +146,8 @@ export interface RefusalContext {
   /** The registry, without credentials. */
   where: string
   provider: OidcProvider
-  /** Whether the registry has published versions of the package (from its package document). */
-  packageExists: boolean
+  /** Whether the registry has published versions of the package (from its package document); undefined when it would not say. */
+  packageExists: boolean | undefined
 }
 
 const TRUST_HOW = (name: string) =>
@@ -139,9 +158,14 @@ export function exchangeRefusal(status: number, body: Buffer, ctx: RefusalContex
   const msg = serverMessage(body)
   const said = `${ctx.where} answered ${status}${msg ? `: ${msg}` : ''}`
   const what = `${ctx.where} would not exchange the ${ctx.provider} id token for a token to stage ${ctx.packageName}`
-  if (status === 404 && !ctx.packageExists) {
+  if (status === 404 && ctx.packageExists === false) {
     return new StagePublishError('EOIDC', `${what}: the package does not exist there yet, and a trusted publisher can only be configured for an existing package (${said})`, {
       hint: `Publish the first version with a maintainer's own credentials (or stage it with a token: \`npm login\` / NODE_AUTH_TOKEN), then add a trusted publisher that allows staging. ${TRUST_HOW(ctx.packageName)}`,
+    })
+  }
+  if (status === 404 && ctx.packageExists === undefined) {
+    return new StagePublishError('EOIDC', `${what}: the package does not exist there yet, or it has no trusted publisher that matches this ${ctx.provider} job (${said})`, {
+      hint: `A trusted publisher can only be configured for an existing package, and it must name this repository and workflow file (and environment, if any) and allow staging. ${TRUST_HOW(ctx.packageName)}`,
     })
   }
   if (status === 404) {

@@ -16,7 +16,7 @@ import { createRequire } from 'node:module'
 import { StagePublishError, redact } from '../errors.js'
 import { NETWORK_LIMITS } from '../core/network-limits.js'
 import { readStreamBounded } from '../backends/bounded-read.js'
-import { MAX_OIDC_BODY, audienceFor, checkIdToken, exchangeRefusal, idTokenHint, parseExchangeToken, parseGithubIdToken, type OidcPlan } from './oidc-parse.js'
+import { MAX_OIDC_BODY, audienceFor, checkIdToken, exchangeRefusal, idTokenHint, parseExchangeToken, parseGithubIdToken, publicRepository, type OidcPlan } from './oidc-parse.js'
 import { registryError } from './publish.js'
 
 export { audienceFor, idTokenHint, planOidc, stageRefusal, type OidcPlan, type OidcProvider } from './oidc-parse.js'
@@ -48,12 +48,21 @@ export interface ExchangeInput {
   registry: string
   /** npm's flat options: proxy, CA and TLS settings for both requests. */
   flat: Flat
-  /** Whether the registry has published versions of the package: words a 404 right. */
-  packageExists: boolean
+  /** Whether the registry has published versions of the package (undefined: it would not say): words a 404 right. */
+  packageExists: boolean | undefined
+  /** For npm's provenance rule (SIGSTORE_ID_TOKEN on GitLab). */
+  env: NodeJS.ProcessEnv
+}
+
+export interface ExchangedToken {
+  /** The short-lived registry token: for the stage request only, never printed or stored. */
+  token: string
+  /** The id token says the repository is public, by npm's rule for automatic provenance (see publicRepository). */
+  publicRepository: boolean
 }
 
 /** The short-lived registry token for staging `packageName`, or a StagePublishError that says why not. */
-export async function exchangeIdToken(input: ExchangeInput, limits: OidcLimits = DEFAULT_LIMITS): Promise<string> {
+export async function exchangeIdToken(input: ExchangeInput, limits: OidcLimits = DEFAULT_LIMITS): Promise<ExchangedToken> {
   const { plan, registry } = input
   const audience = audienceFor(registry)
   const idToken =
@@ -73,7 +82,9 @@ export async function exchangeIdToken(input: ExchangeInput, limits: OidcLimits =
   } catch (err) {
     throw registryError(err, registry, `exchange the ${plan.provider} id token for ${input.packageName}`)
   }
-  if (res.status >= 200 && res.status < 300) return parseExchangeToken(res.status, body, where)
+  if (res.status >= 200 && res.status < 300) {
+    return { token: parseExchangeToken(res.status, body, where), publicRepository: publicRepository(idToken, plan.provider, input.env) }
+  }
   throw exchangeRefusal(res.status, body, { packageName: input.packageName, where, provider: plan.provider, packageExists: input.packageExists })
 }
 

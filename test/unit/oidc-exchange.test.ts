@@ -40,6 +40,7 @@ const input = (registry: string, plan: Parameters<typeof exchangeIdToken>[0]['pl
   registry,
   flat: { userAgent: 'npm/11 test' },
   packageExists: true,
+  env: {},
 })
 
 describe('exchangeIdToken', () => {
@@ -55,7 +56,7 @@ describe('exchangeIdToken', () => {
       })
     })
     // A registry URL with a path: npm's route is on the origin.
-    expect(await exchangeIdToken(input(`${url}some/path/`), LIMITS)).toBe('registry-token-123')
+    expect(await exchangeIdToken(input(`${url}some/path/`), LIMITS)).toEqual({ token: 'registry-token-123', publicRepository: false })
     expect(seen).toEqual([{ method: 'POST', url: '/-/npm/v1/oidc/token/exchange/package/@acme%2fw', auth: `Bearer ${ID_TOKEN}`, command: 'stage', body: '' }])
   })
 
@@ -64,15 +65,15 @@ describe('exchangeIdToken', () => {
     const gh = await server((req, res) => {
       seen.push(`${req.url ?? ''} ${req.headers.authorization ?? ''}`)
       res.writeHead(200, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ count: 1, value: ID_TOKEN }))
+      res.end(JSON.stringify({ count: 1, value: jwt({ aud: 'npm:127.0.0.1', repository_visibility: 'public' }) }))
     })
     const reg = await server((req, res) => {
-      seen.push(`${req.method ?? ''} ${req.headers.authorization === `Bearer ${ID_TOKEN}` ? 'id token' : 'other'}`)
+      seen.push(`${req.method ?? ''} ${req.headers.authorization?.startsWith('Bearer eyJ') ? 'id token' : 'other'}`)
       res.writeHead(201)
       res.end(JSON.stringify({ token: 'tok' }))
     })
     const token = await exchangeIdToken(input(reg, { provider: 'GitHub Actions', source: 'request', requestUrl: `${gh}idtoken?api-version=2.0`, requestToken: 'req-token' }), LIMITS)
-    expect(token).toBe('tok')
+    expect(token).toEqual({ token: 'tok', publicRepository: true })
     expect(seen).toEqual(['/idtoken?api-version=2.0&audience=npm%3A127.0.0.1 Bearer req-token', 'POST id token'])
   })
 

@@ -3,7 +3,7 @@
  * reading of what GitHub's token service and the registry's exchange endpoint answer.
  */
 import { describe, expect, it } from 'vitest'
-import { audienceFor, checkIdToken, exchangeRefusal, parseExchangeToken, parseGithubIdToken, planOidc, serverMessage, stageRefusal } from '../../src/npm/oidc-parse.js'
+import { audienceFor, checkIdToken, exchangeRefusal, parseExchangeToken, parseGithubIdToken, planOidc, publicRepository, serverMessage, stageRefusal } from '../../src/npm/oidc-parse.js'
 import { StagePublishError } from '../../src/errors.js'
 
 const jwt = (claims: unknown) => `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2lnbmF0dXJl`
@@ -150,6 +150,11 @@ describe('exchangeRefusal and stageRefusal: the registry\'s refusals in words', 
     expect(e.hint).toContain('--allow-stage-publish')
   })
 
+  it('404 when the registry would not say whether the package exists: both causes named', () => {
+    const e = exchangeRefusal(404, notFound, { ...ctx, packageExists: undefined })
+    expect(e.message).toContain('the package does not exist there yet, or it has no trusted publisher that matches this GitHub Actions job')
+  })
+
   it('a refusal that speaks of staging or permissions: the trusted publisher does not allow staging', () => {
     const e = exchangeRefusal(403, json({ message: 'Trusted publisher does not permit stage publish' }), { ...ctx, packageExists: true })
     expect(e.message).toContain('its trusted publisher does not allow staging')
@@ -168,5 +173,17 @@ describe('exchangeRefusal and stageRefusal: the registry\'s refusals in words', 
     expect(stageRefusal(401, 'expired', ctx)?.hint).toContain('run the job again')
     expect(stageRefusal(409, 'exists', ctx)).toBeUndefined()
     expect(stageRefusal(undefined, '', ctx)).toBeUndefined()
+  })
+})
+
+describe('publicRepository: npm\'s rule for automatic provenance after an exchange', () => {
+  it('GitHub: repository_visibility public; GitLab: project_visibility public and SIGSTORE_ID_TOKEN; CircleCI: never', () => {
+    expect(publicRepository(jwt({ repository_visibility: 'public' }), 'GitHub Actions', {})).toBe(true)
+    expect(publicRepository(jwt({ repository_visibility: 'private' }), 'GitHub Actions', {})).toBe(false)
+    expect(publicRepository(jwt({ project_visibility: 'public' }), 'GitLab CI/CD', {})).toBe(false)
+    expect(publicRepository(jwt({ project_visibility: 'public' }), 'GitLab CI/CD', { SIGSTORE_ID_TOKEN: 'x' })).toBe(true)
+    expect(publicRepository(jwt({ repository_visibility: 'public', project_visibility: 'public' }), 'CircleCI', { SIGSTORE_ID_TOKEN: 'x' })).toBe(false)
+    expect(publicRepository('not-a-jwt', 'GitHub Actions', {})).toBe(false)
+    expect(publicRepository('a.bm90IGpzb24.c', 'GitHub Actions', {})).toBe(false)
   })
 })
