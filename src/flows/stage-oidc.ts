@@ -2,7 +2,7 @@
  * Trusted publishing while staging to a registry's own staging API (npm's rule, npm
  * lib/commands/publish.js → lib/utils/oidc.js): in GitHub Actions, GitLab CI/CD or CircleCI with an id
  * token available, after packing, the id token is exchanged for a short-lived token of the registry
- * and the package is staged with it, whether or not a token is configured too (npm's token then wins).
+ * and the package is staged with it, whether or not a token is configured too (the exchanged token then wins, as in npm).
  * There is no switch to turn it off, as in npm: a job without an id token (no `id-token: write`, no
  * NPM_ID_TOKEN) does not try it.
  * Where npm falls back silently when the exchange fails, we say why: with a configured token as a

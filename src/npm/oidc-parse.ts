@@ -192,7 +192,8 @@ export function exchangeRefusal(status: number, body: Buffer, ctx: RefusalContex
  */
 export function stageRefusal(status: number | undefined, message: string, ctx: Pick<RefusalContext, 'packageName' | 'where' | 'provider'>): StagePublishError | undefined {
   const what = `${ctx.where} refused to stage ${ctx.packageName} with the short-lived token from trusted publishing (${ctx.provider}): ${String(status)} ${toSafeText(message, 300)}`
-  if (status === 403) {
+  // Only a refusal that speaks of permissions is the trust configuration's; any other 403 stays as the registry said it.
+  if (status === 403 && /oidc|permission|not (allowed|permitted)|stag/i.test(message)) {
     return new StagePublishError('EOIDC', what, {
       hint: `The package's trusted publisher allows \`npm publish\` but not \`npm stage publish\`; stage-publish needs the stage permission. ${TRUST_HOW(ctx.packageName)}`,
     })

@@ -171,6 +171,7 @@ describe('exchangeRefusal and stageRefusal: the registry\'s refusals in words', 
     expect(e?.message).toBe('https://registry.npmjs.org/ refused to stage widgets with the short-lived token from trusted publishing (GitHub Actions): 403 OIDC permission denied for this action')
     expect(e?.hint).toContain('allows `npm publish` but not `npm stage publish`')
     expect(stageRefusal(401, 'expired', ctx)?.hint).toContain('run the job again')
+    expect(stageRefusal(403, 'Package name too similar to existing package', ctx)).toBeUndefined()
     expect(stageRefusal(409, 'exists', ctx)).toBeUndefined()
     expect(stageRefusal(undefined, '', ctx)).toBeUndefined()
   })
