@@ -108,7 +108,9 @@ async function requestGithubIdToken(plan: Extract<OidcPlan, { source: 'request' 
   url.searchParams.append('audience', audience)
   const what = "GitHub Actions' id-token service"
   try {
-    const res = await fetchOnce(url.href, { method: 'GET', headers: { accept: 'application/json', authorization: `Bearer ${plan.requestToken}` }, retries: 1 }, flat, limits)
+    // As npm does, without the registry's TLS and proxy settings: an .npmrc `ca` for a private registry would
+    // replace the certificates GitHub's service is checked with.
+    const res = await fetchOnce(url.href, { method: 'GET', headers: { accept: 'application/json', authorization: `Bearer ${plan.requestToken}` }, retries: 1 }, { userAgent: flat.userAgent }, limits)
     return parseGithubIdToken(res.status, await boundedBody(res, `The answer of ${what}`), audience)
   } catch (err) {
     if (err instanceof StagePublishError) throw err
@@ -128,7 +130,7 @@ async function fetchOnce(url: string, req: { method: string; headers: Record<str
     ca: flat.ca,
     cert: flat.cert,
     key: flat.key,
-    proxy: flat.httpsProxy ?? flat.proxy,
+    proxy: flat.httpsProxy || flat.proxy,
     noProxy: flat.noProxy,
     strictSSL: flat.strictSSL,
     localAddress: flat.localAddress,

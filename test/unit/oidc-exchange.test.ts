@@ -77,6 +77,22 @@ describe('exchangeIdToken', () => {
     expect(seen).toEqual(['/idtoken?api-version=2.0&audience=npm%3A127.0.0.1 Bearer req-token', 'POST id token'])
   })
 
+  it('the registry\'s network settings (an .npmrc proxy, ca) apply to the exchange only, not to GitHub\'s service (as in npm)', async () => {
+    let asked = 0
+    const gh = await server((_req, res) => {
+      asked++
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ value: ID_TOKEN }))
+    })
+    const deadProxy = await server((_req, res) => res.end())
+    await stops.pop()?.()
+    const plan = { provider: 'GitHub Actions' as const, source: 'request' as const, requestUrl: `${gh}idtoken`, requestToken: 'r' }
+    const e = await failure(exchangeIdToken({ ...input('http://127.0.0.1:9/', plan), flat: { proxy: deadProxy } }, LIMITS))
+    expect(asked).toBe(1)
+    expect(e.code).toBe('EREGISTRYUNREACHABLE')
+    expect(e.message).toContain('to exchange the GitHub Actions id token')
+  })
+
   it('a registry that accepts the connection and never answers: EREGISTRYUNREACHABLE within the limit', async () => {
     const silent = await startBadServer('silent')
     stops.push(() => silent.stop())
