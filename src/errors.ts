@@ -41,6 +41,8 @@ export type ErrorCode =
   /** The registry URL answers, but not as an npm registry (an HTML page, not JSON). */
   | 'ENOTREGISTRY'
   | 'ENOSTAGE'
+  /** Trusted publishing (OIDC): no id token, or the registry would not exchange it / stage with it. */
+  | 'EOIDC'
   | 'EABORTED'
   | 'ECONFIG'
   | 'EPACK'

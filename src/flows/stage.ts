@@ -22,6 +22,7 @@ import type { StageRequest } from './stage-request.js'
 import { checkRegistryBackend, chooseDestination, type Destination } from './destination.js'
 import { reserveVersion } from './reserve.js'
 import { announceStaged } from './notify.js'
+import { explainTrustedStageError, oidcPlanFor, onlyTrusted, trustedStaging, type TrustedPublisher } from './stage-oidc.js'
 
 export interface Staged {
   record: StagedRecord
@@ -68,6 +69,8 @@ export interface PreparedRelease {
   backend: StagingBackend
   /** npm's flat configuration for this package (the registry's credentials, for the review a CI report shows). */
   flat: Record<string, unknown>
+  /** Set when the backend stages with a token from trusted publishing (./stage-oidc.ts). */
+  trustedPublisher?: TrustedPublisher
 }
 
 /**
@@ -84,13 +87,14 @@ export async function preparePackage(pkg: PackageToStage, destination: Destinati
   const explicitTag = !conf.isDefault('tag') || Boolean(manifest.publishConfig?.tag)
   const access = normaliseAccess(flat.access, name)
   const registry = registryFor(name, flat)
-  const backend = await destination.open(registry, flat)
-  if (isNative(backend)) checkRegistryBackend(backend.native.registry, registry, name, conf, opts, out)
+  const opened = await destination.open(registry, flat)
+  const oidc = oidcPlanFor(opened, deps.env)
+  if (isNative(opened)) checkRegistryBackend(opened.native.registry, registry, name, conf, opts, out, oidc)
 
   // The registry and the backend are asked while the package packs: staging costs no more than npm pack.
   const checks = Promise.all([
     checkRegistry({ name, version, registry }, flat, out),
-    stagedAlready(backend, name, out),
+    onlyTrusted(oidc, conf, registry) ? Promise.resolve([]) : stagedAlready(opened, name, out),
   ])
   checks.catch(() => undefined)
   const pkgDir = source.type === 'directory' ? source.path : deps.cwd
@@ -101,7 +105,7 @@ export async function preparePackage(pkg: PackageToStage, destination: Destinati
   const packOptions = { flat, localPrefix: conf.localPrefix, ignoreScripts, foregroundScripts: !out.json, banner: scriptBanner(out) }
   const packed = await packLikePublish(source, manifest, packOptions)
   const [published, others] = await checks
-  checkVersionAgainstRegistry({ name, version, explicitTag, published: { versions: published } })
+  checkVersionAgainstRegistry({ name, version, explicitTag, published: { versions: published ?? [] } })
   const clash = others.find((v) => v.record.version === version && isWaiting(effectiveState(v.record, destination.createdAt)))
   if (clash) {
     throw new StagePublishError('EALREADYSTAGED', `${name}@${version} is already staged and waiting for approval (id ${clash.record.id})`, {
@@ -117,6 +121,8 @@ export async function preparePackage(pkg: PackageToStage, destination: Destinati
     })
   }
 
+  // After packing, as npm does: the short-lived token is fresh for the stage request.
+  const { backend, trustedPublisher } = await trustedStaging({ plan: oidc, backend: opened, name, registry, conf, packageExists: published && published.length > 0, env: deps.env }, destination, out)
   const origin = await originP
   const { summary } = packed
   const built: DetailedRecord = {
@@ -149,7 +155,7 @@ export async function preparePackage(pkg: PackageToStage, destination: Destinati
   const record = checkOwnRecord(built, !isNative(backend)) as DetailedRecord
   out.notice(renderContents(record, out.style))
   out.notice(`Staging to ${backend.location} for ${record.registry} with tag ${tag} and ${access ?? 'default'} access${opts.dryRun ? ' (dry-run)' : ''}`)
-  return { record, bytes: packed.bytes, contents: packed.contents, backend, flat }
+  return { record, bytes: packed.bytes, contents: packed.contents, backend, flat, ...(trustedPublisher && { trustedPublisher }) }
 }
 
 /** Stores a prepared release; returns the id it is known by (ours, or the one a registry assigned). */
@@ -158,7 +164,9 @@ export async function createStaged(prepared: PreparedRelease): Promise<string> {
   // The check above is a fast path; this is the rule: concurrent stagings of one version, one wins.
   // A registry refuses a second staging of a version itself (409).
   if (!isNative(backend)) await reserveVersion(backend, record, new Date(record.createdAt))
-  const created = await backend.createRelease(record, prepared.bytes, prepared.contents)
+  const created = await backend.createRelease(record, prepared.bytes, prepared.contents).catch((err: unknown) => {
+    throw explainTrustedStageError(err, record.packageName, record.registry, prepared.trustedPublisher)
+  })
   if (!created.created) {
     if (!isNative(backend)) await backend.releaseVersion(record.packageName, record.version, record.id).catch(() => undefined)
     throw new StagePublishError('EBACKEND', `A staged release with id ${prepared.record.id} already exists`, { hint: 'Run the command again.' })
@@ -199,15 +207,15 @@ function normaliseAccess(access: unknown, name: string): StagedRecord['access'] 
 /**
  * The versions the registry already has. A registry that does not know the package (404) has none.
  * One that refuses to say (401/403: CI often has no read token for a private registry) is warned
- * about and skipped: approval checks again with the approver's credentials before publishing.
+ * about and skipped (undefined: unknown): approval checks again with the approver's credentials before publishing.
  */
-async function checkRegistry(target: { name: string; version: string; registry: string }, flat: Record<string, unknown>, out: Output): Promise<string[]> {
+async function checkRegistry(target: { name: string; version: string; registry: string }, flat: Record<string, unknown>, out: Output): Promise<string[] | undefined> {
   try {
     return (await lookupPublished(target, flat)).versions
   } catch (err) {
     if (err instanceof StagePublishError && (err.code === 'ENEEDAUTH' || err.code === 'EREGISTRY')) {
       out.warn(`could not check ${target.name} on ${stripCredentials(target.registry)} (${err.message}); approval will check again before publishing`)
-      return []
+      return undefined
     }
     throw err
   }
