@@ -4,7 +4,8 @@
  */
 import { StagePublishError } from '../errors.js'
 import type { DetailedRecord, StagedRecord } from '../core/record.js'
-import { reviewRelease, type Review, type ReviewInput } from '../core/review.js'
+import { reviewRelease, type ReleaseHop, type Review, type ReviewInput } from '../core/review.js'
+import type { ReleaseEvidence } from '../core/trust-evidence.js'
 import { manifestMismatches } from '../core/manifest-confusion.js'
 import { publishManifest } from '../npm/publish-manifest.js'
 import { ALWAYS_REFUSED, applyPolicy, parsePolicy, type Policy, type PolicyResult } from '../core/policy.js'
@@ -20,6 +21,12 @@ import { loadVerified } from './verify.js'
 import { listedSetMembers } from './select.js'
 import { factsOf } from './facts.js'
 
+/** How a release will reach the registry and the trust evidence it will then carry (for TRUST_DOWNGRADE). */
+export interface ReleaseTrust {
+  hop: ReleaseHop
+  release: ReleaseEvidence
+}
+
 export interface Reviewed {
   review: Review
   baseline: Baseline
@@ -32,6 +39,7 @@ export async function reviewStaged(
   registry: string,
   flat: Record<string, unknown>,
   registryManifest?: ReviewInput['registryManifest'],
+  trust?: ReleaseTrust,
 ): Promise<Reviewed> {
   const baseline = await fetchBaseline({ name: record.packageName, version: record.version, tag: record.tag, registry }, flat)
   // CI knows the full ref (refs/tags/v1.2.3); a local staging knows only the branch.
@@ -47,6 +55,7 @@ export async function reviewStaged(
     packedSize: staged.bytes.length,
     ...(baseline.packedSize !== undefined && { previousPackedSize: baseline.packedSize }),
     ...(registryManifest !== undefined && { registryManifest }),
+    ...(trust && { trust: { ...trust, published: baseline.evidence } }),
   })
   return { review, baseline }
 }
@@ -107,8 +116,9 @@ export async function presentReview(
   /** `stage-publish reject <id> [--backend ...]`, for the hint when the policy refuses. */
   rejectCommand: string,
   registryManifest?: ReviewInput['registryManifest'],
+  trust?: ReleaseTrust,
 ): Promise<{ review: Review; policy: PolicyVerdict }> {
-  const { review } = await reviewStaged(record, staged, registry, flat, registryManifest)
+  const { review } = await reviewStaged(record, staged, registry, flat, registryManifest, trust)
   out.tell(renderReview(review, { color: reviewColors(out.style) }))
   const result = applyPolicy(review.findings, gate.policy, gate.allow)
   const verdict = renderPolicy(gate.policy, result, out.style)
