@@ -39,6 +39,7 @@ export type ErrorCode =
   /** The registry URL answers, but not as an npm registry (an HTML page, not JSON). */
   | 'ENOTREGISTRY'
   | 'ENOSTAGE'
+  | 'EVALIDATING'
   | 'EABORTED'
   | 'ECONFIG'
   | 'EPACK'

@@ -22,6 +22,7 @@ import { parsePins, type Pins } from './pin.js'
 import { factsOf } from './facts.js'
 import { loadGate } from './review.js'
 import { requireComplete, resolveName, selectReleases } from './select.js'
+import { finalHopChoice } from './final-hop.js'
 
 export type { ApproveRequest }
 
@@ -61,6 +62,7 @@ export async function approveRelease(names: string[], opts: ApproveRequest, deps
   if (many) refusePins(pins)
   const gate = await loadGate(deps.cwd, opts.allow ?? [])
   const waitMs = parseDuration(opts.wait ?? DEFAULT_WAIT_FOR_OTHER)
+  finalHopChoice(opts.finalHop, deps.env) // a bad STAGE_PUBLISH_FINAL_HOP is a usage error before any I/O
 
   const backend = await backendFor(opts, deps)
   const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env, flags: { ...(opts.userconfig && { userconfig: opts.userconfig }) } })
