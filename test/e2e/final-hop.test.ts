@@ -8,11 +8,15 @@
 import { spawn } from 'node:child_process'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
+import libnpmpublish from 'libnpmpublish'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { sharedRegistry, type TestRegistry } from '../support/verdaccio.js'
 import { startRegistryProxy, type ProxiedRequest, type RegistryProxy } from '../support/registry-proxy.js'
 import { BIN, parseJson, publishedIntegrity, run } from '../support/cli.js'
 import { stageForApprover } from '../support/staged.js'
+import { packageTgz } from '../support/tarball-builder.js'
+
+const stageAs = libnpmpublish.publish as (manifest: Record<string, unknown>, tarball: Buffer, opts: Record<string, unknown>) => Promise<{ stageId: string }>
 
 let registry: TestRegistry
 beforeAll(async () => {
@@ -230,6 +234,71 @@ describe('final hop: a registry still validating the staged version', () => {
       expect(r.stderr).toContain(`stage-publish approve ${id}`)
       expect(record.state).toBe('pending')
       expect(puts(proxy)).toEqual([])
+    } finally {
+      await proxy.stop()
+    }
+  })
+})
+
+describe('final hop: an item on the registry that is not this approval\'s is never approved', () => {
+  /** Someone with a registry account (the CI credential's, say) stages `manifest` + `bytes` there first. */
+  async function stagedByOther(proxy: RegistryProxy, manifest: Record<string, unknown>, bytes: Buffer): Promise<string> {
+    const other = await registry.createUser({ tfa: false })
+    const { stageId } = await stageAs(manifest, bytes, { registry: proxy.url, [`//${proxy.host}/:_authToken`]: other.token, stage: true, npmCommand: 'stage' })
+    return stageId
+  }
+
+  it('other bytes staged for the same version: refused before anything is approved; the release stays pending', async () => {
+    const proxy = await startRegistryProxy(registry)
+    try {
+      const { sb, name, id, approver, env, readRecord } = await staged(proxy)
+      const theirs = await stagedByOther(proxy, { name, version: '1.0.0' }, packageTgz({ name, version: '1.0.0' }, { 'index.js': 'steal()\n' }))
+      const r = await sb.run(['approve', id, '--yes', '--otp', await approver.otp(), '--backend', sb.backend], { env })
+      expect(r.code, r.all).toBe(1)
+      expect(r.stderr).toContain('EPUBLISHCONFLICT')
+      expect(r.stderr).toContain(`is already staged on ${proxy.url} (${theirs}, by `)
+      expect(r.stderr).toContain('its bytes differ (shasum)')
+      expect(approvals(proxy)).toEqual([])
+      expect(puts(proxy)).toEqual([])
+      expect((await readRecord()).state).toBe('pending')
+      expect(await publishedIntegrity(sb, registry.url, `${name}@1.0.0`)).toBeNull()
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('the same bytes staged by someone else (with a document of their own): not reused, never approved', async () => {
+    const proxy = await startRegistryProxy(registry)
+    try {
+      const { sb, name, id, approver, env } = await staged(proxy)
+      const bytes = await fs.readFile(path.join(sb.store, 'tarballs', `${id}.tgz`))
+      await stagedByOther(proxy, { name, version: '1.0.0', scripts: { postinstall: 'node -e "steal()"' } }, bytes)
+      const r = await sb.run(['approve', id, '--yes', '--otp', await approver.otp(), '--backend', sb.backend], { env })
+      expect(r.code, r.all).toBe(1)
+      expect(r.stderr).toContain('it was staged by someone else')
+      expect(approvals(proxy)).toEqual([])
+      expect(await publishedIntegrity(sb, registry.url, `${name}@1.0.0`)).toBeNull()
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('a record whose finalHop names another item (written by whoever holds the CI credential): that item is not approved', async () => {
+    const proxy = await startRegistryProxy(registry)
+    try {
+      const { sb, name, id, integrity, approver, env, readRecord } = await staged(proxy)
+      const decoyName = `${name}-decoy`
+      const decoy = await stagedByOther(proxy, { name: decoyName, version: '1.0.0' }, packageTgz({ name: decoyName, version: '1.0.0' }))
+      const recordFile = path.join(sb.store, 'records', `${id}.json`)
+      const record = parseJson<Record<string, unknown>>(await fs.readFile(recordFile, 'utf8'))
+      await fs.writeFile(recordFile, JSON.stringify({ ...record, finalHop: { registry: proxy.url, stageId: decoy, at: new Date().toISOString() } }))
+      const r = await sb.run(['approve', id, '--yes', '--otp', await approver.otp(), '--backend', sb.backend], { env })
+      expect(r.code, r.all).toBe(0)
+      const ours = (await readRecord()).finalHop?.stageId
+      expect(ours).not.toBe(decoy)
+      expect(approvals(proxy).map((q) => q.path)).toEqual([`/-/stage/${ours}/approve`])
+      expect(await publishedIntegrity(sb, registry.url, `${name}@1.0.0`)).toBe(integrity)
+      expect(await publishedIntegrity(sb, registry.url, `${decoyName}@1.0.0`)).toBeNull()
     } finally {
       await proxy.stop()
     }
