@@ -14,6 +14,8 @@ import { sharedRegistry, type TestRegistry } from '../support/verdaccio.js'
 import { startRegistryProxy, type ProxiedRequest, type RegistryProxy } from '../support/registry-proxy.js'
 import { BIN, parseJson, publishedIntegrity, run } from '../support/cli.js'
 import { stageForApprover } from '../support/staged.js'
+import { runInPty } from '../support/pty.js'
+import { workspace } from '../support/workspace.js'
 import { packageTgz } from '../support/tarball-builder.js'
 
 const stageAs = libnpmpublish.publish as (manifest: Record<string, unknown>, tarball: Buffer, opts: Record<string, unknown>) => Promise<{ stageId: string }>
@@ -72,6 +74,55 @@ describe('final hop: stage on the registry, approve there', () => {
       // said (nothing: libnpmpublish sends no _npmUser), and no approver. The public registry records one.
       const npmUser = await npmView(sb.dir, sb.env, `${name}@1.0.0`, '_npmUser')
       expect(npmUser === undefined || !(npmUser as { approver?: unknown }).approver).toBe(true)
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('in a terminal: the hop and the evidence are shown before the confirmation and the one-time password prompt', async () => {
+    const proxy = await startRegistryProxy(registry)
+    try {
+      const { sb, name, id, integrity, approver, env } = await staged(proxy)
+      const otp = await approver.otp()
+      const result = await runInPty(process.execPath, [BIN, 'approve', id, '--backend', sb.backend], {
+        cwd: sb.dir,
+        env,
+        steps: [
+          { waitFor: /Publish .+\?/, send: 'y' },
+          { waitFor: /One-time password/, send: otp },
+        ],
+        timeoutMs: 60_000,
+      })
+      expect(result.exitCode, result.text).toBe(0)
+      const hopAt = result.text.indexOf('Final hop: staged on')
+      expect(hopAt).toBeGreaterThan(-1)
+      expect(result.text.indexOf('Trust evidence:')).toBeLessThan(hopAt)
+      expect(hopAt).toBeLessThan(result.text.search(/Publish .+\?/))
+      expect(hopAt).toBeLessThan(result.text.search(/One-time password/))
+      expect(approvals(proxy)).toHaveLength(1)
+      expect(await publishedIntegrity(sb, registry.url, `${name}@1.0.0`)).toBe(integrity)
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('a release set: each package staged and approved on the registry, dependencies first, with one code', async () => {
+    const { sb, root, names } = await workspace()
+    const approver = await registry.createUser()
+    // Verdaccio refuses a reused code; the proxy's otpWindow plays a registry that accepts it while valid.
+    const proxy = await startRegistryProxy(registry, { otpWindow: { user: approver } })
+    try {
+      const staged = await sb.run(['--workspaces', '--json', '--backend', sb.backend, '--registry', proxy.url], { cwd: root })
+      expect(staged.code, staged.all).toBe(0)
+      const { setId } = parseJson<{ setId: string }>(staged.stdout)
+      const npmrc = await approver.writeNpmrc(path.join(sb.dir, 'approver'), proxy.url)
+      const r = await sb.run(['approve', setId, '--yes', '--otp', await approver.otp(), '--json', '--backend', sb.backend], { cwd: sb.home, env: { NPM_CONFIG_USERCONFIG: npmrc, ...AUTO } })
+      expect(r.code, r.all).toBe(0)
+      expect(parseJson<{ complete: boolean }>(r.stdout).complete).toBe(true)
+      expect(stagePosts(proxy).map((q) => decodeURIComponent(q.path.slice('/-/stage/package/'.length)))).toEqual([names.c, names.b, names.a])
+      expect(approvals(proxy).map((q) => q.status)).toEqual([201, 201, 201])
+      expect(puts(proxy)).toEqual([])
+      for (const n of [names.a, names.b, names.c]) expect(await publishedIntegrity(sb, registry.url, `${n}@1.0.0`)).toMatch(/^sha512-/)
     } finally {
       await proxy.stop()
     }
