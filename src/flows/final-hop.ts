@@ -80,6 +80,16 @@ async function detect(asked: 'auto' | 'stage', registry: string, ctx: HopContext
 }
 
 /**
+ * The hop `approve` would take without --final-hop, for `view`: no warning, and a registry that cannot
+ * say counts as a direct publish.
+ */
+export async function defaultHop(backend: StagingBackend, registry: string, env: NodeJS.ProcessEnv, flat: Flat): Promise<ReleaseHop> {
+  if (isNative(backend)) return 'native'
+  if (finalHopChoice(undefined, env) === 'publish') return 'publish'
+  return (await detectStaging(registry, flat)).supported === true ? 'stage' : 'publish'
+}
+
+/**
  * The trust evidence a release will carry, by how it reaches the registry. Provenance only from a
  * verified bundle; a recorded approver only through a registry's staging; a trusted publisher only
  * when CI staged it on the registry with trusted publishing, never from an approver's machine.

@@ -20,6 +20,7 @@ import { readProjectStageConfig, type Deps } from './context.js'
 import { loadVerified } from './verify.js'
 import { listedSetMembers } from './select.js'
 import { factsOf } from './facts.js'
+import { defaultHop, releaseEvidence } from './final-hop.js'
 
 /** How a release will reach the registry and the trust evidence it will then carry (for TRUST_DOWNGRADE). */
 export interface ReleaseTrust {
@@ -160,7 +161,10 @@ export async function reviewForView(
     await listedSetMembers(backend, record)
     const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env })
     const registryManifest = await registryManifestCheck(current, staged)
-    const { review } = await reviewStaged(staged.record, staged, registry, conf.flat, registryManifest)
+    const hop = await defaultHop(backend, registry, deps.env, conf.flat)
+    // SEAM(prov): `releaseEvidence(hop, record, Boolean(<the verified bundle>))`, as in approve.
+    const trust = { hop, release: releaseEvidence(hop, staged.record, false) }
+    const { review } = await reviewStaged(staged.record, staged, registry, conf.flat, registryManifest, trust)
     return { review, record: staged.record, manifest: staged.contents.manifest, facts }
   } catch (error) {
     return { error, ...(facts && { facts }) }

@@ -57,6 +57,11 @@ describe('TRUST_DOWNGRADE against a previous version on the test registry', () =
     const doc = (await (await fetch(`${registry.url}${name}`)).json()) as { versions: Record<string, unknown> }
     expect(doc.versions['1.0.0']).toMatchObject({ dist: { attestations: ATTESTATIONS }, _npmUser: { trustedPublisher: { id: 'github' } } })
 
+    // view shows the same review.
+    const view = await sb.run(['view', id, '--json', '--backend', sb.backend], { cwd: strict, env })
+    expect(view.code, view.all).toBe(0)
+    expect(parseJson<Findings>(view.stdout).review.findings.filter((f) => f.code === 'TRUST_DOWNGRADE').map((f) => f.args.evidence)).toEqual(['provenance', 'trustedPublisher'])
+
     // The policy stops it before any code is sent: a dummy code proves that.
     const refused = await sb.run(['approve', id, '--yes', '--otp', '000000', '--backend', sb.backend], { cwd: strict, env })
     expect(refused.code, refused.all).toBe(1)
