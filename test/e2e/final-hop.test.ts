@@ -128,6 +128,23 @@ describe('final hop: stage on the registry, approve there', () => {
     }
   })
 
+  it('approves the staged item with web-based 2FA: the sign-in URL for the approval, then the token', async () => {
+    const approver = await registry.createUser()
+    const proxy = await startRegistryProxy(registry, { webAuth: { user: approver, autoCompleteAfterMs: 500 } })
+    try {
+      const release = await stageForApprover(registry, 'hop-web', proxy.url)
+      const npmrc = await approver.writeNpmrc(path.join(release.sb.dir, 'web-approver'), proxy.url)
+      const r = await release.sb.run(['approve', release.id, '--yes', '--auth-type', 'web', '--backend', release.sb.backend], { env: { ...release.env, ...AUTO, NPM_CONFIG_USERCONFIG: npmrc } })
+      expect(r.code, r.all).toBe(0)
+      expect(r.stderr).toContain('Authenticate your account at:')
+      expect(proxy.challenges.map((c) => c.method + ' ' + c.path.replace(/[0-9a-f-]{36}/, '<id>'))).toEqual(['POST /-/stage/<id>/approve'])
+      expect(puts(proxy)).toEqual([])
+      expect(await publishedIntegrity(release.sb, registry.url, `${release.name}@1.0.0`)).toBe(release.integrity)
+    } finally {
+      await proxy.stop()
+    }
+  })
+
   it('--final-hop publish publishes directly (a PUT), and nothing is staged on the registry', async () => {
     const proxy = await startRegistryProxy(registry)
     try {
@@ -265,6 +282,43 @@ describe('final hop: a registry still validating the staged version', () => {
       expect(approvals(proxy).map((q) => q.status)).toEqual([409, 409, 201])
       expect(stagePosts(proxy)).toHaveLength(1)
       expect(await publishedIntegrity(sb, registry.url, `${name}@1.0.0`)).toBe(integrity)
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('polls the version status without using the one-time password while it says validating, then approves once', async () => {
+    const statuses = ['validating', 'validating', 'staged']
+    const proxy = await startRegistryProxy(registry, {
+      // npm's status route, which Verdaccio lacks, played by the proxy.
+      refuse: (method, p) => (method === 'GET' && /\/-\/package\/.+\/version\/1\.0\.0\/status$/.test(p) ? { status: 200, error: '', body: { status: statuses.shift() ?? 'staged' } } : undefined),
+    })
+    try {
+      const { sb, name, id, integrity, approver, env } = await staged(proxy)
+      const r = await sb.run(['approve', id, '--yes', '--otp', await approver.otp(), '--backend', sb.backend], { env })
+      expect(r.code, r.all).toBe(0)
+      expect(r.stderr).toMatch(/still being validated .*attempt 1/)
+      expect(r.stderr).toMatch(/still being validated .*attempt 2/)
+      expect(proxy.requests.filter((q) => q.path.endsWith('/version/1.0.0/status'))).toHaveLength(3)
+      expect(approvals(proxy).map((q) => q.status)).toEqual([201])
+      expect(await publishedIntegrity(sb, registry.url, `${name}@1.0.0`)).toBe(integrity)
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('a version the registry blocked is never approved; it says why', async () => {
+    const proxy = await startRegistryProxy(registry, {
+      refuse: (method, p) => (method === 'GET' && p.endsWith('/version/1.0.0/status') ? { status: 200, error: '', body: { status: 'blocked' } } : undefined),
+    })
+    try {
+      const { sb, name, id, approver, env, readRecord } = await staged(proxy)
+      const r = await sb.run(['approve', id, '--yes', '--otp', await approver.otp(), '--backend', sb.backend], { env })
+      expect(r.code, r.all).toBe(1)
+      expect(r.stderr).toContain('blocked the staged')
+      expect(approvals(proxy)).toEqual([])
+      expect((await readRecord()).state).toBe('pending')
+      expect(await publishedIntegrity(sb, registry.url, `${name}@1.0.0`)).toBeNull()
     } finally {
       await proxy.stop()
     }
