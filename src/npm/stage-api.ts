@@ -70,11 +70,12 @@ export async function stageOnRegistry(
     defaultTag: target.tag,
     access: target.access,
     ...writeLimits(),
-    ...input.extra,
   }
-  if (!input.extra || !('provenanceFile' in input.extra)) delete opts.provenance
-  // Staging takes no second factor (it is deferred to the approval).
+  // npm's `provenance` from .npmrc would make libnpmpublish sign here, on the approver's machine (and
+  // clash with a bundle made in CI); staging takes no second factor (it is deferred to the approval).
+  delete opts.provenance
   delete opts.otp
+  Object.assign(opts, input.extra)
   let res: unknown
   try {
     res = await publish(input.manifest, input.bytes, opts)
