@@ -62,6 +62,8 @@ export interface ReportExtras {
   verified?: { expect: boolean; local?: string }
   /** Registry backend: install-relevant fields of the served manifest that differ from the tarball's package.json. */
   manifestMismatch?: string[]
+  /** Record stores: how the release reached the registry (./final-hop.ts). */
+  hop?: 'publish' | 'stage'
 }
 
 export interface Finished {
@@ -255,7 +257,14 @@ async function claimAndPublish(backend: CasStagingBackend, ready: Ready, session
   const manifestMismatch = ready.hop === 'stage' ? await servedManifestCheck(ready, ctx) : []
   return {
     record: approved,
-    how: { alreadyApproved: false, review: ready.review, policy: ready.policy, ...(ready.verified && { verified: ready.verified }), ...(manifestMismatch.length && { manifestMismatch }) },
+    how: {
+      alreadyApproved: false,
+      review: ready.review,
+      policy: ready.policy,
+      hop: ready.hop === 'stage' ? 'stage' : 'publish',
+      ...(ready.verified && { verified: ready.verified }),
+      ...(manifestMismatch.length && { manifestMismatch }),
+    },
   }
 }
 

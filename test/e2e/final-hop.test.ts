@@ -68,7 +68,9 @@ describe('final hop: stage on the registry, approve there', () => {
       expect(record.state).toBe('approved')
       expect(approved[0]?.path).toBe(`/-/stage/${record.finalHop?.stageId}/approve`)
       expect(record.finalHop?.registry).toBe(proxy.url)
-      expect(parseJson<{ state: string; approvedBy: string }>(r.stdout)).toMatchObject({ state: 'approved', approvedBy: approver.name })
+      expect(parseJson<{ state: string; approvedBy: string }>(r.stdout)).toMatchObject({ state: 'approved', approvedBy: approver.name, finalHop: { hop: 'stage', stageId: record.finalHop?.stageId } })
+      // What the registry now serves is the manifest that was reviewed: no warning.
+      expect(r.stderr).not.toContain('differ from the package.json')
       expect(await publishedIntegrity(sb, registry.url, `${name}@1.0.0`)).toBe(integrity)
       // What Verdaccio 9 records of the approval: the publishing user is whatever the staged document
       // said (nothing: libnpmpublish sends no _npmUser), and no approver. The public registry records one.
