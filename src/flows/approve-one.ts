@@ -38,7 +38,7 @@ import { followUp } from './follow-up.js'
 import { loadVerified, type Verified } from './verify.js'
 import { inline } from '../ui/sanitize.js'
 import type { ReleaseHop } from '../core/review.js'
-import { chooseHop, describeHop, releaseEvidence, stageThenApprove } from './final-hop.js'
+import { chooseHop, describeHop, releaseEvidence, reportRecordedApprover, stageThenApprove } from './final-hop.js'
 
 export interface ApprovalContext {
   opts: ApproveRequest
@@ -255,6 +255,7 @@ async function claimAndPublish(backend: CasStagingBackend, ready: Ready, session
 
   const { record: approved } = await markApproved(backend, held.current, by, deps, timing, out)
   const manifestMismatch = ready.hop === 'stage' ? await servedManifestCheck(ready, ctx) : []
+  if (ready.hop === 'stage') await reportRecordedApprover(target, ctx)
   return {
     record: approved,
     how: {

@@ -18,7 +18,7 @@ import { StagePublishError, redact } from '../errors.js'
 import { parseDuration } from '../core/duration.js'
 import { manifestMismatches } from '../core/manifest-confusion.js'
 import type { ReleaseHop } from '../core/review.js'
-import type { ReleaseEvidence } from '../core/trust-evidence.js'
+import { readPublishedEvidence, type ReleaseEvidence } from '../core/trust-evidence.js'
 import type { StagedRecord } from '../core/record.js'
 import { createRegistryBackend } from '../backends/registry.js'
 import { isNative, type CasStagingBackend, type NativeStagingBackend, type StagingBackend, type Versioned } from '../backends/types.js'
@@ -105,6 +105,18 @@ export function describeHop(hop: ReleaseHop, registry: string): string | undefin
   if (hop === 'stage') return `Final hop: staged on ${where} through its staging API, then approved there with your one-time password, so the registry records your approval (--final-hop publish publishes directly instead).`
   if (hop === 'publish') return `Final hop: published directly to ${where} with your credentials.`
   return undefined
+}
+
+/**
+ * After a staging final hop: whether the registry recorded the approval on the published version
+ * (`_npmUser.approver`, as npmjs.com does). Said when it did not (Verdaccio 9 records none), so the
+ * evidence shown before the code is not left standing as a promise.
+ */
+export async function reportRecordedApprover(target: Target, ctx: HopContext): Promise<void> {
+  const published = await lookupPublished(target, ctx.conf.flat).catch(() => null)
+  if (!published?.exists) return
+  if (readPublishedEvidence(published.manifest).approver) return
+  ctx.out.warn(`${inline(redact(target.registry))} published ${inline(target.name)}@${inline(target.version)} through its staging API but recorded no approver on it (_npmUser.approver): installers there see no recorded approval.`)
 }
 
 export interface StageHopInput {

@@ -76,6 +76,8 @@ describe('final hop: stage on the registry, approve there', () => {
       // (libnpmpublish sends no _npmUser) and never writes _npmUser, so no approver either; npmjs.com records one.
       expect(await npmView(sb.dir, sb.env, `${name}@1.0.0`, '_npmUser')).toBeUndefined()
       expect(await npmView(sb.dir, sb.env, `${name}@1.0.0`, 'version')).toBe('1.0.0')
+      // ...and approve says so instead of leaving "recorded approver: yes" standing.
+      expect(r.stderr).toContain(`published ${name}@1.0.0 through its staging API but recorded no approver on it`)
     } finally {
       await proxy.stop()
     }
@@ -158,6 +160,19 @@ describe('final hop: stage on the registry, approve there', () => {
       expect(stagePosts(proxy)).toEqual([])
       expect(approvals(proxy)).toEqual([])
       expect(await publishedIntegrity(sb, registry.url, `${name}@1.0.0`)).toBe(integrity)
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('--final-hop publish with a registry backend is a usage error before anything is read', async () => {
+    const proxy = await startRegistryProxy(registry)
+    try {
+      const { sb, env } = await staged(proxy)
+      const r = await sb.run(['approve', '00000000-0000-4000-8000-000000000000', '--yes', '--otp', '000000', '--final-hop', 'publish', '--backend', `registry+${proxy.url}`], { env })
+      expect(r.code, r.all).toBe(2)
+      expect(r.stderr).toContain('--final-hop publish: releases staged on a registry are approved there')
+      expect(proxy.requests.filter((q) => q.path.startsWith('/-/stage'))).toEqual([])
     } finally {
       await proxy.stop()
     }
