@@ -38,7 +38,8 @@ import { followUp } from './follow-up.js'
 import { loadVerified, type Verified } from './verify.js'
 import { inline } from '../ui/sanitize.js'
 import type { ReleaseHop } from '../core/review.js'
-import { chooseHop, describeHop, releaseEvidence, reportRecordedApprover, stageThenApprove } from './final-hop.js'
+import { chooseHop, describeHop, releaseEvidence, reportRecordedApprover } from './final-hop.js'
+import { stageThenApprove } from './final-hop-stage.js'
 
 export interface ApprovalContext {
   opts: ApproveRequest
