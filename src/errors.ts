@@ -43,6 +43,7 @@ export type ErrorCode =
   | 'ENOSTAGE'
   /** Trusted publishing (OIDC): no id token, or the registry would not exchange it / stage with it. */
   | 'EOIDC'
+  | 'EVALIDATING'
   | 'EABORTED'
   | 'ECONFIG'
   | 'EPACK'

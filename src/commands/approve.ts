@@ -3,7 +3,7 @@
  * show what is being approved, ask for confirmation and a one-time password (once for a batch), then
  * publish with the approver's own npm credentials, dependencies first.
  */
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
 import { defaultDeps, type Deps } from '../flows/context.js'
 import type { ApproveRequest } from '../flows/approve.js'
 import { outputFor, requestOf, type CommonOptions } from './shared.js'
@@ -27,6 +27,9 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .option('--expect <digest>', 'refuse unless the staged tarball has this integrity (sha512-...) or shasum (40 hex), e.g. the one CI printed')
     .option('--verify-local [dir]', 'pack this folder (default: the current one) as staging does and refuse unless every file is identical')
     .option('--ignore-scripts', 'with --verify-local: do not run prepublishOnly, prepack, prepare or postpack while packing')
+    .addOption(
+      new Option('--final-hop <how>', 'releases staged in a directory or bucket: publish directly, or stage on the registry\'s own staging API and approve there with your one-time password (default: auto, stage where the registry supports it)').choices(['auto', 'publish', 'stage']),
+    )
     .option('--backend <url>', 'where releases are staged')
     .option('--json', 'print the result (with the review) as JSON')
     .action(async (ids: string[], opts: ApproveOptions) => runApprove(ids, opts, deps()))

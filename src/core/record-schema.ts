@@ -5,7 +5,7 @@
  * A field that breaks a rule makes the whole record corrupt; the reason names the field, never
  * its value. No string of a record may hold a control, bidi or zero-width character. Pure.
  */
-import { RECORD_SCHEMA, type CiInfo, type Claim, type GitInfo, type PackedFile, type SetMember, type StagedRecord, type StoredState } from './record-types.js'
+import { RECORD_SCHEMA, type CiInfo, type Claim, type FinalHop, type GitInfo, type PackedFile, type SetMember, type StagedRecord, type StoredState } from './record-types.js'
 import { firstUnsafeChar, MAX_REASON } from './text.js'
 import {
   COMMIT_RE, httpUrlRule, integrityRule, isUuid, packageNameRule, packagePathRule, PROVIDER_RE, registryRule, remoteRule, SHASUM_RE,
@@ -131,6 +131,15 @@ function readClaim(v: unknown): Claim {
   })
 }
 
+function readFinalHop(v: unknown): FinalHop {
+  const o = object(v, 'finalHop')
+  return {
+    registry: text(own(o, 'registry'), 'finalHop.registry', L.url, registryRule),
+    stageId: text(own(o, 'stageId'), 'finalHop.stageId', 36, (s) => (isUuid(s) && s === s.toLowerCase() ? undefined : 'is not a lower-case UUID')),
+    at: time('finalHop.at')(own(o, 'at')),
+  }
+}
+
 function readSetMember(v: unknown, i: number): SetMember {
   const o = object(v, `setMembers[${i}]`)
   return {
@@ -183,6 +192,7 @@ function read(data: unknown, options: SchemaOptions): StagedRecord {
     ci: maybe('ci', readCi),
     state: oneOf(own(r, 'state'), 'state', STATES),
     claim: maybe('claim', readClaim),
+    finalHop: maybe('finalHop', readFinalHop),
     approvedAt: maybe('approvedAt', time('approvedAt')),
     approvedBy: maybe('approvedBy', shortText('approvedBy')),
     rejectedAt: maybe('rejectedAt', time('rejectedAt')),

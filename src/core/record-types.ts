@@ -30,6 +30,17 @@ export interface CiInfo {
   ref?: string
 }
 
+/**
+ * Record stores: the item an approval staged on the target registry's own staging API (the final hop),
+ * written by compare-and-set right after staging, so an approval that resumes after a crash looks
+ * there first. A hint, never proof: the item is checked against the verified bytes before it is reused.
+ */
+export interface FinalHop {
+  registry: string
+  stageId: string
+  at: string
+}
+
 export interface Claim {
   by: string
   at: string
@@ -82,6 +93,7 @@ export interface StagedRecord {
   ci?: CiInfo
   state: StoredState
   claim?: Claim
+  finalHop?: FinalHop
   approvedAt?: string
   approvedBy?: string
   rejectedAt?: string

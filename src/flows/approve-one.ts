@@ -38,6 +38,9 @@ import { followUp } from './follow-up.js'
 import { loadVerified, type Verified } from './verify.js'
 import { inline } from '../ui/sanitize.js'
 import { notifyExpired } from './notify.js'
+import type { ReleaseHop } from '../core/review.js'
+import { chooseHop, describeHop, releaseEvidence, reportRecordedApprover } from './final-hop.js'
+import { stageThenApprove } from './final-hop-stage.js'
 
 export interface ApprovalContext {
   opts: ApproveRequest
@@ -61,6 +64,8 @@ export interface ReportExtras {
   verified?: { expect: boolean; local?: string }
   /** Registry backend: install-relevant fields of the served manifest that differ from the tarball's package.json. */
   manifestMismatch?: string[]
+  /** Record stores: how the release reached the registry (./final-hop.ts). */
+  hop?: 'publish' | 'stage'
 }
 
 export interface Finished {
@@ -83,6 +88,8 @@ export interface Ready {
    * publishes, and what a registry's own staged document is compared with, before and after approval.
    */
   manifest: Manifest
+  /** How the release reaches the registry (./final-hop.ts), decided before the review and shown with it. */
+  hop: ReleaseHop
 }
 
 export type Prepared = { done: Finished } | { ready: Ready }
@@ -115,9 +122,14 @@ export async function prepareApproval(current: Versioned, ctx: ApprovalContext, 
   if (early) return { done: early }
 
   // What is being approved, against what is published: before the confirmation and the OTP prompt.
+  const hop = await chooseHop(backend, target, ctx)
+  // SEAM(prov): `releaseEvidence(hop, record, Boolean(<the verified bundle>))` once prov loads it here (Ready.provenance).
+  const trust = { hop, release: releaseEvidence(hop, record, false) }
   const registryManifest = await registryManifestCheck(current, staged, manifest)
-  const { review, policy } = await presentReview(record, staged, target.registry, ctx.conf.flat, ctx.gate, out, followUp(ctx.backend, `reject ${record.id}`), registryManifest)
-  return { ready: { current, record, staged, target, review, policy, manifest, ...(verified && { verified }) } }
+  const { review, policy } = await presentReview(record, staged, target.registry, ctx.conf.flat, ctx.gate, out, followUp(ctx.backend, `reject ${record.id}`), registryManifest, trust)
+  const hopLine = describeHop(hop, target.registry)
+  if (hopLine) out.tell(hopLine)
+  return { ready: { current, record, staged, target, review, policy, manifest, hop, ...(verified && { verified }) } }
 }
 
 /** Where the release goes: where it was staged for (or --registry); a native backend publishes where it stages. */
@@ -185,51 +197,80 @@ async function claimAndPublish(backend: CasStagingBackend, ready: Ready, session
   const { target, staged, record, manifest } = ready
   const by = await approverIdentity(target.registry, ctx)
 
-  const current = await claim(backend, ready.current, by, timing, deps, out, selfFor(target.registry, ctx))
-  if (alreadyDone(current.record)) return { record: current.record, how: { alreadyApproved: true } }
-  const held = current
+  const claimed = await claim(backend, ready.current, by, timing, deps, out, selfFor(target.registry, ctx))
+  if (alreadyDone(claimed.record)) return { record: claimed.record, how: { alreadyApproved: true } }
+  // The record as this approval last wrote it: the final hop writes the stage id on it.
+  const held = { current: claimed }
 
   // A signal while the claim is held (at the OTP prompt, waiting for a web sign-in) lets it go. During
-  // a publish request the outcome is unknown: wait briefly for the answer; without one the claim stays,
-  // so nobody else publishes while ours may still land. Its host and pid let this approver take it
-  // over at once (the registry is checked first); anyone else after the claim timeout.
+  // a publish (or approve) request the outcome is unknown: wait briefly for the answer; without one the
+  // claim stays, so nobody else publishes while ours may still land. Its host and pid let this approver
+  // take it over at once (the registry is checked first); anyone else after the claim timeout.
   let inFlight: Promise<boolean> | undefined
+  const track = (sent: Promise<boolean>): void => {
+    inFlight = sent.finally(() => (inFlight = undefined))
+  }
   const letGo = untilReleased(async () => {
     if (inFlight) {
       const published = await Promise.race([inFlight, new Promise<undefined>((r) => setTimeout(() => r(undefined), PUBLISH_GRACE_MS).unref())])
       if (published === undefined) return
       if (published) {
-        await markApproved(backend, held, by, deps, timing, out).catch(() => undefined)
+        await markApproved(backend, held.current, by, deps, timing, out).catch(() => undefined)
         return
       }
     }
-    // Pending again is safe even if this is wrong: the next approval checks the registry first.
-    await release(backend, held)
+    // Pending again is safe even if this is wrong: the next approval checks the registry first, and
+    // reuses an item the final hop staged.
+    await release(backend, held.current)
   })
+  const otp = otpContext(record, target.registry, ctx)
   try {
-    const attempt = await withOneTimePassword(
-      ({ otp }) => {
-        const sent = publishOnce({ target, manifest, bytes: staged.bytes, flat: conf.flat, ...(otp && { otp }) }, deps.publishFn)
-        inFlight = sent.then((r) => r.ok, () => false).finally(() => (inFlight = undefined))
-        return sent
-      },
-      session,
-      otpContext(record, target.registry, ctx),
-    )
-    if (!attempt.ok) {
-      const finished = await alreadyPublished(current, target, ctx)
-      if (finished) return finished
-      throw new StagePublishError('EPUBLISHCONFLICT', `The registry refused ${target.name}@${target.version}: ${attempt.message}`)
+    if (ready.hop === 'stage') {
+      const approver = await whoami(target.registry, conf.flat)
+      // SEAM(prov): `extra: <libnpmpublish options carrying Ready.provenance>` sends the bundle with the staged document.
+      const result = await stageThenApprove({ backend, held, target, manifest, bytes: staged.bytes, approver, session, otp, onApproveSent: track }, ctx)
+      if (result === 'exists') {
+        const finished = await alreadyPublished(held.current, target, ctx)
+        if (finished) return finished
+        throw new StagePublishError('EPUBLISHCONFLICT', `The registry refused ${target.name}@${target.version}: it says the version exists, but it is not published`)
+      }
+    } else {
+      const attempt = await withOneTimePassword(
+        ({ otp: code }) => {
+          const sent = publishOnce({ target, manifest, bytes: staged.bytes, flat: conf.flat, ...(code && { otp: code }) }, deps.publishFn)
+          track(sent.then((r) => r.ok, () => false))
+          return sent
+        },
+        session,
+        otp,
+      )
+      if (!attempt.ok) {
+        const finished = await alreadyPublished(held.current, target, ctx)
+        if (finished) return finished
+        throw new StagePublishError('EPUBLISHCONFLICT', `The registry refused ${target.name}@${target.version}: ${attempt.message}`)
+      }
     }
   } catch (err) {
-    await release(backend, current)
+    await release(backend, held.current)
     throw err
   } finally {
     letGo()
   }
 
-  const { record: approved } = await markApproved(backend, current, by, deps, timing, out)
-  return { record: approved, how: { alreadyApproved: false, review: ready.review, policy: ready.policy, ...(ready.verified && { verified: ready.verified }) } }
+  const { record: approved } = await markApproved(backend, held.current, by, deps, timing, out)
+  const manifestMismatch = ready.hop === 'stage' ? await servedManifestCheck(ready, ctx) : []
+  if (ready.hop === 'stage') await reportRecordedApprover(target, ctx)
+  return {
+    record: approved,
+    how: {
+      alreadyApproved: false,
+      review: ready.review,
+      policy: ready.policy,
+      hop: ready.hop === 'stage' ? 'stage' : 'publish',
+      ...(ready.verified && { verified: ready.verified }),
+      ...(manifestMismatch.length && { manifestMismatch }),
+    },
+  }
 }
 
 async function approveNatively(native: NativeApproval, ready: Ready, session: OtpSession, ctx: ApprovalContext): Promise<Finished> {

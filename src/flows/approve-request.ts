@@ -4,6 +4,7 @@
  */
 import type { BackendRequest } from './context.js'
 import type { PinOptions } from './pin.js'
+import type { FinalHopChoice } from './final-hop.js'
 
 export interface ApproveRequest extends BackendRequest, PinOptions {
   otp?: string
@@ -18,4 +19,9 @@ export interface ApproveRequest extends BackendRequest, PinOptions {
   package?: string
   /** Every pending release. */
   all?: boolean
+  /**
+   * Record stores: publish directly, or stage on the registry's own staging API and approve there;
+   * auto (default) stages where the registry implements it.
+   */
+  finalHop?: FinalHopChoice
 }

@@ -7,7 +7,7 @@
  */
 import { StagePublishError } from '../errors.js'
 import { parseDuration } from '../core/duration.js'
-import type { Versioned } from '../backends/types.js'
+import { isNative, type Versioned } from '../backends/types.js'
 import { loadNpmConfig } from '../npm/config.js'
 import { createPrompts } from '../ui/prompts.js'
 import { renderApprovalSummary } from '../ui/render.js'
@@ -23,6 +23,7 @@ import { factsOf } from './facts.js'
 import { loadGate } from './review.js'
 import { requireComplete, resolveName, selectReleases } from './select.js'
 import { announceApproved, isNewlyApproved } from './notify.js'
+import { finalHopChoice } from './final-hop.js'
 
 export type { ApproveRequest }
 
@@ -62,8 +63,15 @@ export async function approveRelease(names: string[], opts: ApproveRequest, deps
   if (many) refusePins(pins)
   const gate = await loadGate(deps.cwd, opts.allow ?? [])
   const waitMs = parseDuration(opts.wait ?? DEFAULT_WAIT_FOR_OTHER)
+  finalHopChoice(opts.finalHop, deps.env) // a bad STAGE_PUBLISH_FINAL_HOP is a usage error before any I/O
 
   const backend = await backendFor(opts, deps)
+  if (opts.finalHop === 'publish' && isNative(backend)) {
+    throw new StagePublishError('EUSAGE', '--final-hop publish: releases staged on a registry are approved there, never published around it', {
+      hint: '--final-hop chooses how releases staged in a directory or a bucket reach the registry; leave it out with --backend registry.',
+      exitCode: 2,
+    })
+  }
   const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env, flags: { ...(opts.userconfig && { userconfig: opts.userconfig }) } })
   // npm's `color` from .npmrc: loaded here anyway, so it costs nothing (src/ui/color.ts).
   if (!conf.isDefault('color')) out.useNpmColor(conf.get('color'))

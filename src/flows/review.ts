@@ -4,7 +4,8 @@
  */
 import { StagePublishError } from '../errors.js'
 import type { DetailedRecord, StagedRecord } from '../core/record.js'
-import { reviewRelease, type Review, type ReviewInput } from '../core/review.js'
+import { reviewRelease, type ReleaseHop, type Review, type ReviewInput } from '../core/review.js'
+import type { ReleaseEvidence } from '../core/trust-evidence.js'
 import { manifestMismatches } from '../core/manifest-confusion.js'
 import { publishManifest } from '../npm/publish-manifest.js'
 import { ALWAYS_REFUSED, applyPolicy, parsePolicy, type Policy, type PolicyResult } from '../core/policy.js'
@@ -19,6 +20,13 @@ import { readProjectStageConfig, type Deps } from './context.js'
 import { loadVerified } from './verify.js'
 import { listedSetMembers } from './select.js'
 import { factsOf } from './facts.js'
+import { defaultHop, releaseEvidence } from './final-hop.js'
+
+/** How a release will reach the registry and the trust evidence it will then carry (for TRUST_DOWNGRADE). */
+export interface ReleaseTrust {
+  hop: ReleaseHop
+  release: ReleaseEvidence
+}
 
 export interface Reviewed {
   review: Review
@@ -32,6 +40,7 @@ export async function reviewStaged(
   registry: string,
   flat: Record<string, unknown>,
   registryManifest?: ReviewInput['registryManifest'],
+  trust?: ReleaseTrust,
 ): Promise<Reviewed> {
   const baseline = await fetchBaseline({ name: record.packageName, version: record.version, tag: record.tag, registry }, flat)
   // CI knows the full ref (refs/tags/v1.2.3); a local staging knows only the branch.
@@ -47,6 +56,7 @@ export async function reviewStaged(
     packedSize: staged.bytes.length,
     ...(baseline.packedSize !== undefined && { previousPackedSize: baseline.packedSize }),
     ...(registryManifest !== undefined && { registryManifest }),
+    ...(trust && { trust: { ...trust, published: baseline.evidence } }),
   })
   return { review, baseline }
 }
@@ -107,8 +117,9 @@ export async function presentReview(
   /** `stage-publish reject <id> [--backend ...]`, for the hint when the policy refuses. */
   rejectCommand: string,
   registryManifest?: ReviewInput['registryManifest'],
+  trust?: ReleaseTrust,
 ): Promise<{ review: Review; policy: PolicyVerdict }> {
-  const { review } = await reviewStaged(record, staged, registry, flat, registryManifest)
+  const { review } = await reviewStaged(record, staged, registry, flat, registryManifest, trust)
   out.tell(renderReview(review, { color: reviewColors(out.style) }))
   const result = applyPolicy(review.findings, gate.policy, gate.allow)
   const verdict = renderPolicy(gate.policy, result, out.style)
@@ -150,7 +161,10 @@ export async function reviewForView(
     await listedSetMembers(backend, record)
     const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env })
     const registryManifest = await registryManifestCheck(current, staged)
-    const { review } = await reviewStaged(staged.record, staged, registry, conf.flat, registryManifest)
+    const hop = await defaultHop(backend, registry, deps.env, conf.flat)
+    // SEAM(prov): `releaseEvidence(hop, record, Boolean(<the verified bundle>))`, as in approve.
+    const trust = { hop, release: releaseEvidence(hop, staged.record, false) }
+    const { review } = await reviewStaged(staged.record, staged, registry, conf.flat, registryManifest, trust)
     return { review, record: staged.record, manifest: staged.contents.manifest, facts }
   } catch (error) {
     return { error, ...(facts && { facts }) }

@@ -10,6 +10,7 @@ import { chooseBaseline, type Review } from '../core/review.js'
 import { optionsFor, readLimits, readPackument, registryError } from './publish.js'
 import { readTarball, type TarballContents } from './tarball.js'
 import { LIMIT_ENV, tarballLimits } from '../core/limits.js'
+import { readPublishedEvidence, type PublishedEvidence } from '../core/trust-evidence.js'
 import { readStreamBounded } from '../backends/bounded-read.js'
 
 const require = createRequire(import.meta.url)
@@ -32,18 +33,21 @@ export interface Baseline {
   packedSize?: number
   distTags: Record<string, string>
   versions: string[]
+  /** The trust evidence each published version carries (provenance, trusted publisher, approver). */
+  evidence: Array<{ version: string; evidence: PublishedEvidence }>
 }
 
 export async function fetchBaseline(target: BaselineTarget, flat: Flat): Promise<Baseline> {
   const packument = await readPackument(target, flat)
-  if (!packument) return { baseline: { version: null, reason: 'first-release' }, contents: null, distTags: {}, versions: [] }
+  if (!packument) return { baseline: { version: null, reason: 'first-release' }, contents: null, distTags: {}, versions: [], evidence: [] }
   const { distTags, versions } = packument
+  const evidence = versions.map((version) => ({ version, evidence: readPublishedEvidence(packument.manifests[version]) }))
   const baseline = chooseBaseline({ tag: target.tag, version: target.version, distTags, publishedVersions: versions })
-  if (baseline.version === null) return { baseline, contents: null, distTags, versions }
+  if (baseline.version === null) return { baseline, contents: null, distTags, versions, evidence }
   const bytes = await downloadTarball(target, baseline.version, packument.dists[baseline.version]?.integrity, flat)
   // Published long ago, perhaps by an older npm: read leniently (see ReadTarballOptions.kind), within the same limits.
   const contents = await readTarball(bytes, `The published tarball of ${target.name}@${baseline.version}`, { kind: 'published' })
-  return { baseline, contents, packedSize: bytes.length, distTags, versions }
+  return { baseline, contents, packedSize: bytes.length, distTags, versions, evidence }
 }
 
 async function downloadTarball(target: BaselineTarget, version: string, integrity: string | undefined, flat: Flat): Promise<Buffer> {

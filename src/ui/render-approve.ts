@@ -19,6 +19,8 @@ export interface ApprovedView {
     policy?: unknown
     verified?: { expect: boolean; local?: string }
     manifestMismatch?: string[]
+    /** How it reached the registry (record stores): published directly, or staged and approved there. */
+    hop?: 'publish' | 'stage'
   }
   now: Date
 }
@@ -40,6 +42,7 @@ export function approvedJson({ record, how }: ApprovedView): Record<string, unkn
     ...(how.policy ? { policy: how.policy } : {}),
     ...(how.verified && { verified: how.verified }),
     ...(how.manifestMismatch && { manifestMismatch: how.manifestMismatch }),
+    ...(how.hop && { finalHop: { hop: how.hop, ...(how.hop === 'stage' && record.finalHop && { stageId: record.finalHop.stageId }) } }),
   }
 }
 

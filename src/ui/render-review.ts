@@ -4,7 +4,8 @@
  * Paths, commands and specs come from the tarball and are attacker-controlled: every one is passed
  * through `inline()` (./sanitize.ts) so escape sequences or bidi characters cannot redraw or reorder the screen.
  */
-import { severityRank, type Finding, type FindingArgsMap, type FindingCode, type Review, type Severity } from '../core/review.js'
+import { severityRank, type Finding, type FindingArgsMap, type FindingCode, type ReleaseHop, type Review, type Severity } from '../core/review.js'
+import { EVIDENCE_KINDS, type EvidenceKind } from '../core/trust-evidence.js'
 import { formatBytes } from './format.js'
 import type { Style as OutputStyle } from './output.js'
 import { inline } from './sanitize.js'
@@ -79,12 +80,54 @@ const SECRET_REASONS: Record<string, string> = {
 const STEP_WORDS: Record<string, string> = { premajor: 'major prerelease', preminor: 'minor prerelease', prepatch: 'patch prerelease' }
 const step = (a: FindingArgsMap['VERSION_MAJOR'], kind: string): string => `${STEP_WORDS[a.step] ?? kind} step: ${s(a.from)} → ${s(a.to)}`
 
+const HOP_WORDS: Record<ReleaseHop, string> = {
+  publish: 'published directly with your credentials',
+  stage: 'staged on the registry and approved there by you',
+  native: 'approved on the registry it was staged on',
+}
+const PNPM = "pnpm's trustPolicy: no-downgrade refuses to install a version with weaker evidence than earlier ones"
+
+/** TRUST_DOWNGRADE, by what is missing: what the earlier version has, how this one would go out, and the way to keep it. */
+const TRUST_WORDING: Record<EvidenceKind, (version: string, hop: ReleaseHop) => string> = {
+  provenance: (v, hop) =>
+    `${v} was published with a provenance attestation; this release has no verified provenance bundle and would be ${HOP_WORDS[hop]} without one. ${PNPM}. ` +
+    'Provenance is made in CI for the exact staged bytes: stage it again with --provenance (or --provenance-file)',
+  trustedPublisher: (v, hop) =>
+    `${v} was published by a trusted publisher (CI through OIDC); this release would be ${HOP_WORDS[hop]}, which never records one. ${PNPM}. ` +
+    'Only CI can keep it: stage on the registry itself from CI with trusted publishing (--backend registry) and approve it there',
+  approver: (v, hop) =>
+    `${v} records the person who approved it through the registry's staging; this release would be ${HOP_WORDS[hop]} and record none. ` +
+    "Installers that compare trust evidence (as pnpm's trustPolicy: no-downgrade does) would see weaker evidence. " +
+    'Approve it with --final-hop stage on a registry that implements npm\'s staging API, or stage it there (--backend registry)',
+}
+
+const EVIDENCE_WORDS: Record<EvidenceKind, string> = { provenance: 'provenance', trustedPublisher: 'trusted publisher', approver: 'recorded approver' }
+
+/** The trust evidence lines of a review: what the release will carry, and what the version compared with carries. */
+export function renderTrust(trust: NonNullable<Review['trust']>, baselineVersion: string | null, color: RenderOptions['color']): string[] {
+  const value = (v: boolean | 'unknown'): string => (v === 'unknown' ? 'unknown' : v ? 'yes' : 'no')
+  const lines = [
+    `${color('heading', 'Trust evidence:')} this release, ${HOP_WORDS[trust.hop]}, will carry ` +
+      EVIDENCE_KINDS.map((k) => `${EVIDENCE_WORDS[k]}: ${value(trust.release[k])}`).join(', '),
+  ]
+  if (trust.baseline && baselineVersion !== null) {
+    const kinds = EVIDENCE_KINDS.filter((k) => trust.baseline?.[k])
+    const detail = (k: EvidenceKind): string => {
+      const d = trust.baseline?.[k]?.detail
+      return d ? `${EVIDENCE_WORDS[k]} (${inline(d)})` : EVIDENCE_WORDS[k]
+    }
+    lines.push(`  ${inline(baselineVersion)} carries ${kinds.length ? kinds.map(detail).join(', ') : 'none of them'}`)
+  }
+  return lines
+}
+
 /** One sentence per code. Typed as a complete map, so a new code without wording does not compile. */
 export const FINDING_WORDING: { [C in FindingCode]: (a: FindingArgsMap[C]) => string } = {
   MANIFEST_MISMATCH: (a) =>
     `The registry holds a manifest that differs from the package.json in the tarball on ${s(a.fields)}: npm would install by the registry's, which you cannot review here`,
   MANIFEST_UNVERIFIED: () =>
     'The registry does not show the manifest it will publish (npm installs by it), so nobody can check it against the tarball\'s package.json before approval; it is compared after publishing',
+  TRUST_DOWNGRADE: (a) => TRUST_WORDING[a.evidence](s(a.version), a.hop),
   INSTALL_SCRIPT_ADDED: (a) => `New install script "${s(a.script)}" runs on every install: ${s(a.command)}`,
   INSTALL_SCRIPT_CHANGED: (a) => `Install script "${s(a.script)}" changed: ${s(a.from)} → ${s(a.to)}`,
   NATIVE_BINARY_ADDED: (a) => `New native binary ${s(a.path)} (${NATIVE_KINDS[s(a.kind)] ?? s(a.kind)}): its code cannot be reviewed`,
@@ -162,6 +205,8 @@ export function renderReview(review: Review, options: RenderOptions): string {
   for (const f of findings) {
     out.push(`  ${color(f.severity, LABELS[f.severity])} ${describeFinding(f)} ${color('dim', `[${inline(f.code)}]`)}`)
   }
+
+  if (review.trust) out.push('', ...renderTrust(review.trust, baseline.version, color))
 
   const { added, removed, changed } = review.files
   out.push('', color('heading', `Files: ${added.length} added, ${removed.length} removed, ${changed.length} changed`))

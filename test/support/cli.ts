@@ -49,6 +49,9 @@ export async function sandbox(): Promise<Sandbox> {
     NPM_CONFIG_FUND: 'false',
     NPM_CONFIG_AUDIT: 'false',
     NO_COLOR: '1',
+    // Approvals publish directly unless a test chooses the final hop (the default, auto, stages on a
+    // registry with npm's staging API, as Verdaccio 9 here is): test/e2e/final-hop.test.ts unsets it.
+    STAGE_PUBLISH_FINAL_HOP: 'publish',
   }
   const sb: Sandbox = {
     dir,

@@ -22,6 +22,7 @@
  *    `requests[i].otpReused` marks those writes.
  * 4. Refusing writes on demand (`refuse`): a function of (method, path) that returns a status and an
  *    error message makes the proxy answer that instead of forwarding; set `proxy.refuse` to change it.
+ *    With `body`, that JSON is the answer instead of `{ error }` (a route the registry lacks, e.g.).
  * 5. A registry whose staging API shows the document it holds (`showStagedDocuments`): the body of each
  *    `POST /-/stage/package/<name>` (without its attachments) is kept by the stage id the registry
  *    answered, and added as `packument` to `GET /-/stage/<id>` answers (Verdaccio keeps it but does not show it).
@@ -47,7 +48,7 @@ export interface ProxiedRequest {
   refused?: boolean;
 }
 
-export type RefuseFn = (method: string, path: string) => { status: number; error: string } | undefined;
+export type RefuseFn = (method: string, path: string) => { status: number; error: string; body?: unknown } | undefined;
 
 export interface RegistryProxyOptions {
   webAuth?: {
@@ -313,7 +314,7 @@ export async function startRegistryProxy(target: TestRegistry, opts: RegistryPro
     if (refusal) {
       await drain(req);
       requests.push({ method, path: req.url ?? '/', otp: req.headers['npm-otp'] !== undefined, status: refusal.status, refused: true });
-      sendJson(res, refusal.status, { error: refusal.error });
+      sendJson(res, refusal.status, refusal.body ?? { error: refusal.error });
       return;
     }
     const window = opts.otpWindow;

@@ -493,6 +493,7 @@ describe('renderReview', () => {
   const sampleArgs: { [C in FindingCode]: FindingArgsMap[C] } = {
     MANIFEST_MISMATCH: { fields: 'dependencies, bin' },
     MANIFEST_UNVERIFIED: {},
+    TRUST_DOWNGRADE: { evidence: 'trustedPublisher', version: from, hop: 'stage' },
     INSTALL_SCRIPT_ADDED: { script: 'postinstall', command: 'node x' },
     INSTALL_SCRIPT_CHANGED: { script: 'postinstall', from, to },
     NATIVE_BINARY_ADDED: { path, kind: 'elf' },

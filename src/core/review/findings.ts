@@ -5,6 +5,7 @@
  */
 import type { DependencyField } from '../dependency-fields.js'
 import type { TarballContents, TarballFile } from '../tarball-contents.js'
+import type { EvidenceKind, PublishedEvidence, ReleaseEvidence } from '../trust-evidence.js'
 
 export type Severity = 'info' | 'warn' | 'danger'
 export const SEVERITIES: readonly Severity[] = ['info', 'warn', 'danger']
@@ -27,6 +28,8 @@ type FileCount = { count: number; bytes: number }
 export interface FindingArgsMap {
   MANIFEST_MISMATCH: { fields: string }
   MANIFEST_UNVERIFIED: Record<string, never>
+  /** `version`: an earlier version carrying `evidence`; `hop`: how this release would reach the registry. */
+  TRUST_DOWNGRADE: { evidence: EvidenceKind; version: string; hop: ReleaseHop }
   INSTALL_SCRIPT_ADDED: { script: string; command: string }
   INSTALL_SCRIPT_CHANGED: FromTo & { script: string }
   NATIVE_BINARY_ADDED: Path & { kind: string }
@@ -74,6 +77,7 @@ export type FindingArgs<C extends FindingCode = FindingCode> = FindingArgsMap[C]
 export const FINDINGS = {
   MANIFEST_MISMATCH: 'danger',
   MANIFEST_UNVERIFIED: 'danger',
+  TRUST_DOWNGRADE: 'danger',
   INSTALL_SCRIPT_ADDED: 'danger',
   INSTALL_SCRIPT_CHANGED: 'danger',
   NATIVE_BINARY_ADDED: 'danger',
@@ -142,7 +146,16 @@ export interface Review {
   size: { packed?: number; previousPacked?: number; unpacked: number; previousUnpacked?: number }
   dependencies: DependencyChange[]
   findings: Finding[]
+  /** The trust evidence the release will carry, and what the version it is compared with carries. */
+  trust?: { hop: ReleaseHop; release: ReleaseEvidence; baseline?: PublishedEvidence }
 }
+
+/**
+ * How an approved release reaches the registry: `publish` (a direct publish with the approver's
+ * credentials), `stage` (staged on the registry's own staging API and approved there with the
+ * approver's second factor), or `native` (a release staged on the registry itself, approved there).
+ */
+export type ReleaseHop = 'publish' | 'stage' | 'native'
 
 export interface ReviewInput {
   previous: TarballContents | null
@@ -164,6 +177,11 @@ export interface ReviewInput {
    * does not show the manifest it holds. Absent for record stores (we publish the tarball's own).
    */
   registryManifest?: { mismatched: string[] } | 'unavailable'
+  /**
+   * Trust evidence: what the published versions carry (from the packument) and what this release will
+   * carry, given how it reaches the registry. Absent: not judged.
+   */
+  trust?: { hop: ReleaseHop; release: ReleaseEvidence; published: Array<{ version: string; evidence: PublishedEvidence }> }
 }
 
 /** How the parts of a review report a finding; undefined arguments are dropped. A code without arguments needs none. */

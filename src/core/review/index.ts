@@ -14,6 +14,7 @@ import { FINDINGS, severityRank, str, type Add, type FileChange, type Finding, t
 import { compareFiles, indexFiles, reviewFileRisks } from './files.js'
 import { reviewManifest } from './manifest.js'
 import { reviewRef, reviewVersion } from './versions.js'
+import { reviewTrust } from './trust.js'
 
 export {
   FINDINGS,
@@ -30,6 +31,7 @@ export {
   type FindingArgs,
   type FindingArgsMap,
   type FindingCode,
+  type ReleaseHop,
   type Review,
   type ReviewInput,
   type Severity,
@@ -59,6 +61,7 @@ export function reviewRelease(input: ReviewInput): Review {
   if (input.registryManifest === 'unavailable') add('MANIFEST_UNVERIFIED')
   else if (input.registryManifest?.mismatched.length) add('MANIFEST_MISMATCH', { fields: input.registryManifest.mismatched.join(', ') })
   reviewVersion(version, baseline, input, add)
+  reviewTrust(version, baseline.version, input, add)
   reviewRef(name, version, input, add)
 
   const now = indexFiles(staged.files, (path) => add('DUPLICATE_PATH', { path }))
@@ -93,7 +96,13 @@ export function reviewRelease(input: ReviewInput): Review {
     },
     dependencies,
     findings,
+    ...(input.trust && { trust: trustSummary(input.trust, baseline.version) }),
   }
+}
+
+function trustSummary(trust: NonNullable<ReviewInput['trust']>, baselineVersion: string | null): NonNullable<Review['trust']> {
+  const baseline = trust.published.find((p) => p.version === baselineVersion)?.evidence
+  return { hop: trust.hop, release: trust.release, ...(baseline && { baseline }) }
 }
 
 const sum = (files: TarballFile[]): number => files.reduce((n, f) => n + f.size, 0)
