@@ -8,7 +8,7 @@
  *   <prefix>/versions/<name>@<version>.json   which release holds a name@version (./reservation.ts):
  *                                 created with If-None-Match: * before the record, replaced with If-Match
  *   <prefix>/audit/<id>-<time>.json   records removed by `reject --force` (they did not parse), created once
- *   <prefix>/pending/<%-encoded name>/<id>   an empty marker per release still waiting (./pending-markers.ts):
+ *   <prefix>/pending/<%-encoded name>/<id>   a marker per release still waiting (./pending-markers.ts):
  *                                 created with If-None-Match: * before the record, deleted after the
  *                                 record's compare-and-set decides it; `list` reads only the records they name
  *   <prefix>/layout.json          present once every waiting record has its marker (the first `list` of a
@@ -237,7 +237,7 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
     concurrency,
     graceMs: MARKER_GRACE_MS,
     async create(name, id) {
-      await put(at('create the pending marker', 's3:PutObject', keys.marker(name, id)), '', { IfNoneMatch: '*' }, ['preconditionFailed', 'conflict'])
+      await put(at('create the pending marker', 's3:PutObject', keys.marker(name, id)), markerBody(name, id), { IfNoneMatch: '*' }, ['preconditionFailed', 'conflict'])
     },
     remove: ({ name, id }) => deleteKey(at('remove the pending marker', 's3:DeleteObject', keys.marker(name, id))),
   }
@@ -317,7 +317,7 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
         if (!wrote && existing !== createHash('md5').update(bytes).digest('hex')) return { created: false, reason: 'exists' }
       }
       // The marker before the record: a waiting record always has one (a crash leaves one too many, see pending-markers.ts).
-      if (isWaiting(record.state)) await put(at('create the pending marker', 's3:PutObject', keys.marker(record.packageName, id)), '', { IfNoneMatch: '*' }, ['preconditionFailed', 'conflict'])
+      if (isWaiting(record.state)) await markerStore.create(record.packageName, id)
       const rw = at('create the record', 's3:PutObject', keys.record(id))
       const res = await put(rw, serializeRecord(record), { IfNoneMatch: '*' }, ['preconditionFailed'])
       if ('failed' in res) {
@@ -502,6 +502,12 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
     }
   }
 }
+
+/**
+ * What a marker holds, for people browsing the bucket; never read back (the key says it all, and the
+ * record decides). Not empty: the SDK warns on stderr about a PutObject body it cannot measure ('').
+ */
+const markerBody = (name: string, id: string): string => `${JSON.stringify({ name, id })}\n`
 
 const stripQuotes = (etag: string | undefined): string => (etag ?? '').replace(/^W\//, '').replace(/"/g, '')
 
