@@ -388,7 +388,16 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
     async listRecords(options: ListOptions & { onCorrupt?: (id: string, err: Error) => void } = {}): Promise<Versioned[]> {
       if (!options.waiting) return readEveryRecord(options)
       // Whether every waiting record has its marker yet (a bucket staged into by an older version has none).
-      const [migrated, markers] = await Promise.all([headEtag(at('read the layout object', 's3:GetObject', keys.layout)).then((e) => e !== null), listMarkers(options.packageName)])
+      let migrated: boolean
+      let markers: Marker[] | 'flood'
+      try {
+        ;[migrated, markers] = await Promise.all([headEtag(at('read the layout object', 's3:GetObject', keys.layout)).then((e) => e !== null), listMarkers(options.packageName)])
+      } catch (err) {
+        if (!(err instanceof StagePublishError && err.code === 'EACCESSDENIED')) throw err
+        // An identity whose policy predates markers: list as before, and say what to allow.
+        options.onNotice?.(`the pending markers in s3://${loc.bucket}/${keys.pending} could not be read (access denied), so every record was read instead. Allow s3:ListBucket on the prefix ${keys.pending} and s3:GetObject on ${keys.layout} (see the README's IAM policy).`)
+        return readEveryRecord(options)
+      }
       if (markers === 'flood') {
         options.onNotice?.(floodNotice(maxMarkers, `s3://${loc.bucket}/${keys.pending}`))
         return readEveryRecord(options)

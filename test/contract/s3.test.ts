@@ -244,6 +244,31 @@ describe.skipIf(!endpoint)(`S3 backend against ${endpoint ?? 'a real S3 server (
     expect(await keysUnder(`${prefix}/pending/`)).toEqual([])
   })
 
+  it('lists as before, with a notice, for an identity whose policy predates markers (no ListBucket on pending/)', async () => {
+    const prefix = `oldpolicy-${randomUUID()}`
+    const b = open(prefix)
+    const kept = await stage(b, { packageName: 'lib' })
+    const decided = await stage(b, { packageName: 'lib', version: '2.0.0' })
+    expect((await b.updateRecord({ ...decided.record, state: 'approved' }, decided.etag)).updated).toBe(true)
+    const denied = open(prefix, {
+      onClient: (client) =>
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            const input = args.input as { Prefix?: string; Key?: string }
+            if ((context.commandName === 'ListObjectsV2Command' && input.Prefix?.includes('/pending/')) || input.Key?.endsWith('/layout.json')) {
+              throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } })
+            }
+            return next(args)
+          },
+          { step: 'initialize', name: 'oldPolicy' },
+        ),
+    })
+    const notices: string[] = []
+    expect((await denied.listRecords({ waiting: true, onNotice: (m) => notices.push(m) })).map((v) => v.record.id)).toEqual([kept.record.id])
+    expect(notices).toHaveLength(1)
+    expect(notices[0]).toContain(`s3:ListBucket on the prefix ${prefix}/pending/`)
+  })
+
   it('ignores keys under pending/ that are not <encoded name>/<uuid>, and never reads what they name', async () => {
     const prefix = `junkmarkers-${randomUUID()}`
     const b = open(prefix)
