@@ -15,6 +15,7 @@
  */
 import { StagePublishError } from '../errors.js'
 import { isUuid, isWaiting, newestFirst } from '../core/record.js'
+import { packageNameRule } from '../core/field-rules.js'
 import { pool } from './pool.js'
 import type { ListOptions, Versioned } from './types.js'
 
@@ -45,7 +46,8 @@ export function parseMarkerPath(path: string): { name: string; id: string } | nu
   } catch {
     return null
   }
-  return markerDir(name) === path.slice(0, slash + 1) ? { name, id } : null
+  // Only a package name npm accepts: a record's name always is one, and '..' or '' never become a path part.
+  return markerDir(name) === path.slice(0, slash + 1) && !packageNameRule(name) ? { name, id } : null
 }
 
 export interface MarkerStore {
