@@ -89,7 +89,8 @@ const optional = <T>(v: unknown, read: (v: unknown) => T): T | undefined => (v =
 function compact<T extends object>(o: T): T {
   // A loop, not Object.fromEntries(Object.entries(...)): this runs for every record a listing reads.
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v
+  const from = o as Record<string, unknown>
+  for (const k in from) if (from[k] !== undefined) out[k] = from[k]
   return out as T
 }
 
