@@ -399,6 +399,7 @@ async function list() {
     ratios,
     perRecordMicroseconds: perRecordUs,
   }
+  results.sections.listHistory = await (await import('./list-history.mjs')).listHistory({ runs: runsFor('list'), tmp, log, ratioRows }) // issue 14: 10,000 local; S3 history (bench/list-history.mjs)
 }
 
 /** A pending release that expires in a week, as CI would stage it. */

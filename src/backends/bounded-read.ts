@@ -4,7 +4,7 @@
  * than a limit, and from one open file descriptor, so what was checked is what is read.
  * File-system errors such as ENOENT come out unchanged for the caller to map.
  */
-import { constants, promises as fs } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, promises as fs, readSync, type Stats } from 'node:fs'
 import { StagePublishError } from '../errors.js'
 import { formatBinaryBytes } from '../core/limits.js'
 
@@ -28,30 +28,45 @@ const KINDS: Array<[keyof import('node:fs').Stats, string]> = [
   ['isSymbolicLink', 'a symbolic link'],
 ]
 
+// O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting; it is refused after fstat.
+const openFlags = (options: BoundedReadOptions) => constants.O_RDONLY | constants.O_NONBLOCK | (options.followSymlinks ? 0 : constants.O_NOFOLLOW)
+
+/** Refuses what is not a regular file, or is larger than allowed, by what fstat says of the open descriptor. */
+function checkStat(stat: Stats, options: BoundedReadOptions): void {
+  if (!stat.isFile()) {
+    const kind = KINDS.find(([k]) => (stat[k] as () => boolean).call(stat))?.[1] ?? 'not a file'
+    throw notRegular(options.what, kind)
+  }
+  if (stat.size > options.maxBytes) throw tooLarge(options, stat.size)
+}
+
+/**
+ * How much to ask for next: the size fstat gave plus one byte (to notice a file that grew), never
+ * past the limit plus one, at most 1 MiB at a time. Sized by the file, not by the limit: a 2 KiB
+ * record must not cost a 1 MiB buffer (10,000 of them kept the garbage collector busy for seconds).
+ */
+function nextChunk(size: number, total: number, options: BoundedReadOptions): number {
+  const want = total <= size ? size + 1 - total : 64 * 1024
+  return Math.max(1, Math.min(want, options.maxBytes + 1 - total, 1024 * 1024))
+}
+
 /** The bytes of a regular file, opened without blocking and (by default) without following a link. */
 export async function readRegularFile(file: string, options: BoundedReadOptions): Promise<Buffer> {
-  // O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting; it is refused below.
-  const flags = constants.O_RDONLY | constants.O_NONBLOCK | (options.followSymlinks ? 0 : constants.O_NOFOLLOW)
   let fh: fs.FileHandle
   try {
-    fh = await fs.open(file, flags)
+    fh = await fs.open(file, openFlags(options))
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw notRegular(options.what, 'a symbolic link')
     throw err
   }
   try {
     const stat = await fh.stat()
-    if (!stat.isFile()) {
-      const kind = KINDS.find(([k]) => (stat[k] as () => boolean).call(stat))?.[1] ?? 'not a file'
-      throw notRegular(options.what, kind)
-    }
-    if (stat.size > options.maxBytes) throw tooLarge(options, stat.size)
+    checkStat(stat, options)
     // The file may grow after fstat: read at most one byte past the limit to notice.
     const chunks: Buffer[] = []
     let total = 0
     for (;;) {
-      const want = Math.min(options.maxBytes + 1 - total, 1024 * 1024)
-      const buf = Buffer.allocUnsafe(Math.max(want, 1))
+      const buf = Buffer.allocUnsafe(nextChunk(stat.size, total, options))
       const { bytesRead } = await fh.read(buf, 0, buf.length, null)
       if (bytesRead === 0) break
       chunks.push(buf.subarray(0, bytesRead))
@@ -61,6 +76,38 @@ export async function readRegularFile(file: string, options: BoundedReadOptions)
     return Buffer.concat(chunks, total)
   } finally {
     await fh.close()
+  }
+}
+
+/**
+ * readRegularFile without the thread pool, for many small files read one after another (a listing of
+ * thousands of records): the same checks on the same open descriptor, four system calls a file
+ * instead of four round trips through libuv's workers. Only for files bounded to a few MiB.
+ */
+export function readRegularFileSync(file: string, options: BoundedReadOptions): Buffer {
+  let fd: number
+  try {
+    fd = openSync(file, openFlags(options))
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw notRegular(options.what, 'a symbolic link')
+    throw err
+  }
+  try {
+    const stat = fstatSync(fd)
+    checkStat(stat, options)
+    const chunks: Buffer[] = []
+    let total = 0
+    for (;;) {
+      const buf = Buffer.allocUnsafe(nextChunk(stat.size, total, options))
+      const bytesRead = readSync(fd, buf, 0, buf.length, null)
+      if (bytesRead === 0) break
+      chunks.push(buf.subarray(0, bytesRead))
+      total += bytesRead
+      if (total > options.maxBytes) throw tooLarge(options, total)
+    }
+    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total)
+  } finally {
+    closeSync(fd)
   }
 }
 

@@ -9,15 +9,18 @@
  *    `raw` can put anything where a record or a set lives (a hostile or damaged backend).
  * Every operation yields to the event loop first, so concurrent callers interleave between calls
  * as they would against a file system or a bucket.
+ * Waiting releases have pending markers as on S3 (./pending-markers.ts), with the same rules: `raw.markers`
+ * holds them, `raw.migrated` says whether every waiting record has one (false: a store from before markers).
  */
 import { createHash } from 'node:crypto'
 import { StagePublishError } from '../errors.js'
-import { checkId, checkSetId, newestFirst, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
+import { checkId, checkSetId, isWaiting, newestFirst, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
 import { MAX_SET_BYTES, parseSetObject, serializeSetObject, type SetObject } from '../core/release-set.js'
 import { LIMIT_ENV, MAX_RECORD_SIZE, tarballLimits } from '../core/limits.js'
 import { tooLarge } from './bounded-read.js'
 import { AUDIT_NAME_RE, parseReservation, serializeReservation } from './reservation.js'
-import type { CasStagingBackend, CreateResult, CreateSetResult, Reservation, ReserveResult, UpdateResult, Versioned } from './types.js'
+import type { CasStagingBackend, CreateResult, CreateSetResult, ListOptions, Reservation, ReserveResult, UpdateResult, Versioned } from './types.js'
+import { addMissingMarkers, floodNotice, MARKER_GRACE_MS, markerDir, markerPath, MAX_MARKERS, parseMarkerPath, waitingFromMarkers, type MarkerStore } from './pending-markers.js'
 
 interface Stored {
   text: string
@@ -31,6 +34,10 @@ export interface MemoryRaw {
   sets: Map<string, string>
   reservations: Map<string, Stored>
   audit: Map<string, string>
+  /** Pending markers: `<%-encoded name>/<id>` (as under S3's pending/) → when it was written (ms). */
+  markers: Map<string, number>
+  /** Every waiting record has its marker (S3's layout.json). A new store starts migrated. */
+  migrated: boolean
   /** Puts any text where the record with this id lives, under a new etag (returned). */
   writeRecord(id: string, text: string): string
 }
@@ -39,14 +46,28 @@ export interface MemoryBackend extends CasStagingBackend {
   readonly raw: MemoryRaw
 }
 
-export function createMemoryBackend(location = 'memory'): MemoryBackend {
-  const records = new Map<string, Stored>()
-  const tarballs = new Map<string, Buffer>()
-  const sets = new Map<string, string>()
-  const reservations = new Map<string, Stored>()
-  const audit = new Map<string, string>()
-  let generation = 0
-  const nextEtag = () => `m${++generation}`
+export interface MemoryOptions {
+  /** The clock markers are aged by (ms). */
+  now?: () => number
+  /** Marker keys one listing trusts (pending-markers.ts MAX_MARKERS). */
+  maxMarkers?: number
+  /** Another handle on this store (another process, with its own clock and limits). */
+  sharing?: MemoryBackend
+}
+
+export function createMemoryBackend(location = 'memory', options: MemoryOptions = {}): MemoryBackend {
+  const shared = options.sharing?.raw
+  const records = shared?.records ?? new Map<string, Stored>()
+  const tarballs = shared?.tarballs ?? new Map<string, Buffer>()
+  const sets = shared?.sets ?? new Map<string, string>()
+  const reservations = shared?.reservations ?? new Map<string, Stored>()
+  const audit = shared?.audit ?? new Map<string, string>()
+  const markers = shared?.markers ?? new Map<string, number>()
+  const clock = options.now ?? Date.now
+  const maxMarkers = Math.max(1, options.maxMarkers ?? MAX_MARKERS)
+  // Etags stay unique across handles on one store: the counter is part of what is shared.
+  const counter = shared ? (counters.get(shared) as { n: number }) : { n: 0 }
+  const nextEtag = () => `m${++counter.n}`
   const put = (map: Map<string, Stored>, key: string, text: string): string => {
     const etag = nextEtag()
     map.set(key, { text, etag })
@@ -62,17 +83,53 @@ export function createMemoryBackend(location = 'memory'): MemoryBackend {
     return { record: parseRecord(stored.text, id), etag: stored.etag }
   }
 
+  const raw: MemoryRaw = shared ?? { records, tarballs, sets, reservations, audit, markers, migrated: true, writeRecord: (id: string, text: string) => put(records, checkId(id), text) }
+  counters.set(raw, counter)
+  const markerStore: MarkerStore = {
+    read: async (id) => {
+      await tick()
+      return readRecord(id)
+    },
+    create: async (name, id) => {
+      await tick()
+      if (!markers.has(markerPath(name, id))) markers.set(markerPath(name, id), clock())
+    },
+    remove: async ({ name, id }) => {
+      await tick()
+      markers.delete(markerPath(name, id))
+    },
+    concurrency: 8,
+    graceMs: MARKER_GRACE_MS,
+  }
+
+  /** Every record (of a package, waiting), as the other stores read them all. */
+  const readEvery = (options: ListOptions & { onCorrupt?: (id: string, err: Error) => void }): Versioned[] => {
+    const out: Versioned[] = []
+    for (const id of records.keys()) {
+      try {
+        const v = readRecord(id)
+        if (v && (!options.packageName || v.record.packageName === options.packageName) && (!options.waiting || isWaiting(v.record.state))) out.push(v)
+      } catch (err) {
+        if (options.onCorrupt && err instanceof StagePublishError && (err.code === 'ECORRUPT' || err.code === 'ETOOLARGE')) options.onCorrupt(id, err)
+        else throw err
+      }
+    }
+    return out.sort(newestFirst)
+  }
+
   const backend = {
     kind: 'memory',
     location,
-    raw: { records, tarballs, sets, reservations, audit, writeRecord: (id: string, text: string) => put(records, checkId(id), text) },
+    raw,
 
     async createRelease(record: StagedRecord, bytes: Uint8Array): Promise<CreateResult> {
       const id = checkId(record.id)
       await tick()
       if (records.has(id)) return { created: false, reason: 'exists' }
-      // Bytes first, then the record: a visible record never points at missing bytes.
+      // Bytes first, then the marker, then the record: a visible record never points at missing bytes, and a waiting one has its marker.
       tarballs.set(id, Buffer.from(bytes))
+      // In the same synchronous step: nothing may run between the exists check above and the record.
+      if (isWaiting(record.state) && !markers.has(markerPath(record.packageName, id))) markers.set(markerPath(record.packageName, id), clock())
       return { created: true, id, etag: put(records, id, serializeRecord(record)) }
     },
 
@@ -109,7 +166,10 @@ export function createMemoryBackend(location = 'memory'): MemoryBackend {
       const current = records.get(id)
       if (!current) return { updated: false, reason: 'missing' }
       if (current.etag !== etag) return { updated: false, reason: 'conflict' }
-      return { updated: true, etag: put(records, id, serializeRecord(record)) }
+      const updated = put(records, id, serializeRecord(record))
+      // Decided: its marker goes, after the record (a crash in between leaves a marker the next list removes).
+      if (!isWaiting(record.state)) await markerStore.remove({ name: record.packageName, id })
+      return { updated: true, etag: updated }
     },
 
     async listIds(): Promise<string[]> {
@@ -117,19 +177,24 @@ export function createMemoryBackend(location = 'memory'): MemoryBackend {
       return [...records.keys()]
     },
 
-    async listRecords(options: { packageName?: string; onCorrupt?: (id: string, err: Error) => void } = {}): Promise<Versioned[]> {
+    async listRecords(options: ListOptions & { onCorrupt?: (id: string, err: Error) => void } = {}): Promise<Versioned[]> {
       await tick()
-      const out: Versioned[] = []
-      for (const id of records.keys()) {
-        try {
-          const v = readRecord(id)
-          if (v && (!options.packageName || v.record.packageName === options.packageName)) out.push(v)
-        } catch (err) {
-          if (options.onCorrupt && err instanceof StagePublishError && (err.code === 'ECORRUPT' || err.code === 'ETOOLARGE')) options.onCorrupt(id, err)
-          else throw err
-        }
+      if (!options.waiting) return readEvery(options)
+      const under = options.packageName === undefined ? '' : markerDir(options.packageName)
+      const found = [...markers].filter(([key]) => key.startsWith(under))
+      if (found.length > maxMarkers) {
+        options.onNotice?.(floodNotice(maxMarkers, `${location} pending/`))
+        return readEvery(options)
       }
-      return out.sort(newestFirst)
+      const now = clock()
+      const listed = found.flatMap(([key, at]) => {
+        const parsed = parseMarkerPath(key)
+        return parsed ? [{ ...parsed, ageMs: now - at }] : []
+      })
+      if (raw.migrated) return waitingFromMarkers(listed, markerStore, options)
+      const all = readEvery({ ...(options.onCorrupt && { onCorrupt: options.onCorrupt }) })
+      if (await addMissingMarkers(all, new Set(markers.keys()), markerStore)) raw.migrated = true
+      return all.filter((v) => isWaiting(v.record.state) && (!options.packageName || v.record.packageName === options.packageName))
     },
 
     async createSet(set: SetObject): Promise<CreateSetResult> {
@@ -201,6 +266,8 @@ export function createMemoryBackend(location = 'memory'): MemoryBackend {
   } satisfies MemoryBackend
   return backend
 }
+
+const counters = new WeakMap<MemoryRaw, { n: number }>()
 
 /** Lets other callers run between two operations, as real I/O would. */
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve))

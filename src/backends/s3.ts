@@ -8,6 +8,11 @@
  *   <prefix>/versions/<name>@<version>.json   which release holds a name@version (./reservation.ts):
  *                                 created with If-None-Match: * before the record, replaced with If-Match
  *   <prefix>/audit/<id>-<time>.json   records removed by `reject --force` (they did not parse), created once
+ *   <prefix>/pending/<%-encoded name>/<id>   a marker per release still waiting (./pending-markers.ts):
+ *                                 created with If-None-Match: * before the record, deleted after the
+ *                                 record's compare-and-set decides it; `list` reads only the records they name
+ *   <prefix>/layout.json          present once every waiting record has its marker (the first `list` of a
+ *                                 bucket staged into by an older version writes the missing ones, then it)
  *
  * One key prefix per kind, so IAM can let a CI role PutObject (create-if-absent) on them and nothing else. Credentials come
  * only from the AWS SDK's default chain (env, profile, instance role, web identity), never from the URL.
@@ -17,13 +22,14 @@ import { createHash } from 'node:crypto'
 import type * as S3 from '@aws-sdk/client-s3'
 import { StagePublishError } from '../errors.js'
 import { NETWORK_LIMITS } from '../core/network-limits.js'
-import { checkId, checkSetId, isUuid, newestFirst, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
+import { checkId, checkSetId, isUuid, isWaiting, newestFirst, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
 import { MAX_SET_BYTES, parseSetObject, serializeSetObject, type SetObject } from '../core/release-set.js'
 import { LIMIT_ENV, MAX_RECORD_SIZE, tarballLimits } from '../core/limits.js'
 import { readStreamBounded, tooLarge, type BoundedReadOptions } from './bounded-read.js'
 import type { CasStagingBackend, CreateResult, CreateSetResult, ListOptions, Reservation, ReserveResult, UpdateResult, Versioned } from './types.js'
 import { pool } from './pool.js'
 import { AUDIT_NAME_RE, parseReservation, reservationKey, serializeReservation } from './reservation.js'
+import { addMissingMarkers, floodNotice, MARKER_GRACE_MS, markerDir, markerPath, MAX_MARKERS, parseMarkerPath, waitingFromMarkers, type Marker, type MarkerStore } from './pending-markers.js'
 
 type Sdk = typeof S3
 
@@ -42,6 +48,10 @@ export interface S3BackendDeps {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
   /** Called once with the client when it is made; tests add middleware with it (e.g. to fail one write). */
   onClient?: (client: S3.S3Client) => void
+  /** The clock pending markers are aged by (ms since the epoch). Tests move it forward. */
+  now?: () => number
+  /** Pending marker keys trusted by one listing (pending-markers.ts MAX_MARKERS); tests make it small. */
+  maxMarkers?: number
 }
 
 export interface S3Location {
@@ -116,11 +126,16 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
   const pageSize = Math.max(1, Math.min(1000, deps.pageSize ?? 1000))
   const concurrency = Math.max(1, deps.concurrency ?? 32)
   const location = `s3://${loc.bucket}/${loc.prefix}${loc.endpoint ? ` at ${loc.endpoint}` : ''}`
+  const clock = deps.now ?? Date.now
+  const maxMarkers = Math.max(1, deps.maxMarkers ?? MAX_MARKERS)
   const at = (op: string, action: string, key: string): S3Where => ({ ...loc, op, action, key })
   const keys = {
     tarball: (id: string) => `${loc.prefix}tarballs/${checkId(id)}.tgz`,
     record: (id: string) => `${loc.prefix}records/${checkId(id)}.json`,
     records: `${loc.prefix}records/`,
+    pending: `${loc.prefix}pending/`,
+    marker: (name: string, id: string) => `${loc.prefix}pending/${markerPath(name, checkId(id))}`,
+    layout: `${loc.prefix}layout.json`,
     version: (name: string, version: string) => `${loc.prefix}versions/${reservationKey(name, version)}.json`,
     audit: (name: string) => {
       if (!AUDIT_NAME_RE.test(name)) throw new StagePublishError('EINVALIDID', `"${name.slice(0, 60)}" is not an audit entry name`)
@@ -216,6 +231,17 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
     return { record: parseRecord(Buffer.from(got.bytes).toString('utf8'), id), etag: got.etag }
   }
 
+  // ---- pending markers (./pending-markers.ts) ----
+  const markerStore: MarkerStore = {
+    read: readRecord,
+    concurrency,
+    graceMs: MARKER_GRACE_MS,
+    async create(name, id) {
+      await put(at('create the pending marker', 's3:PutObject', keys.marker(name, id)), markerBody(name, id), { IfNoneMatch: '*' }, ['preconditionFailed', 'conflict'])
+    },
+    remove: ({ name, id }) => deleteKey(at('remove the pending marker', 's3:DeleteObject', keys.marker(name, id))),
+  }
+
   // ---- name@version reservations ----
   const reservations = {
     async reserveVersion(name: string, version: string, id: string, replacing?: string): Promise<ReserveResult> {
@@ -290,6 +316,8 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
         if (existing === null) wrote = 'etag' in (await put(tw, bytes, { IfNoneMatch: '*' }, ['preconditionFailed']))
         if (!wrote && existing !== createHash('md5').update(bytes).digest('hex')) return { created: false, reason: 'exists' }
       }
+      // The marker before the record: a waiting record always has one (a crash leaves one too many, see pending-markers.ts).
+      if (isWaiting(record.state)) await markerStore.create(record.packageName, id)
       const rw = at('create the record', 's3:PutObject', keys.record(id))
       const res = await put(rw, serializeRecord(record), { IfNoneMatch: '*' }, ['preconditionFailed'])
       if ('failed' in res) {
@@ -326,7 +354,12 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
       if (!unquoted) return { updated: false, reason: 'conflict' }
       // AWS answers 404 to If-Match on a missing key, and 409 while another conditional write is in flight.
       const res = await put(w, serializeRecord(record), { IfMatch: unquoted }, ['preconditionFailed', 'notFound', 'conflict'])
-      if ('etag' in res) return { updated: true, etag: res.etag }
+      if ('etag' in res) {
+        // Decided: its marker goes. Best-effort (an approver without s3:DeleteObject on pending/*, a dropped
+        // connection): the decision stands, and the next `list` removes a decided record's marker.
+        if (!isWaiting(record.state)) await deleteKey(at('remove the pending marker', 's3:DeleteObject', keys.marker(record.packageName, record.id))).catch(() => undefined)
+        return { updated: true, etag: res.etag }
+      }
       if (res.failed === 'notFound' || (res.failed === 'preconditionFailed' && (await headEtag(w)) === null)) return { updated: false, reason: 'missing' }
       return { updated: false, reason: 'conflict' }
     },
@@ -353,25 +386,79 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
     },
 
     async listRecords(options: ListOptions & { onCorrupt?: (id: string, err: Error) => void } = {}): Promise<Versioned[]> {
-      const ids = await backend.listIds()
-      const out: Versioned[] = []
-      await pool(ids, concurrency, async (id) => {
-        let v: Versioned | null
-        try {
-          v = await readRecord(id)
-        } catch (err) {
-          if (options.onCorrupt && err instanceof StagePublishError && (err.code === 'ECORRUPT' || err.code === 'ETOOLARGE')) { options.onCorrupt(id, err); return; }
-          throw err
-        }
-        // null: removed between the listing and the read.
-        if (v && (!options.packageName || v.record.packageName === options.packageName)) out.push(v)
-      })
-      return out.sort(newestFirst)
+      if (!options.waiting) return readEveryRecord(options)
+      // Whether every waiting record has its marker yet (a bucket staged into by an older version has none).
+      let migrated: boolean
+      let markers: Marker[] | 'flood'
+      try {
+        ;[migrated, markers] = await Promise.all([headEtag(at('read the layout object', 's3:GetObject', keys.layout)).then((e) => e !== null), listMarkers(options.packageName)])
+      } catch (err) {
+        if (!(err instanceof StagePublishError && err.code === 'EACCESSDENIED')) throw err
+        // An identity whose policy predates markers: list as before, and say what to allow.
+        options.onNotice?.(`the pending markers in s3://${loc.bucket}/${keys.pending} could not be read (access denied), so every record was read instead. Allow s3:ListBucket on the prefix ${keys.pending} and s3:GetObject on ${keys.layout} (see the README's IAM policy).`)
+        return readEveryRecord(options)
+      }
+      if (markers === 'flood') {
+        options.onNotice?.(floodNotice(maxMarkers, `s3://${loc.bucket}/${keys.pending}`))
+        return readEveryRecord(options)
+      }
+      if (migrated) return waitingFromMarkers(markers, markerStore, options)
+      // Read both layouts once: every record, as before, then the markers they lack, then the layout object.
+      const all = await readEveryRecord({ ...(options.onCorrupt && { onCorrupt: options.onCorrupt }) })
+      const everyMarker = options.packageName ? await listMarkers() : markers
+      if (everyMarker !== 'flood' && (await addMissingMarkers(all, new Set(everyMarker.map((m) => markerPath(m.name, m.id))), markerStore))) {
+        await put(at('write the layout object', 's3:PutObject', keys.layout), `${JSON.stringify({ layout: 'pending-markers', version: 1 })}\n`, { IfNoneMatch: '*' }, ['preconditionFailed', 'conflict']).catch(() => undefined)
+      }
+      return all.filter((v) => isWaiting(v.record.state) && (!options.packageName || v.record.packageName === options.packageName))
     },
 
     ...setMethods(),
   } satisfies CasStagingBackend
   return backend
+
+  /** Every record under records/ (paged), read 32 at a time: `list --all`, and buckets without markers. */
+  async function readEveryRecord(options: ListOptions & { onCorrupt?: (id: string, err: Error) => void }): Promise<Versioned[]> {
+    const ids = await backend.listIds()
+    const out: Versioned[] = []
+    await pool(ids, concurrency, async (id) => {
+      let v: Versioned | null
+      try {
+        v = await readRecord(id)
+      } catch (err) {
+        if (options.onCorrupt && err instanceof StagePublishError && (err.code === 'ECORRUPT' || err.code === 'ETOOLARGE')) { options.onCorrupt(id, err); return; }
+        throw err
+      }
+      // null: removed between the listing and the read.
+      if (v && (!options.packageName || v.record.packageName === options.packageName) && (!options.waiting || isWaiting(v.record.state))) out.push(v)
+    })
+    return out.sort(newestFirst)
+  }
+
+  /** The pending markers (of one package: a key prefix), aged by their LastModified; 'flood' past maxMarkers keys. */
+  async function listMarkers(packageName?: string): Promise<Marker[] | 'flood'> {
+    const under = packageName === undefined ? keys.pending : `${keys.pending}${markerDir(packageName)}`
+    const w = at('list the pending markers', 's3:ListBucket', under)
+    const markers: Marker[] = []
+    const now = clock()
+    let seen = 0
+    let token: string | undefined
+    do {
+      let out: S3.ListObjectsV2CommandOutput
+      try {
+        out = await send((sdk) => new sdk.ListObjectsV2Command({ Bucket: loc.bucket, Prefix: under, MaxKeys: pageSize, ContinuationToken: token }))
+      } catch (err) {
+        throw s3Errors(err, w)
+      }
+      for (const obj of out.Contents ?? []) {
+        if (++seen > maxMarkers) return 'flood'
+        const parsed = parseMarkerPath((obj.Key ?? '').slice(keys.pending.length))
+        // Keys are untrusted: anything that is not <encoded name>/<uuid> is ignored.
+        if (parsed) markers.push({ ...parsed, ageMs: obj.LastModified ? now - obj.LastModified.getTime() : 0 })
+      }
+      token = out.IsTruncated ? out.NextContinuationToken : undefined
+    } while (token)
+    return markers
+  }
 
   /** Release set objects (core/release-set.ts): created once with If-None-Match: *, read strictly and bounded. */
   function setMethods(): Pick<CasStagingBackend, 'createSet' | 'getSet' | 'listSetIds'> {
@@ -424,6 +511,12 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
     }
   }
 }
+
+/**
+ * What a marker holds, for people browsing the bucket; never read back (the key says it all, and the
+ * record decides). Not empty: the SDK warns on stderr about a PutObject body it cannot measure ('').
+ */
+const markerBody = (name: string, id: string): string => `${JSON.stringify({ name, id })}\n`
 
 const stripQuotes = (etag: string | undefined): string => (etag ?? '').replace(/^W\//, '').replace(/"/g, '')
 

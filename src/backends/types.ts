@@ -56,6 +56,14 @@ export type ReserveResult = { reserved: true } | { reserved: false; reason: 'tak
 export interface ListOptions {
   /** Only records of this package. */
   packageName?: string
+  /**
+   * Only records still waiting for a decision: stored state `pending` or `approving` (expired ones
+   * included; the caller derives expiry). A record store answers this without reading decided
+   * records where it can (S3: pending markers), so `list` costs O(pending), not O(history).
+   */
+  waiting?: boolean
+  /** Something the listing worked around (markers it could not trust), in plain words, for a warning. */
+  onNotice?: (message: string) => void
 }
 
 /** What every backend does: stage, read, list. */
@@ -81,7 +89,11 @@ interface BackendBase {
   getRecord(id: string): Promise<Versioned | null>
   /** Every record id (no order). Pages through any number of them. */
   listIds(): Promise<string[]>
-  /** Every readable record, newest first; corrupt ones are reported through onCorrupt and skipped. */
+  /**
+   * Every readable record (or, with `waiting`, every waiting one), newest first; corrupt ones are
+   * reported through onCorrupt and skipped. Whatever index a backend keeps to find records is never
+   * trusted: what is returned was read from the record itself.
+   */
   listRecords(options?: ListOptions & { onCorrupt?: (id: string, err: Error) => void }): Promise<Versioned[]>
 }
 

@@ -32,9 +32,16 @@ export const versionRule: Rule = (version) => {
 /** npm's dist-tag rules (npm lib/commands/publish.js, dist-tag.js): URL-safe and not a semver range. */
 export const tagRule: Rule = (tag) => {
   if (encodeURIComponent(tag) !== tag) return 'is not URL-safe'
-  if (semver.validRange(tag)) return 'is a semver range, which npm refuses as a tag'
-  return undefined
+  // Remembered: parsing a range is the costliest check of a record, and a listing of 10,000 records
+  // asks about the same few tags ('latest', 'next') 10,000 times. Bounded, so hostile tags cannot grow it.
+  let isRange = tagIsRange.get(tag)
+  if (isRange === undefined) {
+    isRange = Boolean(semver.validRange(tag))
+    if (tagIsRange.size < 1000) tagIsRange.set(tag, isRange)
+  }
+  return isRange ? 'is a semver range, which npm refuses as a tag' : undefined
 }
+const tagIsRange = new Map<string, boolean>()
 
 const ISO_TIME = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/
 

@@ -28,6 +28,9 @@ export async function listReleases(packageName: string | undefined, request: Lis
   const now = deps.now()
   const found = await backend.listRecords({
     ...(packageName && { packageName }),
+    // Without --all only waiting records are asked for: a record store then reads O(pending), not its history.
+    waiting: !request.all,
+    onNotice: (message) => out.warn(message),
     // Warned while listing: a listing that fails later still says what it skipped.
     onCorrupt: (id, err) => out.warn(renderSkipped(id, err.message)),
   })

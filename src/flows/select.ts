@@ -106,7 +106,7 @@ export interface Selection {
 /** The releases `approve` acts on, deduplicated, from ids and set ids, or --package / --all. */
 export async function selectReleases(backend: StagingBackend, names: string[], opts: { package?: string; all?: boolean }, now: Date): Promise<Selection> {
   if (opts.package !== undefined || opts.all) {
-    const found = await backend.listRecords({ ...(opts.package !== undefined && { packageName: opts.package }), onCorrupt: () => undefined })
+    const found = await backend.listRecords({ ...(opts.package !== undefined && { packageName: opts.package }), waiting: true, onCorrupt: () => undefined })
     const waiting = found.filter((v) => isWaiting(effectiveState(v.record, now)))
     return { releases: waiting.reverse(), setId: null }
   }

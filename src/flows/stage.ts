@@ -228,7 +228,8 @@ async function checkRegistry(target: { name: string; version: string; registry: 
  */
 async function stagedAlready(backend: StagingBackend, name: string, out: Output): Promise<Versioned[]> {
   try {
-    return await backend.listRecords({ packageName: name, onCorrupt: () => undefined })
+    // Only a waiting release of this version clashes: asked for as such, a record store reads O(pending).
+    return await backend.listRecords({ packageName: name, waiting: true, onCorrupt: () => undefined })
   } catch (err) {
     if (err instanceof StagePublishError && err.code === 'EACCESSDENIED') {
       out.warn(`cannot read ${backend.location} to check whether ${name} is already staged (no read access); staging anyway`)

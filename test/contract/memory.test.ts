@@ -2,12 +2,28 @@
 import { describe, expect, it } from 'vitest'
 import { describeBackendContract, stage } from '../support/backend-contract.js'
 import { createMemoryBackend } from '../../src/backends/memory.js'
+import { markerPath, parseMarkerPath } from '../../src/backends/pending-markers.js'
 
 describeBackendContract('memory', async () => {
   const backend = createMemoryBackend()
+  const names = () => [...backend.raw.markers.keys()].map((key) => parseMarkerPath(key)).map((m) => `${m?.name} ${m?.id}`).sort()
   return {
     backend,
     cleanup: async () => {},
+    markers: {
+      plant: async (name, id) => {
+        backend.raw.markers.set(markerPath(name, id), Date.now())
+      },
+      remove: async (name, id) => {
+        backend.raw.markers.delete(markerPath(name, id))
+      },
+      list: async () => names(),
+      makeLegacy: async () => {
+        backend.raw.markers.clear()
+        backend.raw.migrated = false
+      },
+      reopen: ({ aheadMs = 0, maxMarkers }) => createMemoryBackend('memory', { sharing: backend, now: () => Date.now() + aheadMs, ...(maxMarkers !== undefined && { maxMarkers }) }),
+    },
     // Where the record of this id is kept: anyone with write access can put any text there.
     corruptRecord: async (id, text) => {
       backend.raw.writeRecord(id, text)
@@ -16,7 +32,7 @@ describeBackendContract('memory', async () => {
       backend.raw.sets.set(setId, text)
     },
   }
-})
+}, { markers: true })
 
 describe('memory backend: what only it promises', () => {
   it('gives every write a new etag, even one that stores the same text again', async () => {

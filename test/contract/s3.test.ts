@@ -8,10 +8,11 @@ import { randomUUID } from 'node:crypto'
 import http from 'node:http'
 import net from 'node:net'
 import type * as S3 from '@aws-sdk/client-s3'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createS3Backend, parseS3Url, type S3BackendDeps } from '../../src/backends/s3.js'
 import { describeBackendContract, fakeTarball, inBatches, makeRecord, makeSet, stage } from '../support/backend-contract.js'
 import { createTestBucket } from '../support/s3-bucket.js'
+import { markerPath, parseMarkerPath } from '../../src/backends/pending-markers.js'
 
 const endpoint = process.env.STAGE_PUBLISH_TEST_S3_ENDPOINT
 const SKIPPED = 'S3 backend tests were SKIPPED: STAGE_PUBLISH_TEST_S3_ENDPOINT is not set. Run `npm run test:s3` to start a throwaway Ceph radosgw and run them.'
@@ -144,10 +145,25 @@ describe.skipIf(!endpoint)(`S3 backend against ${endpoint ?? 'a real S3 server (
 
   describeBackendContract('s3 (Ceph radosgw)', async () => {
     const prefix = `run-${randomUUID()}`
+    const pending = `${prefix}/pending/`
+    const markerKey = (name: string, id: string) => `${pending}${markerPath(name, id)}`
     return {
       // A small page size, so the paging test crosses several ListObjectsV2 continuations.
       backend: open(prefix, { pageSize: 50 }),
       cleanup: async () => {},
+      markers: {
+        plant: async (name, id) => {
+          await admin.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: markerKey(name, id), Body: '' }))
+        },
+        remove: async (name, id) => {
+          await admin.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: markerKey(name, id) }))
+        },
+        list: async () => (await keysUnder(pending)).map((k) => parseMarkerPath(k.slice(pending.length))).map((m) => `${m?.name} ${m?.id}`).sort(),
+        makeLegacy: async () => {
+          for (const Key of [...(await keysUnder(pending)), `${prefix}/layout.json`]) await admin.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key }))
+        },
+        reopen: ({ aheadMs = 0, maxMarkers }) => open(prefix, { pageSize: 50, now: () => Date.now() + aheadMs, ...(maxMarkers !== undefined && { maxMarkers }) }),
+      },
       corruptRecord: async (id, text) => {
         await admin.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: `${prefix}/records/${id}.json`, Body: text }))
       },
@@ -155,12 +171,113 @@ describe.skipIf(!endpoint)(`S3 backend against ${endpoint ?? 'a real S3 server (
         await admin.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: `${prefix}/sets/${setId}.json`, Body: text }))
       },
     }
+  }, { markers: true })
+
+  it('keeps the documented layout: tarballs/<id>.tgz, records/<id>.json, pending/<name>/<id> while waiting, layout.json once listed', async () => {
+    const prefix = `layout-${randomUUID()}`
+    const b = open(prefix)
+    // Adapters never print: the SDK warns on the console about an empty PutObject body (a marker once had one).
+    const warn = vi.spyOn(console, 'warn')
+    const { record, etag } = await stage(b, { packageName: '@acme/lib' })
+    expect(warn).not.toHaveBeenCalled()
+    warn.mockRestore()
+    expect((await keysUnder(`${prefix}/`)).sort()).toEqual([`${prefix}/pending/%40acme%2Flib/${record.id}`, `${prefix}/records/${record.id}.json`, `${prefix}/tarballs/${record.id}.tgz`])
+    await b.listRecords({ waiting: true })
+    expect(await keysUnder(`${prefix}/layout.json`)).toEqual([`${prefix}/layout.json`])
+    expect((await b.updateRecord({ ...record, state: 'rejected' }, etag)).updated).toBe(true)
+    expect(await keysUnder(`${prefix}/pending/`)).toEqual([])
   })
 
-  it('keeps the documented layout: <prefix>/tarballs/<id>.tgz and <prefix>/records/<id>.json', async () => {
-    const prefix = `layout-${randomUUID()}`
-    const { record } = await stage(open(prefix))
-    expect((await keysUnder(`${prefix}/`)).sort()).toEqual([`${prefix}/records/${record.id}.json`, `${prefix}/tarballs/${record.id}.tgz`])
+  it('lists waiting releases with GETs of their records only, not of the history; --all pages through every record', { timeout: 120_000 }, async () => {
+    const prefix = `history-${randomUUID()}`
+    const gets: string[] = []
+    const counting = (deps: S3BackendDeps = {}) =>
+      open(prefix, {
+        ...deps,
+        onClient: (client) =>
+          client.middlewareStack.add(
+            (next, context) => async (args) => {
+              if (context.commandName === 'GetObjectCommand') gets.push((args.input as { Key?: string }).Key ?? '')
+              return next(args)
+            },
+            { step: 'initialize', name: 'countGets' },
+          ),
+      })
+    const b = open(prefix)
+    const decided = await inBatches(Array.from({ length: 60 }, (_, i) => i), 16, async (i) => {
+      const v = await stage(b, { packageName: `pkg-${i % 2}`, version: `1.0.${i}` })
+      expect((await b.updateRecord({ ...v.record, state: i % 2 ? 'approved' : 'rejected' }, v.etag)).updated).toBe(true)
+      return v.record.id
+    })
+    const waiting = [(await stage(b, { packageName: 'pkg-0', version: '2.0.0' })).record.id, (await stage(b, { packageName: 'pkg-1', version: '2.0.0' })).record.id]
+    await b.listRecords({ waiting: true }) // the first listing of this prefix writes layout.json
+    const listed = await counting().listRecords({ waiting: true })
+    expect(listed.map((v) => v.record.id).sort()).toEqual([...waiting].sort())
+    expect(gets.sort()).toEqual(waiting.map((id) => `${prefix}/records/${id}.json`).sort())
+    gets.length = 0
+    expect((await counting().listRecords({ waiting: true, packageName: 'pkg-1' })).map((v) => v.record.id)).toEqual([waiting[1]])
+    expect(gets).toEqual([`${prefix}/records/${waiting[1]}.json`])
+    gets.length = 0
+    expect(await counting({ pageSize: 7 }).listRecords()).toHaveLength(62)
+    expect(gets).toHaveLength(62)
+    expect(decided).toHaveLength(60)
+  })
+
+  it('keeps staging and deciding when markers cannot be removed: the decision stands, the next list repairs', async () => {
+    const prefix = `nodelete-${randomUUID()}`
+    const noDelete = open(prefix, {
+      onClient: (client) =>
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            if (context.commandName === 'DeleteObjectCommand') throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } })
+            return next(args)
+          },
+          { step: 'initialize', name: 'denyDeletes' },
+        ),
+    })
+    const { record, etag } = await stage(noDelete, { packageName: 'lib' })
+    await noDelete.listRecords({ waiting: true })
+    expect((await noDelete.updateRecord({ ...record, state: 'approved' }, etag)).updated).toBe(true)
+    expect(await keysUnder(`${prefix}/pending/`)).toEqual([`${prefix}/pending/lib/${record.id}`])
+    expect(await noDelete.listRecords({ waiting: true })).toEqual([])
+    expect(await open(prefix).listRecords({ waiting: true })).toEqual([])
+    expect(await keysUnder(`${prefix}/pending/`)).toEqual([])
+  })
+
+  it('lists as before, with a notice, for an identity whose policy predates markers (no ListBucket on pending/)', async () => {
+    const prefix = `oldpolicy-${randomUUID()}`
+    const b = open(prefix)
+    const kept = await stage(b, { packageName: 'lib' })
+    const decided = await stage(b, { packageName: 'lib', version: '2.0.0' })
+    expect((await b.updateRecord({ ...decided.record, state: 'approved' }, decided.etag)).updated).toBe(true)
+    const denied = open(prefix, {
+      onClient: (client) =>
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            const input = args.input as { Prefix?: string; Key?: string }
+            if ((context.commandName === 'ListObjectsV2Command' && input.Prefix?.includes('/pending/')) || input.Key?.endsWith('/layout.json')) {
+              throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } })
+            }
+            return next(args)
+          },
+          { step: 'initialize', name: 'oldPolicy' },
+        ),
+    })
+    const notices: string[] = []
+    expect((await denied.listRecords({ waiting: true, onNotice: (m) => notices.push(m) })).map((v) => v.record.id)).toEqual([kept.record.id])
+    expect(notices).toHaveLength(1)
+    expect(notices[0]).toContain(`s3:ListBucket on the prefix ${prefix}/pending/`)
+  })
+
+  it('ignores keys under pending/ that are not <encoded name>/<uuid>, and never reads what they name', async () => {
+    const prefix = `junkmarkers-${randomUUID()}`
+    const b = open(prefix)
+    const { record } = await stage(b, { packageName: 'lib' })
+    await b.listRecords({ waiting: true })
+    for (const Key of [`${prefix}/pending/lib/../../records/x`, `${prefix}/pending/lib/notes.txt`, `${prefix}/pending/${randomUUID()}`, `${prefix}/pending/%E0%A4%A/${randomUUID()}`, `${prefix}/pending/a/b/${randomUUID()}`]) {
+      await admin.send(new sdk.PutObjectCommand({ Bucket: bucket, Key, Body: '' }))
+    }
+    expect((await b.listRecords({ waiting: true })).map((v) => v.record.id)).toEqual([record.id])
   })
 
   it('keeps a release set at <prefix>/sets/<setId>.json', async () => {

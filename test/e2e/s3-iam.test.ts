@@ -1,6 +1,6 @@
 /**
  * The README's least-privilege setup, on a real radosgw: a CI identity that may only create staged
- * releases under the prefix (PutObject on tarballs/*, records/*, sets/* and versions/*, and only as
+ * releases under the prefix (PutObject on tarballs/*, records/*, sets/*, versions/* and pending/*, and only as
  * create-if-absent) can stage, a single package or a release set, but cannot list, read, approve,
  * reject or overwrite, nor stage a version twice; the approver can.
  */
@@ -43,7 +43,7 @@ describe.skipIf(!endpoint || !cephDir)('least-privilege CI role on S3', () => {
           Effect: 'Allow',
           Principal: { AWS: [`arn:aws:iam:::user/${ciUser}`] },
           Action: ['s3:PutObject'],
-          Resource: [`arn:aws:s3:::${bucket}/${prefix}/tarballs/*`, `arn:aws:s3:::${bucket}/${prefix}/records/*`, `arn:aws:s3:::${bucket}/${prefix}/sets/*`, `arn:aws:s3:::${bucket}/${prefix}/versions/*`],
+          Resource: [`arn:aws:s3:::${bucket}/${prefix}/tarballs/*`, `arn:aws:s3:::${bucket}/${prefix}/records/*`, `arn:aws:s3:::${bucket}/${prefix}/sets/*`, `arn:aws:s3:::${bucket}/${prefix}/versions/*`, `arn:aws:s3:::${bucket}/${prefix}/pending/*`],
         },
         {
           // Objects CI uploads are its own (object ACLs): deny reading and deleting them explicitly.

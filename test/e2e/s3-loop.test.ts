@@ -158,6 +158,42 @@ describe.skipIf(!endpoint)('S3 backend, end to end', () => {
     expect(gone.code).toBe(1)
   })
 
+  it('lists what waits from its markers: decided and planted ones show nothing, list <pkg> one package, --all the history, an older bucket once read whole', async () => {
+    const sb = await sandbox()
+    const prefix = `markers-${randomUUID().slice(0, 8)}`
+    const backend = backendUrl(prefix)
+    const [a, b] = [uniqueName('s3-list-a'), uniqueName('s3-list-b')]
+    const stageOne = async (name: string) => {
+      const r = await sb.run(['--json', '--backend', backend, '--registry', registry.url], { cwd: await sb.makePackage(name, { version: '1.0.0' }), env: s3Env() })
+      expect(r.code, r.all).toBe(0)
+      return parseJson<{ id: string }>(r.stdout).id
+    }
+    const [idA, idB] = [await stageOne(a), await stageOne(b)]
+    expect((await sb.run(['reject', idA, '--yes', '--backend', backend], { env: s3Env() })).code).toBe(0)
+    const listed = async (...args: string[]) => parseJson<Array<{ id: string }>>((await sb.run(['list', '--json', ...args, '--backend', backend], { env: s3Env() })).stdout).map((r) => r.id)
+    expect(await listed()).toEqual([idB])
+    expect(await listed(a)).toEqual([])
+    expect(await listed(b)).toEqual([idB])
+    expect((await listed('--all')).sort()).toEqual([idA, idB].sort())
+
+    const { S3Client, PutObjectCommand, DeleteObjectCommand, ListObjectsV2Command } = await import('@aws-sdk/client-s3')
+    const admin = new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1' })
+    const keys = async (under: string) => ((await admin.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/${under}` }))).Contents ?? []).map((o) => o.Key ?? '')
+    try {
+      // Planted by someone with staging rights: the rejected release under another name, and one with no record.
+      for (const Key of [`${prefix}/pending/${encodeURIComponent(b)}/${idA}`, `${prefix}/pending/${encodeURIComponent(b)}/${randomUUID()}`]) await admin.send(new PutObjectCommand({ Bucket: bucket, Key, Body: '{}' }))
+      expect(await listed()).toEqual([idB])
+      expect(await listed(b)).toEqual([idB])
+      // A bucket an older version staged into: no markers, no layout.json. Read whole once, then it has them.
+      for (const Key of [...(await keys('pending/')), `${prefix}/layout.json`]) await admin.send(new DeleteObjectCommand({ Bucket: bucket, Key }))
+      expect(await listed()).toEqual([idB])
+      expect(await keys('pending/')).toEqual([`${prefix}/pending/${encodeURIComponent(b)}/${idB}`])
+      expect(await keys('layout.json')).toEqual([`${prefix}/layout.json`])
+    } finally {
+      admin.destroy()
+    }
+  })
+
   it('says what to check when the bucket is unreachable, and stages nothing', async () => {
     const sb = await sandbox()
     const pkg = await sb.makePackage(uniqueName('s3-down'), { version: '1.0.0' })

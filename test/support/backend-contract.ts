@@ -30,6 +30,22 @@ export interface ContractSubject {
   corruptSet?(setId: string, text: string): Promise<void>
   /** Real package tarballs, for backends that read what they stage (a registry). Default: random bytes. */
   tarball?(name: string, version: string): Promise<Buffer>
+  /** Pending markers (src/backends/pending-markers.ts), for a store declared with `markers: true`. */
+  markers?: MarkerHooks
+}
+
+/** The tests' own hand on a store's pending markers: what a crash or an attacker with CI rights leaves. */
+export interface MarkerHooks {
+  /** Puts the marker of (name, id) now, as create-if-absent would, whether or not a record exists. */
+  plant(name: string, id: string): Promise<void>
+  /** Removes the marker of (name, id), as a crash before it was written would have left the store. */
+  remove(name: string, id: string): Promise<void>
+  /** The markers stored now, as `<name> <id>` strings, sorted. */
+  list(): Promise<string[]>
+  /** Makes the store look written by a version without markers: every marker and the layout object gone. */
+  makeLegacy(): Promise<void>
+  /** Another handle on the same store: its clock `aheadMs` ahead, trusting at most `maxMarkers` markers. */
+  reopen(options: { aheadMs?: number; maxMarkers?: number }): CasStagingBackend
 }
 
 export interface ContractOptions {
@@ -37,6 +53,8 @@ export interface ContractOptions {
   manyRecords?: number
   /** The backend is a registry's own staging API (a NativeStagingBackend). */
   native?: boolean
+  /** The store keeps pending markers; its subject has `markers` (S3, memory). */
+  markers?: boolean
 }
 
 /** Bytes that stand in for a tarball: random, so every release differs. */
@@ -131,6 +149,17 @@ export function describeBackendContract(name: string, make: () => Promise<Contra
     const notDeclared = (() => undefined) as unknown as typeof it
     const casOnly = native ? notDeclared : it
     const nativeOnly = native ? it : notDeclared
+    const withMarkers = options.markers ? it : notDeclared
+    const hooks = () => subject.markers as MarkerHooks
+    const idsOf = (list: Versioned[]) => list.map((v) => v.record.id)
+    /** A first waiting listing: on a new S3 prefix it writes the layout object, after which markers are trusted. */
+    const settle = () => cas.listRecords({ waiting: true })
+    /** Moves a record by compare-and-set, failing the test when it does not move. */
+    const decide = async (v: { record: StagedRecord; etag: string }, state: StagedRecord['state']) => {
+      const res = await cas.updateRecord({ ...v.record, state, ...(state === 'approving' && { claim: { by: 'alice', at: new Date().toISOString() } }) }, v.etag)
+      if (!res.updated) throw new Error(`updateRecord refused ${v.record.id}: ${res.reason}`)
+      return { record: { ...v.record, state }, etag: res.etag }
+    }
 
     it('describes itself without credentials', () => {
       expect(backend.kind).toMatch(/\S/)
@@ -278,10 +307,151 @@ export function describeBackendContract(name: string, make: () => Promise<Contra
       expect(onlyB).toHaveLength(Math.ceil(many / 3))
       expect(await backend.listRecords({ packageName: 'pkg-none' })).toEqual([])
 
+      // Every one is waiting: the waiting listing pages through all of them too (S3: markers across pages).
+      expect(idsOf(await backend.listRecords({ waiting: true }))).toEqual(idsOf(all))
       // An etag from a listing is a real version: it can be used for compare-and-set.
       if (native) return
       const newest = all[0] as Versioned
       expect((await cas.updateRecord({ ...newest.record, state: 'rejected' }, newest.etag)).updated).toBe(true)
+      expect(idsOf(await backend.listRecords({ waiting: true }))).toEqual(idsOf(all).slice(1))
+      expect(idsOf(await backend.listRecords({ waiting: true, packageName: 'pkg-b' }))).toEqual(idsOf(onlyB).filter((id) => id !== newest.record.id))
+      expect(await backend.listRecords()).toHaveLength(many)
+    })
+
+    casOnly('lists only waiting records with `waiting` (pending, approving, expired), of exactly one package by name', async () => {
+      const t = (s: number) => new Date(Date.parse('2026-03-01T00:00:00Z') + s * 1000).toISOString()
+      const a1 = await stage(backend, { packageName: 'pkg', createdAt: t(1) })
+      const a2 = await stage(backend, { packageName: 'pkg', version: '2.0.0', createdAt: t(2) })
+      const a3 = await stage(backend, { packageName: 'pkg', version: '3.0.0', createdAt: t(3), expiresAt: t(4) })
+      const b1 = await stage(backend, { packageName: 'pkg-b', createdAt: t(5) })
+      const s1 = await stage(backend, { packageName: '@scope/pkg', createdAt: t(6) })
+      const s2 = await stage(backend, { packageName: '@scope/pkg-b', createdAt: t(7) })
+      await decide(a1, 'approved')
+      await decide(b1, 'rejected')
+      await decide(a2, 'approving')
+      expect(idsOf(await backend.listRecords({ waiting: true }))).toEqual([s2, s1, a3, a2].map((v) => v.record.id))
+      // A name is not a prefix: pkg is not pkg-b, @scope/pkg is not @scope/pkg-b.
+      expect(idsOf(await backend.listRecords({ waiting: true, packageName: 'pkg' }))).toEqual([a3, a2].map((v) => v.record.id))
+      expect(idsOf(await backend.listRecords({ waiting: true, packageName: '@scope/pkg' }))).toEqual([s1.record.id])
+      expect(await backend.listRecords({ waiting: true, packageName: 'pkg-b' })).toEqual([])
+      expect(await backend.listRecords({ waiting: true, packageName: '@scope' })).toEqual([])
+      // Without `waiting`: the whole history, as before.
+      expect(idsOf(await backend.listRecords())).toEqual([s2, s1, b1, a3, a2, a1].map((v) => v.record.id))
+      expect(idsOf(await backend.listRecords({ packageName: 'pkg' }))).toEqual([a3, a2, a1].map((v) => v.record.id))
+      // What is listed is the record as stored now, with an etag that wins a compare-and-set.
+      const claimed = (await backend.listRecords({ waiting: true, packageName: 'pkg' }))[1] as Versioned
+      expect(claimed.record.state).toBe('approving')
+      expect((await cas.updateRecord({ ...claimed.record, state: 'pending' }, claimed.etag)).updated).toBe(true)
+    })
+
+    casOnly('lists exactly the waiting releases while others stage and decide at the same time', { timeout: 120_000 }, async () => {
+      const made = await inBatches(Array.from({ length: 24 }, (_, i) => i), 8, async (i) => {
+        const v = await stage(backend, { packageName: `race-${i % 3}`, version: `1.0.${i}` })
+        // Every third one decided as soon as it exists, while the others are still staging.
+        if (i % 3 === 0) await decide(v, i % 2 ? 'rejected' : 'approved')
+        else if (i % 3 === 1) await decide(v, 'approving')
+        return v
+      })
+      const expected = made.filter((_, i) => i % 3 !== 0).map((v) => v.record.id).sort()
+      const listings = await Promise.all([backend.listRecords({ waiting: true }), backend.listRecords({ waiting: true })])
+      for (const l of listings) expect(idsOf(l).sort()).toEqual(expected)
+      expect(idsOf(await backend.listRecords({ waiting: true, packageName: 'race-1' })).sort()).toEqual(made.filter((_, i) => i % 3 === 1).map((v) => v.record.id).sort())
+    })
+
+    withMarkers('writes a marker with the record, keeps it while approving, removes it once decided', async () => {
+      const a = await stage(backend, { packageName: '@acme/lib' })
+      const b = await stage(backend, { packageName: 'other' })
+      expect(await hooks().list()).toEqual([`@acme/lib ${a.record.id}`, `other ${b.record.id}`])
+      const claimed = await decide(a, 'approving')
+      expect(await hooks().list()).toEqual([`@acme/lib ${a.record.id}`, `other ${b.record.id}`])
+      await decide(claimed, 'approved')
+      await decide(b, 'rejected')
+      expect(await hooks().list()).toEqual([])
+      expect(await backend.listRecords({ waiting: true })).toEqual([])
+    })
+
+    withMarkers('crash after the marker, before the record: nothing is listed; the marker is kept while young, removed once old', async () => {
+      await settle()
+      const id = randomUUID()
+      await hooks().plant('lib', id)
+      expect(await backend.listRecords({ waiting: true })).toEqual([])
+      expect(await hooks().list()).toEqual([`lib ${id}`])
+      // An hour later the staging is surely dead: the next listing removes its marker.
+      expect(await hooks().reopen({ aheadMs: 2 * 60 * 60 * 1000 }).listRecords({ waiting: true })).toEqual([])
+      expect(await hooks().list()).toEqual([])
+      // A record that then appears (a staging that stalled for an hour) still gets its marker from its own staging.
+      const late = await stage(backend, { id, packageName: 'lib' })
+      expect(idsOf(await backend.listRecords({ waiting: true }))).toEqual([late.record.id])
+    })
+
+    withMarkers('crash after the decision, before the marker is removed: not listed, and the next listing removes the marker', async () => {
+      await settle()
+      const v = await stage(backend, { packageName: 'lib' })
+      const kept = await stage(backend, { packageName: 'lib', version: '2.0.0' })
+      await decide(v, 'approved')
+      await hooks().plant('lib', v.record.id)
+      expect(idsOf(await backend.listRecords({ waiting: true }))).toEqual([kept.record.id])
+      expect(await hooks().list()).toEqual([`lib ${kept.record.id}`])
+    })
+
+    withMarkers('a planted marker proves nothing: only the record says what is waiting, and of which package', async () => {
+      await settle()
+      const real = await stage(backend, { packageName: 'good' })
+      const decided = await decide(await stage(backend, { packageName: 'good', version: '2.0.0' }), 'rejected')
+      const missing = randomUUID()
+      await hooks().plant('evil', real.record.id)
+      await hooks().plant('good', decided.record.id)
+      await hooks().plant('good', missing)
+      // Under the name it claims, a marker for another package's record lists nothing, and is removed.
+      expect(await backend.listRecords({ waiting: true, packageName: 'evil' })).toEqual([])
+      expect(await hooks().list()).toEqual([`good ${decided.record.id}`, `good ${missing}`, `good ${real.record.id}`].sort())
+      await hooks().plant('evil', real.record.id)
+      const listed = await backend.listRecords({ waiting: true })
+      expect(listed).toEqual([{ record: real.record, etag: real.etag }])
+      // Only the young marker without a record stays (a staging may be writing it), besides the real one.
+      expect(await hooks().list()).toEqual([`good ${missing}`, `good ${real.record.id}`].sort())
+    })
+
+    withMarkers('a record found only through another package\'s marker gets its own', async () => {
+      await settle()
+      const v = await stage(backend, { packageName: 'good' })
+      await hooks().remove('good', v.record.id)
+      await hooks().plant('evil', v.record.id)
+      expect(idsOf(await backend.listRecords({ waiting: true }))).toEqual([v.record.id])
+      expect(await hooks().list()).toEqual([`good ${v.record.id}`])
+    })
+
+    withMarkers('reads a store from before markers: every record once, then gives the waiting ones their markers', async () => {
+      const old = await stage(backend, { packageName: 'lib', createdAt: '2026-01-01T00:00:00.000Z' })
+      const newer = await stage(backend, { packageName: 'lib', version: '2.0.0', createdAt: '2026-01-02T00:00:00.000Z' })
+      const other = await stage(backend, { packageName: 'other', createdAt: '2026-01-03T00:00:00.000Z' })
+      await decide(old, 'approved')
+      await hooks().makeLegacy()
+      expect(await hooks().list()).toEqual([])
+      expect(idsOf(await backend.listRecords({ waiting: true, packageName: 'lib' }))).toEqual([newer.record.id])
+      expect(await hooks().list()).toEqual([`lib ${newer.record.id}`, `other ${other.record.id}`])
+      expect(idsOf(await backend.listRecords({ waiting: true }))).toEqual([other.record.id, newer.record.id])
+      // From now on the markers are trusted and no other record is read: one staged without a marker
+      // (by an older version, after the migration) is seen only by a listing of the whole history.
+      await hooks().remove('lib', newer.record.id)
+      expect(idsOf(await backend.listRecords({ waiting: true }))).toEqual([other.record.id])
+      expect(idsOf(await backend.listRecords())).toEqual([other.record.id, newer.record.id, old.record.id])
+    })
+
+    withMarkers('a flood of markers is bounded: past the limit they are not used, every record is read instead, and it says so', async () => {
+      const real = await stage(backend, { packageName: 'lib' })
+      await inBatches(Array.from({ length: 8 }, () => randomUUID()), 8, (id) => hooks().plant('lib', id))
+      const notices: string[] = []
+      const limited = hooks().reopen({ maxMarkers: 5 })
+      expect(idsOf(await limited.listRecords({ waiting: true, onNotice: (m) => notices.push(m) }))).toEqual([real.record.id])
+      expect(notices).toHaveLength(1)
+      expect(notices[0]).toMatch(/more than 5 pending markers/)
+      expect(idsOf(await limited.listRecords({ waiting: true, packageName: 'lib' }))).toEqual([real.record.id])
+      // Under the limit, the markers are used again.
+      const lenient = hooks().reopen({ maxMarkers: 50 })
+      const quiet: string[] = []
+      expect(idsOf(await lenient.listRecords({ waiting: true, onNotice: (m) => quiet.push(m) }))).toEqual([real.record.id])
+      expect(quiet).toEqual([])
     })
 
     it('lists nothing when nothing was staged', async () => {

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream'
 import { MAX_RECORD_SIZE } from '../../src/core/limits.js'
 import { createLocalBackend } from '../../src/backends/local.js'
 import { readManifest } from '../../src/npm/pack.js'
-import { readRegularFile, readStreamBounded } from '../../src/backends/bounded-read.js'
+import { readRegularFile, readRegularFileSync, readStreamBounded } from '../../src/backends/bounded-read.js'
 import { StagePublishError } from '../../src/errors.js'
 import { sampleRecord } from '../support/records.js'
 import { packageTgz } from '../support/tarball-builder.js'
@@ -123,6 +123,38 @@ describe('readRegularFile and readStreamBounded', () => {
     await fs.symlink(target, link)
     expect((await readRegularFile(link, { maxBytes: 10, what: 'x', followSymlinks: true })).toString()).toBe('abc')
     expect((await failure(readRegularFile(link, { maxBytes: 10, what: 'x' }))).message).toContain('symbolic link')
+  })
+
+  it('read a file of any size up to the limit whole, in chunks sized by the file, synchronously or not', async () => {
+    const file = path.join(root, 'big.json')
+    const bytes = Buffer.alloc(2.5 * 1024 * 1024 + 3, 7)
+    await fs.writeFile(file, bytes)
+    for (const read of [readRegularFileSync, readRegularFile]) {
+      expect(Buffer.compare(await read(file, { maxBytes: bytes.length, what: 'x' }), bytes)).toBe(0)
+      expect((await failure(Promise.resolve().then(() => read(file, { maxBytes: bytes.length - 1, what: 'The record' })))).code).toBe('ETOOLARGE')
+    }
+    await fs.writeFile(file, '')
+    expect(readRegularFileSync(file, { maxBytes: 10, what: 'x' })).toEqual(Buffer.alloc(0))
+  })
+
+  it('the synchronous reader refuses links, FIFOs and devices as the other does', async () => {
+    const target = path.join(root, 'target.json')
+    const link = path.join(root, 'link.json')
+    const fifo = path.join(root, 'fifo.json')
+    await fs.writeFile(target, '{}')
+    await fs.symlink(target, link)
+    execFileSync('mkfifo', [fifo])
+    const refusal = (file: string) => {
+      try {
+        readRegularFileSync(file, { maxBytes: 10, what: 'The record' })
+      } catch (err) {
+        return (err as Error).message
+      }
+      return 'read'
+    }
+    expect(refusal(link)).toBe('The record is not a regular file: it is a symbolic link')
+    expect(refusal(fifo)).toBe('The record is not a regular file: it is a FIFO')
+    expect(refusal('/dev/zero')).toBe('The record is not a regular file: it is a character device')
   })
 
   it('a character device is refused even when the user names it', async () => {
