@@ -27,6 +27,7 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .option('--expect <digest>', 'refuse unless the staged tarball has this integrity (sha512-...) or shasum (40 hex), e.g. the one CI printed')
     .option('--verify-local [dir]', 'pack this folder (default: the current one) as staging does and refuse unless every file is identical')
     .option('--ignore-scripts', 'with --verify-local: do not run prepublishOnly, prepack, prepare or postpack while packing')
+    .option('--signing-key <path>', "with stagePublish.approvals: the SSH key that signs your approval (a private key, or the .pub of a key in ssh-agent; default: git's user.signingKey)")
     .option('--backend <url>', 'where releases are staged')
     .option('--json', 'print the result (with the review) as JSON')
     .action(async (ids: string[], opts: ApproveOptions) => runApprove(ids, opts, deps()))
@@ -38,6 +39,12 @@ export async function runApprove(ids: string[], opts: ApproveOptions, deps: Deps
   const outcome = await approveRelease(ids, requestOf(opts), deps, out)
   // A batch has reported its own summary (src/flows/approve-batch.ts).
   if (outcome.kind === 'batch') return
+  if (outcome.kind === 'awaiting') {
+    const { awaitingJson, renderAwaiting } = await import('../ui/render-approvals.js')
+    out.data(awaitingJson(outcome))
+    out.line(renderAwaiting(outcome))
+    return
+  }
   const { approvedJson, renderApproved } = await import('../ui/render-approve.js')
   out.data(approvedJson(outcome))
   out.line(renderApproved(outcome))

@@ -37,6 +37,7 @@ import { listedSetMembers } from './select.js'
 import { followUp } from './follow-up.js'
 import { loadVerified, type Verified } from './verify.js'
 import { inline } from '../ui/sanitize.js'
+import type { Quorum } from './quorum.js'
 
 export interface ApprovalContext {
   opts: ApproveRequest
@@ -49,6 +50,8 @@ export interface ApprovalContext {
   /** The approver's npm configuration, loaded once. */
   conf: NpmConfig
   backend: StagingBackend
+  /** package.json stagePublish.approvals of the approver's project, when it asks for M-of-N signed approvals. */
+  quorum?: Quorum | null
 }
 
 /** What a finished approval reports. */

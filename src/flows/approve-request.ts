@@ -18,4 +18,6 @@ export interface ApproveRequest extends BackendRequest, PinOptions {
   package?: string
   /** Every pending release. */
   all?: boolean
+  /** With package.json stagePublish.approvals: the SSH key that signs the approval (default: git's user.signingKey). */
+  signingKey?: string
 }

@@ -7,6 +7,7 @@ import type { StagedRecord } from '../core/record.js'
 import type { Review } from '../core/review.js'
 import { formatTime } from './format.js'
 import { inline } from './sanitize.js'
+import { countLine, quorumJson, type QuorumView } from './render-approvals.js'
 
 /** What approving one release did (src/flows/approve-one.ts `Finished`; defined here because ui does not import flows). */
 export interface ApprovedView {
@@ -19,6 +20,8 @@ export interface ApprovedView {
     policy?: unknown
     verified?: { expect: boolean; local?: string }
     manifestMismatch?: string[]
+    /** stagePublish.approvals: the count that let it publish (src/ui/render-approvals.ts). */
+    quorum?: QuorumView
   }
   now: Date
 }
@@ -40,6 +43,7 @@ export function approvedJson({ record, how }: ApprovedView): Record<string, unkn
     ...(how.policy ? { policy: how.policy } : {}),
     ...(how.verified && { verified: how.verified }),
     ...(how.manifestMismatch && { manifestMismatch: how.manifestMismatch }),
+    ...(how.quorum && { signed: how.quorum.signed, approvals: quorumJson(how.quorum.tally) }),
   }
 }
 
@@ -47,5 +51,5 @@ export function approvedJson({ record, how }: ApprovedView): Record<string, unkn
 export function renderApproved({ record, how, now }: ApprovedView): string {
   const what = `${inline(record.packageName)}@${inline(record.version)}`
   if (how.alreadyApproved) return `${what} was already approved by ${inline(record.approvedBy ?? 'someone')} ${inline(formatTime(record.approvedAt, now))}; nothing to do.`
-  return `+ ${what}`
+  return how.quorum ? `+ ${what} (${countLine(how.quorum.tally)})` : `+ ${what}`
 }

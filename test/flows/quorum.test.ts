@@ -1,0 +1,272 @@
+/**
+ * M-of-N approvals in-process (prepareApproval → approveWithQuorum), with real ssh-keygen and fresh
+ * ed25519 keys, the memory backend and a fake registry: what is published (only once the quorum is
+ * met, and once), what is stored, and every way an attacker with write access to the backend might
+ * try to make a statement count that should not: another release's, a tampered one, a forged or
+ * out-of-namespace signature, an unlisted key, a duplicate, the stager's own.
+ */
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { prepareApproval } from '../../src/flows/approve-one.js'
+import { approveWithQuorum, type QuorumOutcome } from '../../src/flows/quorum-approve.js'
+import { countApprovals, readSigners, subjectOf, type Quorum } from '../../src/flows/quorum.js'
+import { makeEnvelope, pae, PAYLOAD_TYPE, SIGNING_NAMESPACE, type ApprovalEnvelope } from '../../src/core/approval-envelope.js'
+import { resolveSigningKey, sshSign } from '../../src/origin/ssh-sign.js'
+import { harness, rejection, type Harness, type Staged } from '../support/flow-harness.js'
+import { keyDir, makeSigner, writeAllowedSigners, type TestSigner } from '../support/ssh-keys.js'
+
+const CODE = '123456'
+let h: Harness
+afterEach(async () => {
+  await h?.close()
+})
+
+interface Setup {
+  signers: TestSigner[]
+  dir: string
+  quorum: Quorum
+}
+
+async function setup(required = 2, extra: { allowSelfApproval?: boolean; unlisted?: boolean } = {}): Promise<Setup> {
+  h = await harness({ registry: { codes: [CODE], replay: true }, waitMs: 10_000 })
+  const dir = await keyDir()
+  const signers = await Promise.all(['alice@example.com', 'bob@example.com', 'carol@example.com'].map((p) => makeSigner(dir, p)))
+  const file = await writeAllowedSigners(path.join(dir, 'allowed_signers'), signers)
+  if (extra.unlisted) signers.push(await makeSigner(dir, 'mallory@example.com'))
+  const quorum: Quorum = { policy: { required, allowedSigners: file, allowSelfApproval: extra.allowSelfApproval ?? false }, signers: await readSigners(file) }
+  h.ctx.quorum = quorum
+  return { signers, dir, quorum }
+}
+
+const signer = (s: Setup, principal: string): TestSigner => s.signers.find((x) => x.principal.startsWith(principal)) as TestSigner
+
+async function approveAs(s: Setup, who: TestSigner, id: string): Promise<QuorumOutcome> {
+  h.ctx.opts = { yes: true, otp: CODE, signingKey: who.key }
+  const current = await h.backend.getRecord(id)
+  if (!current) throw new Error('no record')
+  const prepared = await prepareApproval(current, h.ctx)
+  if (!('ready' in prepared)) throw new Error('expected a release ready to approve')
+  return approveWithQuorum(prepared.ready, h.backend, s.quorum, h.ctx, async () => undefined)
+}
+
+const count = (o: QuorumOutcome) => (o.kind === 'awaiting' ? o.quorum.tally : o.quorum.tally)
+
+/** Puts approvals into the stored record, as anyone with the CI credential can. */
+async function writeApprovals(id: string, approvals: ApprovalEnvelope[]): Promise<void> {
+  const current = await h.backend.getRecord(id)
+  if (!current) throw new Error('no record')
+  const res = await h.backend.updateRecord({ ...current.record, approvals }, current.etag)
+  if (!res.updated) throw new Error('could not write')
+}
+
+async function stored(id: string): Promise<ApprovalEnvelope[]> {
+  return (await h.record(id)).approvals ?? []
+}
+
+describe('a 2-of-3 policy', () => {
+  it('publishes nothing on the first approval, and publishes once when the second completes the quorum', async () => {
+    const s = await setup(2)
+    const { id } = await h.stage('lib', '1.0.0')
+    const first = await approveAs(s, signer(s, 'alice'), id)
+    expect(first.kind).toBe('awaiting')
+    expect(count(first)).toMatchObject({ required: 2, needed: 1, met: false })
+    expect(count(first).counted.map((c) => c.principal)).toEqual(['alice@example.com'])
+    expect(h.registry.calls).toEqual([])
+    expect(await h.record(id)).toMatchObject({ state: 'pending' })
+    expect(await stored(id)).toHaveLength(1)
+
+    const second = await approveAs(s, signer(s, 'bob'), id)
+    expect(second.kind).toBe('published')
+    expect(count(second)).toMatchObject({ met: true, needed: 0 })
+    expect(count(second).counted.map((c) => c.principal)).toEqual(['alice@example.com', 'bob@example.com'])
+    expect(h.registry.calls.map((c) => c.answer)).toEqual(['ok'])
+    const after = await h.record(id)
+    expect(after.state).toBe('approved')
+    expect(after.approvals).toHaveLength(2)
+  })
+
+  it('counts the same approver twice once, and does not sign again', async () => {
+    const s = await setup(2)
+    const { id } = await h.stage('lib', '1.0.0')
+    await approveAs(s, signer(s, 'alice'), id)
+    const again = await approveAs(s, signer(s, 'alice'), id)
+    expect(again).toMatchObject({ kind: 'awaiting', quorum: { signed: 'already', by: 'alice@example.com' } })
+    expect(count(again).counted).toHaveLength(1)
+    expect(await stored(id)).toHaveLength(1)
+    // A copy of her approval written in by someone else counts once too.
+    const [hers] = await stored(id)
+    await writeApprovals(id, [hers as ApprovalEnvelope, hers as ApprovalEnvelope])
+    const tally = await countApprovals(await h.record(id), subjectOf(await h.record(id), (await h.record(id)).integrity), s.quorum, {})
+    expect(tally).toMatchObject({ met: false, needed: 1 })
+    expect(tally.refused.map((r) => r.code)).toEqual(['duplicate'])
+    expect(h.registry.calls).toEqual([])
+  })
+
+  it('refuses a key that allowed_signers does not list, before signing anything', async () => {
+    const s = await setup(2, { unlisted: true })
+    const { id } = await h.stage('lib', '1.0.0')
+    const err = await rejection(approveAs(s, signer(s, 'mallory'), id))
+    expect(err.code).toBe('ESIGNER')
+    expect(err.message).toMatch(/is not listed in .*allowed_signers/)
+    expect(await stored(id)).toEqual([])
+  })
+
+  it('does not count the stager toward their own release unless the policy allows it', async () => {
+    const s = await setup(2)
+    const { id } = await h.stage('lib', '1.0.0', {}, { actor: 'alice@example.com', actorType: 'user' })
+    const err = await rejection(approveAs(s, signer(s, 'alice'), id))
+    expect(err.code).toBe('ESIGNER')
+    expect(err.message).toContain('staged')
+    // An approval of hers written in some other way is not counted either.
+    await approveAs(s, signer(s, 'bob'), id)
+    s.quorum.policy.allowSelfApproval = true
+    const allowed = await approveAs(s, signer(s, 'alice'), id)
+    expect(allowed.kind).toBe('published')
+    expect(h.registry.calls).toHaveLength(1)
+  })
+
+  it('keeps both signatures when two co-approvers race (2 of 2), and publishes exactly once', async () => {
+    const s = await setup(2)
+    const { id } = await h.stage('lib', '1.0.0')
+    // Bob and Carol at once: each stores by compare-and-set (re-read on conflict); the claim lets one of them publish.
+    const outcomes = await Promise.all([approveAsCopy(s, signer(s, 'bob'), id), approveAsCopy(s, signer(s, 'carol'), id)])
+    expect(outcomes.map((o) => o.kind)).toContain('published')
+    expect(h.registry.calls.filter((c) => c.answer === 'ok')).toHaveLength(1)
+    const record = await h.record(id)
+    expect(record.state).toBe('approved')
+    const tally = await countApprovals(record, subjectOf(record, record.integrity), s.quorum, {})
+    expect(tally.counted.map((c) => c.principal).sort()).toEqual(['bob@example.com', 'carol@example.com'])
+  })
+
+  it('stores a co-approver\'s signature even when the release was published meanwhile', async () => {
+    const s = await setup(2)
+    const { id } = await h.stage('lib', '1.0.0')
+    await approveAs(s, signer(s, 'alice'), id)
+    const [a, b] = await Promise.all([approveAsCopy(s, signer(s, 'bob'), id), approveAsCopy(s, signer(s, 'carol'), id)])
+    expect([a.kind, b.kind]).toContain('published')
+    expect(h.registry.calls.filter((c) => c.answer === 'ok')).toHaveLength(1)
+    expect((await h.record(id)).state).toBe('approved')
+    expect(await stored(id)).toHaveLength(3)
+  })
+})
+
+/** approveAs with its own options object, so two can run at once in one process. */
+async function approveAsCopy(s: Setup, who: TestSigner, id: string): Promise<QuorumOutcome> {
+  const ctx = { ...h.ctx, opts: { yes: true, otp: CODE, signingKey: who.key } }
+  const current = await h.backend.getRecord(id)
+  if (!current) throw new Error('no record')
+  const prepared = await prepareApproval(current, ctx)
+  if (!('ready' in prepared)) return { kind: 'published', finished: prepared.done, quorum: { tally: { required: 2, counted: [], refused: [], met: true, needed: 0 }, signed: 'none' } }
+  return approveWithQuorum(prepared.ready, h.backend, s.quorum, ctx, async () => undefined)
+}
+
+describe('statements that must not count', () => {
+  async function aliceApproved(s: Setup, staged: Staged): Promise<ApprovalEnvelope> {
+    await approveAs(s, signer(s, 'alice'), staged.id)
+    return (await stored(staged.id))[0] as ApprovalEnvelope
+  }
+
+  async function tallyOf(s: Setup, id: string) {
+    const record = await h.record(id)
+    return countApprovals(record, subjectOf(record, record.integrity), s.quorum, {})
+  }
+
+  it('a statement signed for another release', async () => {
+    const s = await setup(2)
+    const other = await h.stage('lib', '0.9.0')
+    const hers = await aliceApproved(s, other)
+    const { id } = await h.stage('lib', '1.0.0')
+    await writeApprovals(id, [hers])
+    const bob = await approveAs(s, signer(s, 'bob'), id)
+    expect(bob.kind).toBe('awaiting')
+    expect(count(bob).refused).toEqual([expect.objectContaining({ index: 0, code: 'other-release', principal: 'alice@example.com' })])
+    expect(h.registry.calls).toEqual([])
+    expect(h.stderr()).toContain('signed for another release')
+  })
+
+  it('a tampered statement (its registry changed after signing)', async () => {
+    const s = await setup(2)
+    const staged = await h.stage('lib', '1.0.0')
+    const hers = await aliceApproved(s, staged)
+    const statement = JSON.parse(Buffer.from(hers.payload, 'base64').toString('utf8')) as { predicate: { registry: string } }
+    statement.predicate.registry = 'https://evil.example/'
+    await writeApprovals(staged.id, [{ ...hers, payload: Buffer.from(JSON.stringify(statement)).toString('base64') }])
+    const tally = await tallyOf(s, staged.id)
+    expect(tally.counted).toEqual([])
+    expect(tally.refused).toEqual([expect.objectContaining({ code: 'signature', principal: 'alice@example.com' })])
+    expect((await approveAs(s, signer(s, 'bob'), staged.id)).kind).toBe('awaiting')
+    expect(h.registry.calls).toEqual([])
+  })
+
+  it('a signature that does not verify (by a listed key, over other bytes)', async () => {
+    const s = await setup(2)
+    const staged = await h.stage('lib', '1.0.0')
+    const hers = await aliceApproved(s, staged)
+    const key = await resolveSigningKey(signer(s, 'alice').key, process.cwd(), {})
+    const other = await sshSign(key, pae(PAYLOAD_TYPE, Buffer.from('something else')), SIGNING_NAMESPACE, {})
+    await writeApprovals(staged.id, [makeEnvelope(Buffer.from(hers.payload, 'base64'), key.fingerprint, other)])
+    const tally = await tallyOf(s, staged.id)
+    expect(tally.refused.map((r) => r.code)).toEqual(['signature'])
+  })
+
+  it('a signature for another purpose (an SSH signature under another namespace)', async () => {
+    const s = await setup(2)
+    const staged = await h.stage('lib', '1.0.0')
+    const hers = await aliceApproved(s, staged)
+    const key = await resolveSigningKey(signer(s, 'alice').key, process.cwd(), {})
+    const git = await sshSign(key, pae(PAYLOAD_TYPE, Buffer.from(hers.payload, 'base64')), 'git', {})
+    await writeApprovals(staged.id, [makeEnvelope(Buffer.from(hers.payload, 'base64'), key.fingerprint, git)])
+    expect((await tallyOf(s, staged.id)).refused.map((r) => r.code)).toEqual(['namespace'])
+  })
+
+  it("a listed key signing as someone else (carol's name, alice's key)", async () => {
+    const s = await setup(2)
+    const staged = await h.stage('lib', '1.0.0')
+    const hers = await aliceApproved(s, staged)
+    const statement = JSON.parse(Buffer.from(hers.payload, 'base64').toString('utf8')) as { predicate: { signer: { principal: string } } }
+    statement.predicate.signer.principal = 'carol@example.com'
+    const bytes = Buffer.from(JSON.stringify(statement))
+    const key = await resolveSigningKey(signer(s, 'alice').key, process.cwd(), {})
+    const sig = await sshSign(key, pae(PAYLOAD_TYPE, bytes), SIGNING_NAMESPACE, {})
+    await writeApprovals(staged.id, [hers, makeEnvelope(bytes, key.fingerprint, sig)])
+    const tally = await tallyOf(s, staged.id)
+    expect(tally.counted.map((c) => c.principal)).toEqual(['alice@example.com'])
+    expect(tally.refused).toEqual([expect.objectContaining({ code: 'unlisted', principal: 'carol@example.com' })])
+  })
+
+  it('an unlisted key: the statement names a principal the file does not list it for', async () => {
+    const s = await setup(2, { unlisted: true })
+    const staged = await h.stage('lib', '1.0.0')
+    const hers = await aliceApproved(s, staged)
+    const statement = JSON.parse(Buffer.from(hers.payload, 'base64').toString('utf8')) as { predicate: { signer: { principal: string; keyFingerprint: string } } }
+    const key = await resolveSigningKey(signer(s, 'mallory').key, process.cwd(), {})
+    statement.predicate.signer = { principal: 'mallory@example.com', keyFingerprint: key.fingerprint }
+    const bytes = Buffer.from(JSON.stringify(statement))
+    await writeApprovals(staged.id, [makeEnvelope(bytes, key.fingerprint, await sshSign(key, pae(PAYLOAD_TYPE, bytes), SIGNING_NAMESPACE, {}))])
+    expect((await tallyOf(s, staged.id)).refused.map((r) => r.code)).toEqual(['unlisted'])
+  })
+
+  it('a record filled with junk approvals does not stop a real one from being stored', async () => {
+    const s = await setup(2)
+    const other = await h.stage('lib', '0.9.0')
+    const junk = await aliceApproved(s, other)
+    const { id } = await h.stage('lib', '1.0.0')
+    await writeApprovals(id, Array.from({ length: 32 }, () => junk))
+    const bob = await approveAs(s, signer(s, 'bob'), id)
+    expect(count(bob).counted.map((c) => c.principal)).toEqual(['bob@example.com'])
+    expect(await stored(id)).toHaveLength(1)
+  })
+})
+
+describe('signing keys', () => {
+  it('refuses a missing key file with a clear error and prints no key material', async () => {
+    const s = await setup(2)
+    const { id } = await h.stage('lib', '1.0.0')
+    const missing = { ...signer(s, 'alice'), key: path.join(s.dir, 'nope') }
+    const err = await rejection(approveAs(s, missing, id))
+    expect(err.code).toBe('ESIGNKEY')
+    const privateKey = await fs.readFile(signer(s, 'alice').key, 'utf8')
+    expect(`${err.message}${err.hint ?? ''}${h.stderr()}`).not.toContain(privateKey.split('\n')[1])
+  })
+})
