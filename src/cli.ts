@@ -14,6 +14,9 @@ import * as approve from './commands/approve.js'
 import * as reject from './commands/reject.js'
 import * as download from './commands/download.js'
 import * as diff from './commands/diff.js'
+import * as approvals from './commands/approvals.js'
+import * as attestations from './commands/attestations.js'
+import * as verifyApprovals from './commands/verify-approvals.js'
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
 
@@ -23,7 +26,7 @@ export function buildProgram(deps: () => Deps = defaultDeps): Command {
     .version(version, '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-  for (const command of [publish, list, view, diff, approve, reject, download]) command.register(program, deps)
+  for (const command of [publish, list, view, diff, approve, reject, download, approvals, attestations, verifyApprovals]) command.register(program, deps)
   for (const sub of program.commands) {
     sub.exitOverride()
     // Every command (staging is the default one) takes both; src/ui/color.ts says what wins over what.

@@ -88,3 +88,43 @@ export function renderApprovalList(view: { record: StagedRecord; tally: Tally; n
     ...refusedLines(tally).map((l) => style('red', `  ✗ ${l}`)),
   ].join('\n')
 }
+
+/** What `verify-approvals` found (src/flows/quorum-verify.ts). */
+export interface VerifiedApprovalsView {
+  name: string
+  version: string
+  registry: string
+  /** The integrity the registry serves now. */
+  integrity: string
+  /** Where the statements came from: the backend's location or the bundle file. */
+  source: string
+  tally: Tally
+}
+
+export const verifiedJson = (v: VerifiedApprovalsView): Record<string, unknown> => ({
+  ok: v.tally.met,
+  name: v.name,
+  version: v.version,
+  registry: v.registry,
+  integrity: v.integrity,
+  source: v.source,
+  approvals: quorumJson(v.tally),
+})
+
+/** Why verification failed, in one line (the error's summary). */
+export function verifyFailure(v: VerifiedApprovalsView): string {
+  const other = v.tally.refused.filter((r) => r.code === 'other-release').length
+  return `${v.name}@${v.version} as ${v.registry} serves it (${v.integrity}) has ${countLine(v.tally)}${other ? `; ${other} approval${other === 1 ? ' was' : 's were'} signed for other bytes or another release` : ''}`
+}
+
+export function renderVerified(v: VerifiedApprovalsView, style: Style): string {
+  const head = v.tally.met
+    ? style('green', `✓ ${inline(v.name)}@${inline(v.version)}: ${countLine(v.tally)} for the bytes ${inline(v.registry)} serves (${inline(v.integrity)})`)
+    : style('red', `✗ ${inline(verifyFailure(v))}`)
+  return [
+    head,
+    ...v.tally.counted.map((c) => `  ✓ ${inline(c.principal)}  ${inline(c.fingerprint)}  ${inline(c.at)}`),
+    ...refusedLines(v.tally).map((l) => `  ✗ ${l}`),
+    `  (statements from ${inline(v.source)})`,
+  ].join('\n')
+}
