@@ -55,12 +55,6 @@ export async function approveRelease(names: string[], opts: ApproveRequest, deps
       exitCode: 2,
     })
   }
-  if (quorum && many) {
-    throw new StagePublishError('EUSAGE', 'With stagePublish.approvals, approve one release at a time', {
-      hint: 'stage-publish approve <id>: each release gets its own signed approval.',
-      exitCode: 2,
-    })
-  }
   // Without a terminal nothing can be asked: say which flags are missing before doing anything.
   // Under a quorum the one-time password is needed only by the approval that completes it.
   if (!prompts.interactive) {
@@ -93,9 +87,6 @@ export async function approveRelease(names: string[], opts: ApproveRequest, deps
   }
   const named = await resolveName(backend, names[0] as string)
   if (named.kind === 'release') return approveOne(named.current, pins, ctx)
-  if (quorum) {
-    throw new StagePublishError('EUSAGE', 'With stagePublish.approvals, approve one release at a time', { hint: 'stage-publish approve <id> for each release of the set, dependencies first.', exitCode: 2 })
-  }
   refusePins(pins)
   requireComplete(named.set)
   await approveBatch({ releases: named.members, setId: named.set.setId }, ctx)

@@ -27,20 +27,51 @@ export type QuorumOutcome = { kind: 'published'; finished: Finished; quorum: Quo
 type Confirm = (question: string) => Promise<void>
 
 export async function approveWithQuorum(ready: Ready, backend: CasStagingBackend, quorum: Quorum, ctx: ApprovalContext, confirm: Confirm): Promise<QuorumOutcome> {
-  const { deps, out, opts } = ctx
+  const signed = await signRelease(ready, backend, quorum, ctx, confirm)
+  if (signed.kind === 'done') return { kind: 'published', finished: signed.finished, quorum: signed.view }
+  if (signed.kind === 'awaiting') return awaiting(signed.current, signed.view, ctx)
+  return publish(ready, signed.current, signed.view, ctx)
+}
+
+/** Where a release stands after its approver signed (or found their signature there already). */
+export type SignedRelease =
+  /** The quorum is met: publish it, from this version of the record. */
+  | { kind: 'met'; current: Versioned; view: QuorumView }
+  /** Not yet: nothing may be published. */
+  | { kind: 'awaiting'; current: Versioned; view: QuorumView }
+  /** Published meanwhile by a co-approver. */
+  | { kind: 'done'; finished: Finished; view: QuorumView }
+
+/** The approver's key, resolved once per run (a batch signs every release with it). */
+const keys = new WeakMap<ApprovalContext, Map<string | undefined, Promise<SigningKey>>>()
+function signingKey(ctx: ApprovalContext): Promise<SigningKey> {
+  let known = keys.get(ctx)
+  if (!known) keys.set(ctx, (known = new Map<string | undefined, Promise<SigningKey>>()))
+  const flag = ctx.opts.signingKey
+  let key = known.get(flag)
+  if (!key) {
+    known.set(flag, (key = resolveSigningKey(flag, ctx.deps.cwd, ctx.deps.env)))
+    key.catch(() => known.delete(flag))
+  }
+  return key
+}
+
+/** Counts, signs and stores one approval (one ssh-keygen -Y sign), and counts again. Publishes nothing. */
+export async function signRelease(ready: Ready, backend: CasStagingBackend, quorum: Quorum, ctx: ApprovalContext, confirm: Confirm): Promise<SignedRelease> {
+  const { deps, out } = ctx
   const { record, target } = ready
   const what = `${target.name}@${target.version}`
   const subject = subjectOf(record, record.integrity)
   const before = await countApprovals(ready.current.record, subject, quorum, deps.env)
-  for (const line of refusedLines(before)) out.warn(line)
-  out.tell(`Approvals: ${countLine(before)}${before.counted.length ? ` (${before.counted.map((c) => inline(c.principal)).join(', ')})` : ''}`)
+  for (const line of refusedLines(before)) out.warn(`${inline(what)}: ${line}`)
+  out.tell(`Approvals of ${inline(what)}: ${countLine(before)}${before.counted.length ? ` (${before.counted.map((c) => inline(c.principal)).join(', ')})` : ''}`)
 
   if (before.met) {
     await confirm(`Publish ${what} to ${target.registry}? (${countLine(before)})`)
-    return publish(ready, ready.current, { tally: before, signed: 'none' }, ctx)
+    return { kind: 'met', current: ready.current, view: { tally: before, signed: 'none' } }
   }
 
-  const key = await resolveSigningKey(opts.signingKey, deps.cwd, deps.env)
+  const key = await signingKey(ctx)
   const principal = principalFor(quorum.signers.entries, key.fingerprint, SIGNING_NAMESPACE)
   if (!principal) {
     throw new StagePublishError('ESIGNER', `The signing key ${key.fingerprint} (${key.label}) is not listed in ${quorum.signers.path} for approvals`, {
@@ -56,7 +87,7 @@ export async function approveWithQuorum(ready: Ready, backend: CasStagingBackend
   const mine = before.counted.find((c) => c.principal === principal || c.fingerprint === key.fingerprint)
   if (mine) {
     out.notice(`You (${inline(principal)}) approved ${inline(what)} already; a signer counts once.`)
-    return awaiting(ready.current, { tally: before, signed: 'already', by: principal }, ctx)
+    return { kind: 'awaiting', current: ready.current, view: { tally: before, signed: 'already', by: principal } }
   }
 
   const completes = before.counted.length + 1 >= before.required
@@ -74,13 +105,10 @@ export async function approveWithQuorum(ready: Ready, backend: CasStagingBackend
     })
   }
   const stored = await storeApproval(backend, ready.current, envelope, subject, quorum, ctx)
-  if (stored.record.state === 'approved') {
-    return { kind: 'published', finished: { record: stored.record, how: { alreadyApproved: true } }, quorum: { tally: before, signed: 'signed', by: principal } }
-  }
   const after = await countApprovals(stored.record, subject, quorum, deps.env)
   const view: QuorumView = { tally: after, signed: 'signed', by: principal }
-  if (!after.met) return awaiting(stored, view, ctx)
-  return publish(ready, stored, view, ctx)
+  if (stored.record.state === 'approved') return { kind: 'done', finished: { record: stored.record, how: { alreadyApproved: true } }, view }
+  return { kind: after.met ? 'met' : 'awaiting', current: stored, view }
 }
 
 function awaiting(current: Versioned, quorum: QuorumView, ctx: ApprovalContext): QuorumOutcome {

@@ -9,11 +9,12 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { prepareApproval } from '../../src/flows/approve-one.js'
+import { approveBatch } from '../../src/flows/approve-batch.js'
 import { approveWithQuorum, type QuorumOutcome } from '../../src/flows/quorum-approve.js'
 import { countApprovals, readSigners, subjectOf, type Quorum } from '../../src/flows/quorum.js'
 import { makeEnvelope, pae, PAYLOAD_TYPE, SIGNING_NAMESPACE, type ApprovalEnvelope } from '../../src/core/approval-envelope.js'
 import { resolveSigningKey, sshSign } from '../../src/origin/ssh-sign.js'
-import { harness, rejection, type Harness, type Staged } from '../support/flow-harness.js'
+import { harness, rejection, scriptedPrompts, type Harness, type Staged } from '../support/flow-harness.js'
 import { keyDir, makeSigner, writeAllowedSigners, type TestSigner } from '../support/ssh-keys.js'
 
 const CODE = '123456'
@@ -268,5 +269,32 @@ describe('signing keys', () => {
     expect(err.code).toBe('ESIGNKEY')
     const privateKey = await fs.readFile(signer(s, 'alice').key, 'utf8')
     expect(`${err.message}${err.hint ?? ''}${h.stderr()}`).not.toContain(privateKey.split('\n')[1])
+  })
+})
+
+describe('a batch under a 2-of-3 policy', () => {
+  it('signs each release once after one confirmation, publishes nothing until the quorum, then publishes each once', async () => {
+    const s = await setup(2)
+    const a = await h.stage('lib-a', '1.0.0')
+    const b = await h.stage('lib-b', '1.0.0', { dependencies: { 'lib-a': '^1.0.0' } })
+    const releases = async () => Promise.all([a.id, b.id].map(async (id) => (await h.backend.getRecord(id)) as NonNullable<Awaited<ReturnType<typeof h.backend.getRecord>>>))
+
+    // Alice, in a terminal: one confirmation, no one-time password (nothing can be published yet).
+    const prompts = scriptedPrompts({ confirm: [true] })
+    h.ctx = { ...h.ctx, prompts, opts: { signingKey: signer(s, 'alice').key } }
+    await approveBatch({ releases: await releases(), setId: null }, h.ctx)
+    expect(prompts.asked.map((q) => q.kind)).toEqual(['confirm'])
+    expect(h.registry.calls).toEqual([])
+    for (const id of [a.id, b.id]) expect(await stored(id)).toHaveLength(1)
+    expect(h.stdout()).toContain('1 of 2 approvals, 1 more needed')
+
+    // Bob completes both: one code for the two publishes, dependencies first.
+    h.ctx = { ...h.ctx, prompts: scriptedPrompts(), opts: { yes: true, otp: CODE, signingKey: signer(s, 'bob').key } }
+    await approveBatch({ releases: await releases(), setId: null }, h.ctx)
+    expect(h.registry.calls.map((c) => `${c.name}:${c.answer}`)).toEqual(['lib-a:ok', 'lib-b:ok'])
+    for (const id of [a.id, b.id]) {
+      expect((await h.record(id)).state).toBe('approved')
+      expect(await stored(id)).toHaveLength(2)
+    }
   })
 })
