@@ -67,9 +67,17 @@ export function subjectOf(record: Pick<StagedRecord, 'packageName' | 'version'>,
   return { name: record.packageName, version: record.version, sha512 }
 }
 
+/**
+ * The most signatures one count hands to ssh-keygen: a record holds at most 32 approvals, but
+ * verify-approvals reads every record of a version, and an attacker may write many.
+ */
+export const MAX_VERIFICATIONS = 128
+
 /** Checks each stored approval: statically (./core/approval-check.ts), then its signature with ssh-keygen. */
 export async function checkApprovals(envelopes: readonly unknown[], subject: ApprovalSubject, signers: Signers, env: NodeJS.ProcessEnv): Promise<CheckedApproval[]> {
   const checked: CheckedApproval[] = []
+  // A copy of an approval is verified once (copies are then counted once by the tally).
+  const seen = new Map<string, { ok: true } | { ok: false; why: string }>()
   for (const [index, raw] of envelopes.entries()) {
     const pre = precheckApproval(raw, index, subject)
     if (!pre.ok) {
@@ -77,7 +85,16 @@ export async function checkApprovals(envelopes: readonly unknown[], subject: App
       continue
     }
     const { next } = pre
-    const verified = await sshVerify({ data: next.data, signature: next.signature, principal: next.principal, allowedSigners: signers.path, namespace: SIGNING_NAMESPACE }, env)
+    const copy = `${next.envelope.payload}.${next.envelope.signatures[0].sig}`
+    let verified = seen.get(copy)
+    if (!verified) {
+      if (seen.size >= MAX_VERIFICATIONS) {
+        checked.push({ index, ok: false, code: 'malformed', why: `more than ${MAX_VERIFICATIONS} distinct approvals to verify; the rest are not checked`, principal: next.principal })
+        continue
+      }
+      verified = await sshVerify({ data: next.data, signature: next.signature, principal: next.principal, allowedSigners: signers.path, namespace: SIGNING_NAMESPACE }, env)
+      seen.set(copy, verified)
+    }
     if (verified.ok) {
       checked.push({ index, ok: true, principal: next.principal, fingerprint: next.fingerprint, at: next.statement.predicate.approvedAt })
     } else {

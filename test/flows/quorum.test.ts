@@ -5,6 +5,7 @@
  * try to make a statement count that should not: another release's, a tampered one, a forged or
  * out-of-namespace signature, an unlisted key, a duplicate, the stager's own.
  */
+import { spawn } from 'node:child_process'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -13,7 +14,7 @@ import { approveBatch } from '../../src/flows/approve-batch.js'
 import { approveWithQuorum, type QuorumOutcome } from '../../src/flows/quorum-approve.js'
 import { countApprovals, readSigners, subjectOf, type Quorum } from '../../src/flows/quorum.js'
 import { makeEnvelope, pae, PAYLOAD_TYPE, SIGNING_NAMESPACE, type ApprovalEnvelope } from '../../src/core/approval-envelope.js'
-import { resolveSigningKey, sshSign } from '../../src/origin/ssh-sign.js'
+import { resolveSigningKey, sshMessage, sshSign } from '../../src/origin/ssh-sign.js'
 import { harness, rejection, scriptedPrompts, type Harness, type Staged } from '../support/flow-harness.js'
 import { keyDir, makeSigner, writeAllowedSigners, type TestSigner } from '../support/ssh-keys.js'
 
@@ -260,7 +261,63 @@ describe('statements that must not count', () => {
   })
 })
 
+/** Approves with git's configuration as the only source of the key (no --signing-key). */
+async function approveWithGit(s: Setup, id: string, env: NodeJS.ProcessEnv): Promise<QuorumOutcome> {
+  const ctx = { ...h.ctx, opts: { yes: true, otp: CODE }, deps: { ...h.ctx.deps, env } }
+  const current = await h.backend.getRecord(id)
+  if (!current) throw new Error('no record')
+  const prepared = await prepareApproval(current, ctx)
+  if (!('ready' in prepared)) throw new Error('expected a release ready to approve')
+  return approveWithQuorum(prepared.ready, h.backend, s.quorum, ctx, async () => undefined)
+}
+
+async function gitConfig(dir: string, signingKey: string): Promise<string> {
+  const file = path.join(dir, 'gitconfig')
+  await fs.writeFile(file, `[gpg]\n\tformat = ssh\n[user]\n\tsigningKey = ${signingKey}\n`)
+  return file
+}
+
 describe('signing keys', () => {
+  it("defaults to git's user.signingKey when gpg.format is ssh", async () => {
+    const s = await setup(2)
+    const { id } = await h.stage('lib', '1.0.0')
+    const env = { HOME: s.dir, GIT_CONFIG_GLOBAL: await gitConfig(s.dir, signer(s, 'bob').key), GIT_CONFIG_NOSYSTEM: '1' }
+    const outcome = await approveWithGit(s, id, env)
+    expect(outcome).toMatchObject({ kind: 'awaiting', quorum: { signed: 'signed', by: 'bob@example.com' } })
+    // Without that configuration there is no key, and the error says how to give one.
+    const err = await rejection(approveWithGit(s, id, { HOME: s.dir, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' }))
+    expect(err).toMatchObject({ code: 'ESIGNKEY' })
+    expect(err.hint).toContain('--signing-key')
+  })
+
+  it('signs with a key held by ssh-agent (a key:: literal, as git takes it), with no private key file', async () => {
+    const s = await setup(2)
+    const { id } = await h.stage('lib', '1.0.0')
+    const sock = path.join(s.dir, 'agent.sock')
+    const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' })
+    try {
+      for (let i = 0; i < 100 && !(await fs.stat(sock).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 50))
+      const carol = signer(s, 'carol')
+      await new Promise<void>((resolve, reject) => {
+        const add = spawn('ssh-add', [carol.key], { env: { SSH_AUTH_SOCK: sock, PATH: process.env.PATH }, stdio: 'ignore' })
+        add.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ssh-add exited ${code}`))))
+      })
+      await fs.rm(carol.key)
+      const env = { HOME: s.dir, SSH_AUTH_SOCK: sock, GIT_CONFIG_GLOBAL: await gitConfig(s.dir, `key::${carol.publicKey}`), GIT_CONFIG_NOSYSTEM: '1' }
+      const outcome = await approveWithGit(s, id, env)
+      expect(outcome).toMatchObject({ kind: 'awaiting', quorum: { signed: 'signed', by: 'carol@example.com' } })
+      expect(count(outcome).counted.map((c) => c.principal)).toEqual(['carol@example.com'])
+    } finally {
+      agent.kill()
+    }
+  })
+
+  it("ssh-keygen's complaints are cut to one safe line", () => {
+    expect(sshMessage('Signing data on standard input\nLoad key "/k": invalid format\n')).toBe('Load key "/k": invalid format')
+    expect(sshMessage('bad \u001b[2Jthing\u202e')).not.toMatch(/[\u001b\u202e]/)
+    expect(sshMessage('')).toBe('no reason given')
+  })
+
   it('refuses a missing key file with a clear error and prints no key material', async () => {
     const s = await setup(2)
     const { id } = await h.stage('lib', '1.0.0')
