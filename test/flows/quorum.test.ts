@@ -163,6 +163,27 @@ async function approveAsCopy(s: Setup, who: TestSigner, id: string): Promise<Quo
   return approveWithQuorum(prepared.ready, h.backend, s.quorum, ctx, async () => undefined)
 }
 
+describe('without a terminal', () => {
+  it('the approval that completes the quorum is stored, and publishing without --otp is refused with what to run', async () => {
+    const s = await setup(2)
+    const { id } = await h.stage('lib', '1.0.0')
+    await approveAs(s, signer(s, 'alice'), id)
+    const ctx = { ...h.ctx, prompts: scriptedPrompts({}, false), opts: { yes: true, signingKey: signer(s, 'bob').key } }
+    const current = await h.backend.getRecord(id)
+    const prepared = current && (await prepareApproval(current, ctx))
+    if (!prepared || !('ready' in prepared)) throw new Error('expected a release ready to approve')
+    const err = await rejection(approveWithQuorum(prepared.ready, h.backend, s.quorum, ctx, async () => undefined))
+    expect(err).toMatchObject({ code: 'ENEEDOTP' })
+    expect(err.hint).toContain('Your approval is stored')
+    expect(await stored(id)).toHaveLength(2)
+    expect(h.registry.calls).toEqual([])
+    // Anyone with the code then publishes without signing again.
+    const done = await approveAs(s, signer(s, 'alice'), id)
+    expect(done).toMatchObject({ kind: 'published', quorum: { signed: 'none' } })
+    expect(h.registry.calls.map((c) => c.answer)).toEqual(['ok'])
+  })
+})
+
 describe('statements that must not count', () => {
   async function aliceApproved(s: Setup, staged: Staged): Promise<ApprovalEnvelope> {
     await approveAs(s, signer(s, 'alice'), staged.id)
