@@ -10,7 +10,8 @@ import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { sharedRegistry, type TestRegistry, type TestUser } from '../support/verdaccio.js'
 import { startRegistryProxy } from '../support/registry-proxy.js'
-import { parseJson, publishedIntegrity, run, type Sandbox } from '../support/cli.js'
+import { BIN, parseJson, publishedIntegrity, run, type Sandbox } from '../support/cli.js'
+import { runInPty } from '../support/pty.js'
 import { stageFresh } from '../support/staged.js'
 import { keyDir, makeSigner, writeAllowedSigners, type TestSigner } from '../support/ssh-keys.js'
 
@@ -170,5 +171,50 @@ describe('the registry backend', () => {
     expect(r.code, r.all).toBe(1)
     expect(r.stderr).toContain('ENOQUORUM')
     expect(r.stderr).toMatch(/file:<dir>.*s3:\/\//)
+  })
+})
+
+describe('in a terminal', () => {
+  it('the first approval asks one question and no one-time password; the second asks both', async () => {
+    const t = await team(2, 2)
+    const [alice, bob] = t.approvers as [Approver, Approver]
+    const first = await runInPty(process.execPath, [BIN, 'approve', t.id, '--signing-key', alice.signer.key, '--backend', t.sb.backend], {
+      cwd: t.project,
+      env: alice.env,
+      steps: [{ waitFor: /Sign your approval of [\s\S]*nothing is published yet/, send: 'y' }],
+      timeoutMs: 40_000,
+      cols: 400,
+    })
+    expect(first.exitCode, first.text).toBe(0)
+    expect(first.text).toContain('1 of 2 approvals; 1 more needed')
+    expect(first.text).not.toContain('One-time password')
+    const second = await runInPty(process.execPath, [BIN, 'approve', t.id, '--signing-key', bob.signer.key, '--backend', t.sb.backend], {
+      cwd: t.project,
+      env: bob.env,
+      steps: [
+        { waitFor: /as bob@example\.com and publish it to [\s\S]*your approval is 2 of 2/, send: 'y' },
+        { waitFor: /One-time password/, send: await bob.user.otp() },
+      ],
+      timeoutMs: 40_000,
+      cols: 400,
+    })
+    expect(second.exitCode, second.text).toBe(0)
+    expect(second.text).toContain(`+ ${t.name}@1.0.0 (2 of 2 approvals; the quorum is met)`)
+    expect(await publishedIntegrity(t.sb, registry.url, `${t.name}@1.0.0`)).toBe(t.integrity)
+  }, 120_000)
+})
+
+describe('configuration', () => {
+  it('--signing-key without stagePublish.approvals is a usage error; a misspelt policy is a configuration error', async () => {
+    const t = await team(2, 2)
+    const [alice] = t.approvers as [Approver]
+    const noPolicy = await t.sb.run(['approve', t.id, '--yes', '--signing-key', alice.signer.key, '--backend', t.sb.backend], { cwd: t.sb.dir, env: alice.env })
+    expect(noPolicy.code, noPolicy.all).toBe(2)
+    expect(noPolicy.stderr).toContain('--signing-key signs approvals, and this project asks for none')
+    await fs.writeFile(path.join(t.project, 'package.json'), JSON.stringify({ stagePublish: { approvals: { required: 2, allowedSigner: 'x' } } }))
+    const typo = await t.sb.run(['approve', t.id, '--yes', '--signing-key', alice.signer.key, '--backend', t.sb.backend], { cwd: t.project, env: alice.env })
+    expect(typo.code, typo.all).toBe(1)
+    expect(typo.stderr).toMatch(/ECONFIG.*stagePublish\.approvals is invalid/)
+    expect(await publishedIntegrity(t.sb, registry.url, `${t.name}@1.0.0`)).toBeNull()
   })
 })
