@@ -12,7 +12,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { prepareApproval } from '../../src/flows/approve-one.js'
 import { approveBatch } from '../../src/flows/approve-batch.js'
 import { approveWithQuorum, type QuorumOutcome } from '../../src/flows/quorum-approve.js'
-import { countApprovals, readSigners, subjectOf, type Quorum } from '../../src/flows/quorum.js'
+import { checkApprovals, countApprovals, MAX_VERIFICATIONS, readSigners, subjectOf, type Quorum } from '../../src/flows/quorum.js'
+import { buildStatement, statementBytes } from '../../src/core/approval-statement.js'
 import { makeEnvelope, pae, PAYLOAD_TYPE, SIGNING_NAMESPACE, type ApprovalEnvelope } from '../../src/core/approval-envelope.js'
 import { resolveSigningKey, sshMessage, sshSign } from '../../src/origin/ssh-sign.js'
 import { harness, rejection, scriptedPrompts, type Harness, type Staged } from '../support/flow-harness.js'
@@ -269,6 +270,32 @@ describe('statements that must not count', () => {
     await writeApprovals(staged.id, [makeEnvelope(bytes, key.fingerprint, await sshSign(key, pae(PAYLOAD_TYPE, bytes), SIGNING_NAMESPACE, {}))])
     expect((await tallyOf(s, staged.id)).refused.map((r) => r.code)).toEqual(['unlisted'])
   })
+
+  it('many approvals (as verify-approvals may read from many records) are verified up to a bound; the rest are refused, not checked', async () => {
+    const s = await setup(2, { unlisted: true })
+    const staged = await h.stage('lib', '1.0.0')
+    const record = await h.record(staged.id)
+    const subject = subjectOf(record, record.integrity)
+    const key = await resolveSigningKey(signer(s, 'mallory').key, process.cwd(), {})
+    const forged: ApprovalEnvelope[] = []
+    for (let i = 0; i < MAX_VERIFICATIONS + 2; i++) {
+      const statement = buildStatement(subject, {
+        signer: { principal: 'mallory@example.com', keyFingerprint: key.fingerprint },
+        release: { id: staged.id },
+        registry: h.registry.url,
+        tag: 'latest',
+        approvedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+        review: { sha512: 'ab'.repeat(64), sha256: 'cd'.repeat(32) },
+        policy: { required: 2, counted: 0 },
+      })
+      const bytes = statementBytes(statement)
+      forged.push(makeEnvelope(bytes, key.fingerprint, await sshSign(key, pae(PAYLOAD_TYPE, bytes), SIGNING_NAMESPACE, {})))
+    }
+    const checked = await checkApprovals([...forged, ...forged], subject, s.quorum.signers, {})
+    const codes = checked.map((c) => (c.ok ? 'ok' : c.code))
+    expect(codes.filter((c) => c === 'unlisted')).toHaveLength(2 * MAX_VERIFICATIONS)
+    expect(checked.filter((c) => !c.ok && c.code === 'malformed' && /more than 128/.test(c.why ?? ''))).toHaveLength(4)
+  }, 60_000)
 
   it('a record filled with junk approvals does not stop a real one from being stored', async () => {
     const s = await setup(2)
