@@ -16,6 +16,9 @@ import * as download from './commands/download.js'
 import * as diff from './commands/diff.js'
 import * as wait from './commands/wait.js'
 import * as doctor from './commands/doctor.js'
+import * as approvals from './commands/approvals.js'
+import * as attestations from './commands/attestations.js'
+import * as verifyApprovals from './commands/verify-approvals.js'
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
 
@@ -25,7 +28,7 @@ export function buildProgram(deps: () => Deps = defaultDeps): Command {
     .version(version, '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-  for (const command of [publish, list, view, diff, approve, reject, download, wait, doctor]) command.register(program, deps)
+  for (const command of [publish, list, view, diff, approve, reject, download, approvals, attestations, verifyApprovals, wait, doctor]) command.register(program, deps)
   for (const sub of program.commands) {
     sub.exitOverride()
     // Every command (staging is the default one) takes both; src/ui/color.ts says what wins over what.

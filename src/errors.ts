@@ -59,6 +59,14 @@ export type ErrorCode =
   | 'EWAITTIMEOUT'
   /** `doctor`: at least one check failed. */
   | 'EDOCTOR'
+  /** No usable SSH signing key, or ssh-keygen could not sign (stagePublish.approvals). */
+  | 'ESIGNKEY'
+  /** The signing key may not approve: not in allowed_signers, or its holder staged the release. */
+  | 'ESIGNER'
+  /** M-of-N approvals asked of a backend that cannot store them (a registry's staging API). */
+  | 'ENOQUORUM'
+  /** verify-approvals: fewer distinct listed signers than required signed the bytes the registry serves. */
+  | 'EAPPROVALS'
 
 export interface StagePublishErrorOptions {
   hint?: string

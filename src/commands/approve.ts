@@ -30,6 +30,7 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .addOption(
       new Option('--final-hop <how>', 'releases staged in a directory or bucket: publish directly, or stage on the registry\'s own staging API and approve there with your one-time password (default: auto, stage where the registry supports it)').choices(['auto', 'publish', 'stage']),
     )
+    .option('--signing-key <path>', "with stagePublish.approvals: the SSH key that signs your approval (a private key, or the .pub of a key in ssh-agent; default: git's user.signingKey)")
     .option('--backend <url>', 'where releases are staged')
     .option('--json', 'print the result (with the review) as JSON')
     .action(async (ids: string[], opts: ApproveOptions) => runApprove(ids, opts, deps()))
@@ -41,6 +42,12 @@ export async function runApprove(ids: string[], opts: ApproveOptions, deps: Deps
   const outcome = await approveRelease(ids, requestOf(opts), deps, out)
   // A batch has reported its own summary (src/flows/approve-batch.ts).
   if (outcome.kind === 'batch') return
+  if (outcome.kind === 'awaiting') {
+    const { awaitingJson, renderAwaiting } = await import('../ui/render-approvals.js')
+    out.data(awaitingJson(outcome))
+    out.line(renderAwaiting(outcome))
+    return
+  }
   const { approvedJson, renderApproved } = await import('../ui/render-approve.js')
   out.data(approvedJson(outcome))
   out.line(renderApproved(outcome))

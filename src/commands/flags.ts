@@ -51,3 +51,11 @@ export function durationMs(value: string): number {
     throw new InvalidArgumentError((err as Error).message)
   }
 }
+/** `--required <n>` (approvals, verify-approvals): how many distinct signers, 1 to 32. */
+export const requiredOption = (description: string): Option =>
+  new Option('--required <n>', description).argParser((value: string) => {
+    if (!/^\d{1,2}$/.test(value) || Number(value) < 1 || Number(value) > 32) {
+      throw new StagePublishError('EUSAGE', '--required needs a whole number of signers from 1 to 32', { hint: 'For example --required 2', exitCode: 2 })
+    }
+    return Number(value)
+  })

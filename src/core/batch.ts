@@ -77,6 +77,8 @@ export type Outcome =
   | { status: 'pending'; reason: 'otp'; error: ErrorInfo }
   | { status: 'pending'; reason: 'stopped' }
   | { status: 'pending'; reason: 'dependency'; on: string[] }
+  /** stagePublish.approvals: signed, but fewer distinct signers than required so far. */
+  | { status: 'pending'; reason: 'approvals'; count: number; required: number }
 
 export const isPublished = (o: Outcome | undefined): boolean =>
   o !== undefined && (o.status === 'published' || o.status === 'already-published' || o.status === 'already-approved')
@@ -106,7 +108,7 @@ export interface BatchSummary {
   order: SummaryEntry[]
   published: Array<SummaryEntry & { how: 'published' | 'already-published' | 'already-approved' }>
   failed: Array<SummaryEntry & { error: ErrorInfo }>
-  pending: Array<SummaryEntry & ({ reason: 'otp'; error: ErrorInfo } | { reason: 'stopped' } | { reason: 'dependency'; on: string[] })>
+  pending: Array<SummaryEntry & ({ reason: 'otp'; error: ErrorInfo } | { reason: 'stopped' } | { reason: 'dependency'; on: string[] } | { reason: 'approvals'; count: number; required: number })>
   /** Every release is published: nothing left to do. */
   complete: boolean
 }

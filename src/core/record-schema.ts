@@ -7,6 +7,7 @@
  */
 import { RECORD_SCHEMA, type CiInfo, type Claim, type FinalHop, type GitInfo, type PackedFile, type SetMember, type StagedRecord, type StoredState } from './record-types.js'
 import { firstUnsafeChar, MAX_REASON } from './text.js'
+import { APPROVAL_LIMITS, readEnvelope, type ApprovalEnvelope } from './approval-envelope.js'
 import {
   COMMIT_RE, httpUrlRule, integrityRule, isUuid, packageNameRule, packagePathRule, PROVIDER_RE, registryRule, remoteRule, SHASUM_RE,
   tagRule, timeRule, versionRule, type Rule,
@@ -154,6 +155,11 @@ function readSetMember(v: unknown, i: number): SetMember {
   }
 }
 
+function readApproval(v: unknown, i: number): ApprovalEnvelope {
+  const read = readEnvelope(v)
+  return read.ok ? read.envelope : fail(`approvals[${i}]${read.field ? `.${read.field}` : ''}`, read.why)
+}
+
 const STATES: readonly StoredState[] = ['pending', 'approving', 'approved', 'rejected']
 const ACCESS = ['public', 'restricted', null] as const
 const ACTOR_TYPES = ['user', 'ci', 'trusted automation'] as const
@@ -205,6 +211,7 @@ function read(data: unknown, options: SchemaOptions): StagedRecord {
     rejectedBy: maybe('rejectedBy', shortText('rejectedBy')),
     rejectReason: maybe('rejectReason', (v) => text(v, 'rejectReason', L.reason)),
     expiryNotifiedAt: maybe('expiryNotifiedAt', time('expiryNotifiedAt')),
+    approvals: maybe('approvals', (v) => array(v, 'approvals', APPROVAL_LIMITS.perRecord).map(readApproval)),
   })
 }
 

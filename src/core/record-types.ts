@@ -3,6 +3,8 @@
  * (./record-schema.ts) and the rules about records (./record.ts) both depend on it, not on each other.
  */
 
+import type { ApprovalEnvelope } from './approval-envelope.js'
+
 /** The version of the record format; a record with another one is not read. */
 export const RECORD_SCHEMA = 1
 
@@ -101,6 +103,11 @@ export interface StagedRecord {
   rejectReason?: string
   /** Record stores: when the `expired` webhook event was sent (set once, by compare-and-set: src/flows/notify.ts). */
   expiryNotifiedAt?: string
+  /**
+   * Record stores: signed approval statements (stagePublish.approvals), added by compare-and-set.
+   * Untrusted like the rest: each is verified again whenever approvals are counted (src/flows/quorum.ts).
+   */
+  approvals?: ApprovalEnvelope[]
 }
 
 /** What is known of a release once its bytes are verified: every tarball fact. */

@@ -20,6 +20,9 @@ import { inline } from '../ui/sanitize.js'
 import { followUp } from './follow-up.js'
 import type { Selection } from './select.js'
 import { announceApproved, isNewlyApproved } from './notify.js'
+import { isNative, type CasStagingBackend } from '../backends/types.js'
+import type { Quorum } from './quorum.js'
+import { signRelease } from './quorum-approve.js'
 
 export async function approveBatch(selection: Selection, ctx: ApprovalContext): Promise<void> {
   const { out, opts, prompts } = ctx
@@ -83,14 +86,19 @@ export async function approveBatch(selection: Selection, ctx: ApprovalContext): 
     out.tell(renderPlan(plan, cycles, selection.setId, out.style))
     const registries = [...new Set([...ready.values()].map((r) => r.target.registry))].join(', ')
     const these = ready.size === 1 ? 'this release' : `these ${ready.size} releases`
-    if (!opts.yes && !(await prompts.confirm(`Publish ${these} to ${registries}?`))) {
+    const question = ctx.quorum ? `Sign your approval of ${these} (one signature each) and publish those whose approvals are complete to ${registries}?` : `Publish ${these} to ${registries}?`
+    if (!opts.yes && !(await prompts.confirm(question))) {
       throw new StagePublishError('EABORTED', 'Not approved; nothing was published', { hint: 'The releases are still pending.' })
     }
-    const session: OtpSession = {
-      accepted: false,
-      ...(opts.otp ? { code: opts.otp } : ctx.authType === 'legacy' ? { code: await prompts.otp('One-time password from your authenticator:') } : {}),
+    // stagePublish.approvals: one signature per release, no further question; only those whose quorum is met go on.
+    if (ctx.quorum && !isNative(ctx.backend)) await signEach(order, ready, outcomes, ctx.backend, ctx.quorum, ctx)
+    if ([...ready.keys()].some((id) => !outcomes.has(id))) {
+      const session: OtpSession = {
+        accepted: false,
+        ...(opts.otp ? { code: opts.otp } : ctx.authType === 'legacy' ? { code: await otpOrRefuse(ctx) } : {}),
+      }
+      await publishInOrder(order, ready, outcomes, session, ctx, approved)
     }
-    await publishInOrder(order, ready, outcomes, session, ctx, approved)
   }
   await announceApproved(approved, selection.setId, ctx.deps, out)
 
@@ -99,7 +107,9 @@ export async function approveBatch(selection: Selection, ctx: ApprovalContext): 
   const resumeCommand = selection.setId ? resume : resume.replace('<ids>', left.join(' '))
   if (out.json) out.data({ ...summary, ...(summary.complete ? {} : { resume: resumeCommand }) })
   else out.line(renderSummary(summary, resumeCommand, out.style))
-  if (!summary.complete) {
+  // Waiting only for other approvers' signatures (or for releases that do) is what a first approval leaves: not a failure.
+  const onlyAwaiting = summary.failed.length === 0 && summary.pending.length > 0 && summary.pending.every((p) => p.reason === 'approvals' || p.reason === 'dependency') && summary.pending.some((p) => p.reason === 'approvals')
+  if (!summary.complete && !onlyAwaiting) {
     throw new StagePublishError('ENOTALLPUBLISHED', `${left.length} of ${order.length} releases were not published`, { reported: true })
   }
 }
@@ -137,6 +147,33 @@ async function publishInOrder(order: BatchMember[], ready: Map<string, Ready>, o
       }
     }
   }
+}
+
+/** Signs each prepared release once, in publish order; a release whose quorum is not met yet waits (pending: approvals). */
+async function signEach(order: BatchMember[], ready: Map<string, Ready>, outcomes: Map<string, Outcome>, backend: CasStagingBackend, quorum: Quorum, ctx: ApprovalContext): Promise<void> {
+  for (const m of order) {
+    const release = ready.get(m.id)
+    if (!release || outcomes.has(m.id)) continue
+    try {
+      const signed = await signRelease(release, backend, quorum, ctx, () => Promise.resolve())
+      if (signed.kind === 'done') outcomes.set(m.id, outcomeOf(signed.finished))
+      else if (signed.kind === 'awaiting') outcomes.set(m.id, { status: 'pending', reason: 'approvals', count: signed.view.tally.counted.length, required: signed.view.tally.required })
+      else ready.set(m.id, { ...release, current: signed.current })
+    } catch (err) {
+      outcomes.set(m.id, { status: 'failed', error: errorToJson(err).error })
+    }
+  }
+}
+
+/** The one-time password for what is left to publish; without a terminal, ENEEDOTP (the signatures are stored). */
+async function otpOrRefuse(ctx: ApprovalContext): Promise<string> {
+  if (!ctx.prompts.interactive) {
+    throw new StagePublishError('ENEEDOTP', 'Approvals are complete for some releases, but publishing needs a one-time password and there is no terminal to ask on', {
+      hint: 'Your signatures are stored; nothing was published. Run the same command again with --otp <code>.',
+      exitCode: 2,
+    })
+  }
+  return ctx.prompts.otp('One-time password from your authenticator:')
 }
 
 function outcomeOf(done: Finished): Outcome {

@@ -41,6 +41,7 @@ import { notifyExpired } from './notify.js'
 import type { ReleaseHop } from '../core/review.js'
 import { chooseHop, describeHop, releaseEvidence, reportRecordedApprover } from './final-hop.js'
 import { stageThenApprove } from './final-hop-stage.js'
+import type { Quorum } from './quorum.js'
 
 export interface ApprovalContext {
   opts: ApproveRequest
@@ -53,6 +54,8 @@ export interface ApprovalContext {
   /** The approver's npm configuration, loaded once. */
   conf: NpmConfig
   backend: StagingBackend
+  /** package.json stagePublish.approvals of the approver's project, when it asks for M-of-N signed approvals. */
+  quorum?: Quorum | null
 }
 
 /** What a finished approval reports. */

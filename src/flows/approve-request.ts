@@ -24,4 +24,6 @@ export interface ApproveRequest extends BackendRequest, PinOptions {
    * auto (default) stages where the registry implements it.
    */
   finalHop?: FinalHopChoice
+  /** With package.json stagePublish.approvals: the SSH key that signs the approval (default: git's user.signingKey). */
+  signingKey?: string
 }

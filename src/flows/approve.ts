@@ -12,6 +12,7 @@ import { loadNpmConfig } from '../npm/config.js'
 import { createPrompts } from '../ui/prompts.js'
 import { renderApprovalSummary } from '../ui/render.js'
 import type { ApprovedView } from '../ui/render-approve.js'
+import type { AwaitingView } from '../ui/render-approvals.js'
 import type { Output } from '../ui/output.js'
 import { backendFor, type Deps } from './context.js'
 import type { ApproveRequest } from './approve-request.js'
@@ -24,6 +25,8 @@ import { loadGate } from './review.js'
 import { requireComplete, resolveName, selectReleases } from './select.js'
 import { announceApproved, isNewlyApproved } from './notify.js'
 import { finalHopChoice } from './final-hop.js'
+import { loadQuorum, requireQuorumBackend } from './quorum.js'
+import { approveWithQuorum } from './quorum-approve.js'
 
 export type { ApproveRequest }
 
@@ -36,7 +39,7 @@ const DEFAULT_WAIT_FOR_OTHER = '60s'
  * `batch` when a batch ran, which reports its own plan and summary (./batch.ts) because its summary
  * must be printed before it fails with ENOTALLPUBLISHED.
  */
-export type ApproveOutcome = ({ kind: 'one' } & ApprovedView) | { kind: 'batch' }
+export type ApproveOutcome = ({ kind: 'one' } & ApprovedView) | { kind: 'batch' } | ({ kind: 'awaiting' } & AwaitingView)
 
 export async function approveRelease(names: string[], opts: ApproveRequest, deps: Deps, out: Output): Promise<ApproveOutcome> {
   const prompts = deps.prompts ?? createPrompts(deps.promptStreams)
@@ -46,9 +49,18 @@ export async function approveRelease(names: string[], opts: ApproveRequest, deps
     throw new StagePublishError('EUSAGE', '--otp needs the code from your authenticator app', { exitCode: 2 })
   }
   const many = checkSelection(names, opts)
+  // M-of-N approvals: the approver's own project says so (never the staged package).
+  const quorum = await loadQuorum(deps.cwd)
+  if (!quorum && opts.signingKey !== undefined) {
+    throw new StagePublishError('EUSAGE', '--signing-key signs approvals, and this project asks for none', {
+      hint: 'Set package.json "stagePublish": { "approvals": { "required": 2, "allowedSigners": ".github/allowed_signers" } } in the project you approve from, or leave --signing-key out.',
+      exitCode: 2,
+    })
+  }
   // Without a terminal nothing can be asked: say which flags are missing before doing anything.
+  // Under a quorum the one-time password is needed only by the approval that completes it.
   if (!prompts.interactive) {
-    const missing = [...(!opts.yes ? ['--yes'] : []), ...(!opts.otp && authType === 'legacy' ? ['--otp <code>'] : [])]
+    const missing = [...(!opts.yes ? ['--yes'] : []), ...(!opts.otp && authType === 'legacy' && !quorum ? ['--otp <code>'] : [])]
     if (missing.length) {
       const what = opts.all ? '--all' : opts.package !== undefined ? `--package ${opts.package}` : names.join(' ')
       throw new StagePublishError(opts.otp || authType === 'web' ? 'ENEEDCONFIRM' : 'ENEEDOTP', `No terminal to ask on: approving needs ${missing.join(' and ')}`, {
@@ -72,10 +84,11 @@ export async function approveRelease(names: string[], opts: ApproveRequest, deps
       exitCode: 2,
     })
   }
+  if (quorum) requireQuorumBackend(backend)
   const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env, flags: { ...(opts.userconfig && { userconfig: opts.userconfig }) } })
   // npm's `color` from .npmrc: loaded here anyway, so it costs nothing (src/ui/color.ts).
   if (!conf.isDefault('color')) out.useNpmColor(conf.get('color'))
-  const ctx: ApprovalContext = { opts, deps, out, prompts, authType, timing: { claimTimeoutMs, waitMs }, gate, conf, backend }
+  const ctx: ApprovalContext = { opts, deps, out, prompts, authType, timing: { claimTimeoutMs, waitMs }, gate, conf, backend, quorum }
 
   if (many) {
     await approveBatch(await selectReleases(backend, names, opts, deps.now()), ctx)
@@ -121,6 +134,15 @@ async function approveOne(current: Versioned, pins: Pins, ctx: ApprovalContext):
   await requireSetDependencies(ready, new Set(), ctx)
 
   out.tell(renderApprovalSummary(ready.record, factsOf(ready.staged), target.registry, deps.now(), out.style))
+  if (ctx.quorum && !isNative(ctx.backend)) {
+    const outcome = await approveWithQuorum(ready, ctx.backend, ctx.quorum, ctx, async (question) => {
+      if (!opts.yes && !(await prompts.confirm(question))) {
+        throw new StagePublishError('EABORTED', 'Not approved; nothing was signed or published', { hint: 'The release is still pending.' })
+      }
+    })
+    if (outcome.kind === 'awaiting') return outcome
+    return { kind: 'one', ...outcome.finished, how: { ...outcome.finished.how, quorum: outcome.quorum }, now: deps.now() }
+  }
   if (!opts.yes && !(await prompts.confirm(`Publish ${target.name}@${target.version} to ${target.registry}?`))) {
     throw new StagePublishError('EABORTED', 'Not approved; nothing was published', { hint: 'The release is still pending.' })
   }

@@ -7,6 +7,7 @@ import type { StagedRecord } from '../core/record.js'
 import type { Review } from '../core/review.js'
 import { formatTime } from './format.js'
 import { inline } from './sanitize.js'
+import { countLine, quorumJson, type QuorumView } from './render-approvals.js'
 
 /** What approving one release did (src/flows/approve-one.ts `Finished`; defined here because ui does not import flows). */
 export interface ApprovedView {
@@ -21,6 +22,8 @@ export interface ApprovedView {
     manifestMismatch?: string[]
     /** How it reached the registry (record stores): published directly, or staged and approved there. */
     hop?: 'publish' | 'stage'
+    /** stagePublish.approvals: the count that let it publish (src/ui/render-approvals.ts). */
+    quorum?: QuorumView
   }
   now: Date
 }
@@ -43,6 +46,7 @@ export function approvedJson({ record, how }: ApprovedView): Record<string, unkn
     ...(how.verified && { verified: how.verified }),
     ...(how.manifestMismatch && { manifestMismatch: how.manifestMismatch }),
     ...(how.hop && { finalHop: { hop: how.hop, ...(how.hop === 'stage' && record.finalHop && { stageId: record.finalHop.stageId }) } }),
+    ...(how.quorum && { signed: how.quorum.signed, approvals: quorumJson(how.quorum.tally) }),
   }
 }
 
@@ -50,5 +54,5 @@ export function approvedJson({ record, how }: ApprovedView): Record<string, unkn
 export function renderApproved({ record, how, now }: ApprovedView): string {
   const what = `${inline(record.packageName)}@${inline(record.version)}`
   if (how.alreadyApproved) return `${what} was already approved by ${inline(record.approvedBy ?? 'someone')} ${inline(formatTime(record.approvedAt, now))}; nothing to do.`
-  return `+ ${what}`
+  return how.quorum ? `+ ${what} (${countLine(how.quorum.tally)})` : `+ ${what}`
 }

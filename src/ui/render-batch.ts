@@ -49,7 +49,9 @@ export function renderSummary(summary: BatchSummary, resume: string, style: Styl
   }
   for (const p of summary.pending) {
     const why =
-      p.reason === 'dependency'
+      p.reason === 'approvals'
+        ? `${p.count} of ${p.required} approvals, ${p.required - p.count} more needed; not published yet`
+        : p.reason === 'dependency'
         ? `it depends on ${p.on.map(inline).join(', ')}, which ${p.on.length === 1 ? 'was' : 'were'} not published`
         : p.reason === 'otp'
           ? inline(p.error.summary)
