@@ -48,6 +48,8 @@ export type ErrorCode =
   | 'ESETMISMATCH'
    
   | 'ENOTALLPUBLISHED'
+  /** A provenance bundle that is not for these bytes, does not verify, or could not be made or published. */
+  | 'EPROVENANCE'
 
 export interface StagePublishErrorOptions {
   hint?: string

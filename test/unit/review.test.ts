@@ -493,6 +493,8 @@ describe('renderReview', () => {
   const sampleArgs: { [C in FindingCode]: FindingArgsMap[C] } = {
     MANIFEST_MISMATCH: { fields: 'dependencies, bin' },
     MANIFEST_UNVERIFIED: {},
+    PROVENANCE_UNVERIFIED: { reason: 'the bundle was replaced after staging' },
+    PROVENANCE_MISMATCH: { field: 'commit', provenance: 'a'.repeat(40), record: 'b'.repeat(40) },
     INSTALL_SCRIPT_ADDED: { script: 'postinstall', command: 'node x' },
     INSTALL_SCRIPT_CHANGED: { script: 'postinstall', from, to },
     NATIVE_BINARY_ADDED: { path, kind: 'elf' },

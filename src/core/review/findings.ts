@@ -5,6 +5,7 @@
  */
 import type { DependencyField } from '../dependency-fields.js'
 import type { TarballContents, TarballFile } from '../tarball-contents.js'
+import type { ProvenanceReview } from './provenance.js'
 
 export type Severity = 'info' | 'warn' | 'danger'
 export const SEVERITIES: readonly Severity[] = ['info', 'warn', 'danger']
@@ -27,6 +28,10 @@ type FileCount = { count: number; bytes: number }
 export interface FindingArgsMap {
   MANIFEST_MISMATCH: { fields: string }
   MANIFEST_UNVERIFIED: Record<string, never>
+  /** The staged provenance bundle is missing, replaced or does not verify: the release would lose it. */
+  PROVENANCE_UNVERIFIED: { reason: string }
+  /** What the verified bundle says (`provenance`) differs from the record's git/CI claim (`record`). */
+  PROVENANCE_MISMATCH: { field: string; provenance: string; record: string }
   INSTALL_SCRIPT_ADDED: { script: string; command: string }
   INSTALL_SCRIPT_CHANGED: FromTo & { script: string }
   NATIVE_BINARY_ADDED: Path & { kind: string }
@@ -74,6 +79,8 @@ export type FindingArgs<C extends FindingCode = FindingCode> = FindingArgsMap[C]
 export const FINDINGS = {
   MANIFEST_MISMATCH: 'danger',
   MANIFEST_UNVERIFIED: 'danger',
+  PROVENANCE_UNVERIFIED: 'danger',
+  PROVENANCE_MISMATCH: 'danger',
   INSTALL_SCRIPT_ADDED: 'danger',
   INSTALL_SCRIPT_CHANGED: 'danger',
   NATIVE_BINARY_ADDED: 'danger',
@@ -164,6 +171,8 @@ export interface ReviewInput {
    * does not show the manifest it holds. Absent for record stores (we publish the tarball's own).
    */
   registryManifest?: { mismatched: string[] } | 'unavailable'
+  /** Record stores: the staged provenance bundle's verified facts with the record's claims, or why it did not verify. Absent: none was staged. */
+  provenance?: ProvenanceReview
 }
 
 /** How the parts of a review report a finding; undefined arguments are dropped. A code without arguments needs none. */

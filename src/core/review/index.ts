@@ -14,6 +14,7 @@ import { FINDINGS, severityRank, str, type Add, type FileChange, type Finding, t
 import { compareFiles, indexFiles, reviewFileRisks } from './files.js'
 import { reviewManifest } from './manifest.js'
 import { reviewRef, reviewVersion } from './versions.js'
+import { reviewProvenance } from './provenance.js'
 
 export {
   FINDINGS,
@@ -35,6 +36,7 @@ export {
   type Severity,
 } from './findings.js'
 export { chooseBaseline } from './versions.js'
+export { provenanceMismatches, type ProvenanceReview } from './provenance.js'
 export { compareFiles, indexFiles, sameBytes } from './files.js'
 
 export function reviewRelease(input: ReviewInput): Review {
@@ -58,6 +60,7 @@ export function reviewRelease(input: ReviewInput): Review {
 
   if (input.registryManifest === 'unavailable') add('MANIFEST_UNVERIFIED')
   else if (input.registryManifest?.mismatched.length) add('MANIFEST_MISMATCH', { fields: input.registryManifest.mismatched.join(', ') })
+  reviewProvenance(input.provenance, add)
   reviewVersion(version, baseline, input, add)
   reviewRef(name, version, input, add)
 
