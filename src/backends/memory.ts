@@ -15,6 +15,7 @@ import { StagePublishError } from '../errors.js'
 import { checkId, checkSetId, newestFirst, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
 import { MAX_SET_BYTES, parseSetObject, serializeSetObject, type SetObject } from '../core/release-set.js'
 import { LIMIT_ENV, MAX_RECORD_SIZE, tarballLimits } from '../core/limits.js'
+import { PROVENANCE_LIMITS } from '../core/provenance.js'
 import { tooLarge } from './bounded-read.js'
 import { AUDIT_NAME_RE, parseReservation, serializeReservation } from './reservation.js'
 import type { CasStagingBackend, CreateResult, CreateSetResult, Reservation, ReserveResult, UpdateResult, Versioned } from './types.js'
@@ -28,6 +29,8 @@ interface Stored {
 export interface MemoryRaw {
   records: Map<string, Stored>
   tarballs: Map<string, Buffer>
+  /** Provenance bundles by release id. */
+  provenance: Map<string, Buffer>
   sets: Map<string, string>
   reservations: Map<string, Stored>
   audit: Map<string, string>
@@ -42,6 +45,7 @@ export interface MemoryBackend extends CasStagingBackend {
 export function createMemoryBackend(location = 'memory'): MemoryBackend {
   const records = new Map<string, Stored>()
   const tarballs = new Map<string, Buffer>()
+  const provenance = new Map<string, Buffer>()
   const sets = new Map<string, string>()
   const reservations = new Map<string, Stored>()
   const audit = new Map<string, string>()
@@ -65,14 +69,15 @@ export function createMemoryBackend(location = 'memory'): MemoryBackend {
   const backend = {
     kind: 'memory',
     location,
-    raw: { records, tarballs, sets, reservations, audit, writeRecord: (id: string, text: string) => put(records, checkId(id), text) },
+    raw: { records, tarballs, provenance, sets, reservations, audit, writeRecord: (id: string, text: string) => put(records, checkId(id), text) },
 
-    async createRelease(record: StagedRecord, bytes: Uint8Array): Promise<CreateResult> {
+    async createRelease(record: StagedRecord, bytes: Uint8Array, _contents?: unknown, bundle?: Uint8Array): Promise<CreateResult> {
       const id = checkId(record.id)
       await tick()
       if (records.has(id)) return { created: false, reason: 'exists' }
-      // Bytes first, then the record: a visible record never points at missing bytes.
+      // Bytes (and bundle) first, then the record: a visible record never points at missing bytes.
       tarballs.set(id, Buffer.from(bytes))
+      if (bundle) provenance.set(id, Buffer.from(bundle))
       return { created: true, id, etag: put(records, id, serializeRecord(record)) }
     },
 
@@ -88,6 +93,15 @@ export function createMemoryBackend(location = 'memory'): MemoryBackend {
       const { maxPackedSize } = tarballLimits(process.env)
       if (bytes.length > maxPackedSize) throw tooLarge({ maxBytes: maxPackedSize, what: `The staged tarball of ${id}`, limitEnv: LIMIT_ENV.maxPackedSize }, bytes.length)
       // A copy: a caller changing the buffer must not change what is stored.
+      return Buffer.from(bytes)
+    },
+
+    async getProvenance(id: string): Promise<Buffer | null> {
+      checkId(id)
+      await tick()
+      const bytes = provenance.get(id)
+      if (!bytes) return null
+      if (bytes.length > PROVENANCE_LIMITS.bundleBytes) throw tooLarge({ maxBytes: PROVENANCE_LIMITS.bundleBytes, what: `The provenance bundle of ${id}` }, bytes.length)
       return Buffer.from(bytes)
     },
 
