@@ -9,6 +9,7 @@
  */
 import { StagePublishError } from '../errors.js'
 import { toSafeText } from './text.js'
+import type { CiInfo, GitInfo } from './record-types.js'
 
 export const PROVENANCE_LIMITS = {
   /** A real npm provenance bundle is 5–15 KiB; 1 MiB leaves room and stops a hostile one early. */
@@ -41,6 +42,9 @@ export interface ProvenanceFacts {
   /** Who the signing certificate was issued to, and by which OIDC issuer (from the verified certificate). */
   signer?: { identity: string; issuer?: string }
 }
+
+/** What a review is told about provenance: a verified bundle's facts (and the record's claims), or why it could not be verified. */
+export type ProvenanceReview = { facts: ProvenanceFacts; claimed: { git?: GitInfo; ci?: CiInfo } } | { unverified: string }
 
 /** The parsed bundle: the JSON value (what libnpmpublish re-serialises), its statement's one subject and facts. */
 export interface ParsedBundle {

@@ -38,7 +38,7 @@ export async function approveBatch(selection: Selection, ctx: ApprovalContext): 
       const prepared = await prepareApproval(current, ctx)
       if ('done' in prepared) outcomes.set(current.record.id, outcomeOf(prepared.done))
       else {
-        out.tell(renderApprovalSummary(prepared.ready.record, factsOf(prepared.ready.staged), prepared.ready.target.registry, ctx.deps.now(), out.style))
+        out.tell(renderApprovalSummary(prepared.ready.record, factsOf(prepared.ready.staged, prepared.ready.provenanceShown), prepared.ready.target.registry, ctx.deps.now(), out.style))
         ready.set(current.record.id, prepared.ready)
         manifests.set(current.record.id, prepared.ready.staged.contents.manifest)
       }

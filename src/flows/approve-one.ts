@@ -36,6 +36,9 @@ import { presentReview, registryManifestCheck, type Gate, type PolicyVerdict } f
 import { listedSetMembers } from './select.js'
 import { followUp } from './follow-up.js'
 import { loadVerified, type Verified } from './verify.js'
+import { loadProvenance, provenanceReview, provenanceShown } from './provenance.js'
+import type { ProvenanceFacts } from '../core/provenance.js'
+import type { ProvenanceShown } from '../ui/render-provenance.js'
 import { inline } from '../ui/sanitize.js'
 
 export interface ApprovalContext {
@@ -82,6 +85,15 @@ export interface Ready {
    * publishes, and what a registry's own staged document is compared with, before and after approval.
    */
   manifest: Manifest
+  /**
+   * The provenance bundle staged with these bytes, when it verified for them (offline, sigstore's shipped
+   * trust root) and matches the sha512 its record names: publish it with the release (publishOnce's
+   * `provenance`, i.e. libnpmpublish's provenanceFile). null when none was staged, or when the staged one
+   * did not hold up and the approver allowed PROVENANCE_UNVERIFIED by name (then it is published without).
+   */
+  provenance: { bundle: Buffer; facts: ProvenanceFacts } | null
+  /** What the approval summary shows of the provenance (verified facts, or why not); absent when none was staged. */
+  provenanceShown?: ProvenanceShown
 }
 
 export type Prepared = { done: Finished } | { ready: Ready }
@@ -113,8 +125,11 @@ export async function prepareApproval(current: Versioned, ctx: ApprovalContext, 
 
   // What is being approved, against what is published: before the confirmation and the OTP prompt.
   const registryManifest = await registryManifestCheck(current, staged, manifest)
-  const { review, policy } = await presentReview(record, staged, target.registry, ctx.conf.flat, ctx.gate, out, followUp(ctx.backend, `reject ${record.id}`), registryManifest)
-  return { ready: { current, record, staged, target, review, policy, manifest, ...(verified && { verified }) } }
+  const stagedProvenance = await loadProvenance(backend, record)
+  const { review, policy } = await presentReview(record, staged, target.registry, ctx.conf.flat, ctx.gate, out, followUp(ctx.backend, `reject ${record.id}`), registryManifest, provenanceReview(stagedProvenance, record))
+  const provenance = stagedProvenance && 'bundle' in stagedProvenance ? stagedProvenance : null
+  const shown = provenanceShown(stagedProvenance)
+  return { ready: { current, record, staged, target, review, policy, manifest, provenance, ...(shown && { provenanceShown: shown }), ...(verified && { verified }) } }
 }
 
 /** Where the release goes: where it was staged for (or --registry); a native backend publishes where it stages. */
@@ -206,7 +221,7 @@ async function claimAndPublish(backend: CasStagingBackend, ready: Ready, session
   try {
     const attempt = await withOneTimePassword(
       ({ otp }) => {
-        const sent = publishOnce({ target, manifest, bytes: staged.bytes, flat: conf.flat, ...(otp && { otp }) }, deps.publishFn)
+        const sent = publishOnce({ target, manifest, bytes: staged.bytes, flat: conf.flat, provenance: ready.provenance?.bundle ?? null, ...(otp && { otp }) }, deps.publishFn)
         inFlight = sent.then((r) => r.ok, () => false).finally(() => (inFlight = undefined))
         return sent
       },

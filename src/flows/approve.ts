@@ -108,7 +108,7 @@ async function approveOne(current: Versioned, pins: Pins, ctx: ApprovalContext):
   const { target } = ready
   await requireSetDependencies(ready, new Set(), ctx)
 
-  out.tell(renderApprovalSummary(ready.record, factsOf(ready.staged), target.registry, deps.now(), out.style))
+  out.tell(renderApprovalSummary(ready.record, factsOf(ready.staged, ready.provenanceShown), target.registry, deps.now(), out.style))
   if (!opts.yes && !(await prompts.confirm(`Publish ${target.name}@${target.version} to ${target.registry}?`))) {
     throw new StagePublishError('EABORTED', 'Not approved; nothing was published', { hint: 'The release is still pending.' })
   }

@@ -19,6 +19,7 @@ import { readProjectStageConfig, type Deps } from './context.js'
 import { loadVerified } from './verify.js'
 import { listedSetMembers } from './select.js'
 import { factsOf } from './facts.js'
+import { loadProvenance, provenanceReview, provenanceShown } from './provenance.js'
 
 export interface Reviewed {
   review: Review
@@ -32,6 +33,7 @@ export async function reviewStaged(
   registry: string,
   flat: Record<string, unknown>,
   registryManifest?: ReviewInput['registryManifest'],
+  provenance?: ReviewInput['provenance'],
 ): Promise<Reviewed> {
   const baseline = await fetchBaseline({ name: record.packageName, version: record.version, tag: record.tag, registry }, flat)
   // CI knows the full ref (refs/tags/v1.2.3); a local staging knows only the branch.
@@ -47,6 +49,7 @@ export async function reviewStaged(
     packedSize: staged.bytes.length,
     ...(baseline.packedSize !== undefined && { previousPackedSize: baseline.packedSize }),
     ...(registryManifest !== undefined && { registryManifest }),
+    ...(provenance !== undefined && { provenance }),
   })
   return { review, baseline }
 }
@@ -107,8 +110,9 @@ export async function presentReview(
   /** `stage-publish reject <id> [--backend ...]`, for the hint when the policy refuses. */
   rejectCommand: string,
   registryManifest?: ReviewInput['registryManifest'],
+  provenance?: ReviewInput['provenance'],
 ): Promise<{ review: Review; policy: PolicyVerdict }> {
-  const { review } = await reviewStaged(record, staged, registry, flat, registryManifest)
+  const { review } = await reviewStaged(record, staged, registry, flat, registryManifest, provenance)
   out.tell(renderReview(review, { color: reviewColors(out.style) }))
   const result = applyPolicy(review.findings, gate.policy, gate.allow)
   const verdict = renderPolicy(gate.policy, result, out.style)
@@ -145,12 +149,13 @@ export async function reviewForView(
   let facts: VerifiedFacts | undefined
   try {
     const staged = await loadVerified(backend, record)
-    facts = factsOf(staged)
+    const provenance = await loadProvenance(backend, staged.record)
+    facts = factsOf(staged, provenanceShown(provenance))
     // A record claiming a release set that does not list it is refused: view says so instead of reviewing it.
     await listedSetMembers(backend, record)
     const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env })
     const registryManifest = await registryManifestCheck(current, staged)
-    const { review } = await reviewStaged(staged.record, staged, registry, conf.flat, registryManifest)
+    const { review } = await reviewStaged(staged.record, staged, registry, conf.flat, registryManifest, provenanceReview(provenance, staged.record))
     return { review, record: staged.record, manifest: staged.contents.manifest, facts }
   } catch (error) {
     return { error, ...(facts && { facts }) }

@@ -5,7 +5,7 @@
  */
 import type { DependencyField } from '../dependency-fields.js'
 import type { TarballContents, TarballFile } from '../tarball-contents.js'
-import type { ProvenanceReview } from './provenance.js'
+import type { ProvenanceReview } from '../provenance.js'
 
 export type Severity = 'info' | 'warn' | 'danger'
 export const SEVERITIES: readonly Severity[] = ['info', 'warn', 'danger']

@@ -4,11 +4,10 @@
  * about the same thing and disagree, one of them is not what the approver thinks it is. Pure.
  */
 import type { CiInfo, GitInfo } from '../record-types.js'
-import type { ProvenanceFacts } from '../provenance.js'
+import type { ProvenanceFacts, ProvenanceReview } from '../provenance.js'
 import type { Add } from './findings.js'
 
-/** What the review is told about provenance: a verified bundle's facts (and the record's claims), or why it could not be verified. */
-export type ProvenanceReview = { facts: ProvenanceFacts; claimed: { git?: GitInfo; ci?: CiInfo } } | { unverified: string }
+export type { ProvenanceReview }
 
 export type ProvenanceField = 'repository' | 'commit' | 'ref' | 'workflow' | 'run'
 
@@ -40,7 +39,8 @@ export function provenanceMismatches(facts: ProvenanceFacts, claimed: { git?: Gi
   if (facts.ref && ci?.ref && !sameRef(facts.ref, ci.ref)) out.push({ field: 'ref', provenance: facts.ref, record: ci.ref })
   // GITHUB_WORKFLOW_REF (`owner/repo/.github/workflows/x.yml@refs/heads/main`) names the workflow file; a bare
   // workflow name (GITHUB_WORKFLOW, older records) cannot be compared with a path.
-  if (facts.workflowPath && ci?.workflow && /\/.+@/.test(ci.workflow)) {
+  // A v0.2 statement's entry point is a workflow or job *name* (npm 9.1 on GitHub, GitLab's job): not comparable.
+  if (facts.workflowPath?.includes('/') && ci?.workflow && /\/.+@/.test(ci.workflow)) {
     const stated = facts.workflowRef ? `${facts.workflowPath}@${facts.workflowRef}` : facts.workflowPath
     const claim = facts.workflowRef ? ci.workflow : ci.workflow.slice(0, ci.workflow.lastIndexOf('@'))
     if (!claim.endsWith(`/${stated}`)) out.push({ field: 'workflow', provenance: stated, record: ci.workflow })
