@@ -36,7 +36,7 @@ import { presentReview, registryManifestCheck, type Gate, type PolicyVerdict } f
 import { listedSetMembers } from './select.js'
 import { followUp } from './follow-up.js'
 import { loadVerified, type Verified } from './verify.js'
-import { loadProvenance, provenanceReview, provenanceShown } from './provenance.js'
+import { loadProvenance, provenanceOnRegistry, provenanceReview, provenanceShown } from './provenance.js'
 import type { ProvenanceFacts } from '../core/provenance.js'
 import type { ProvenanceShown } from '../ui/render-provenance.js'
 import { inline } from '../ui/sanitize.js'
@@ -63,6 +63,8 @@ export interface ReportExtras {
   verified?: { expect: boolean; local?: string }
   /** Registry backend: install-relevant fields of the served manifest that differ from the tarball's package.json. */
   manifestMismatch?: string[]
+  /** Published with a provenance bundle: whether the registry shows it afterwards (dist.attestations). */
+  provenance?: 'recorded' | 'not-shown' | 'unknown'
 }
 
 export interface Finished {
@@ -241,7 +243,8 @@ async function claimAndPublish(backend: CasStagingBackend, ready: Ready, session
   }
 
   const { record: approved } = await markApproved(backend, current, by, deps, timing, out)
-  return { record: approved, how: { alreadyApproved: false, review: ready.review, policy: ready.policy, ...(ready.verified && { verified: ready.verified }) } }
+  const provenance = ready.provenance ? await provenanceCheck(ready, ctx) : undefined
+  return { record: approved, how: { alreadyApproved: false, review: ready.review, policy: ready.policy, ...(ready.verified && { verified: ready.verified }), ...(provenance && { provenance }) } }
 }
 
 async function approveNatively(native: NativeApproval, ready: Ready, session: OtpSession, ctx: ApprovalContext): Promise<Finished> {
@@ -265,6 +268,18 @@ async function approveNatively(native: NativeApproval, ready: Ready, session: Ot
     record: approved,
     how: { alreadyApproved: false, review: ready.review, policy: ready.policy, ...(ready.verified && { verified: ready.verified }), ...(manifestMismatch.length && { manifestMismatch }) },
   }
+}
+
+/** Published with its bundle: say so when the registry does not show it (it accepted the body and dropped the attachment). */
+async function provenanceCheck(ready: Ready, ctx: ApprovalContext): Promise<'recorded' | 'not-shown' | 'unknown'> {
+  const held = await provenanceOnRegistry(ready.target, ctx.conf.flat)
+  const what = `${inline(ready.target.name)}@${inline(ready.target.version)}`
+  if (held === 'not-shown') {
+    ctx.out.warn(`${what} is published, but ${inline(ready.target.registry)} does not show its provenance (the version has no dist.attestations): the registry accepted the bundle and did not record it. Installers that check provenance will see none.`)
+  } else if (held === 'unknown') {
+    ctx.out.warn(`${what} was published with its provenance, but ${inline(ready.target.registry)} could not be read back to check that it holds it (dist.attestations).`)
+  }
+  return held
 }
 
 /**

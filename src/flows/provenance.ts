@@ -11,6 +11,7 @@ import type { ProvenanceReview } from '../core/review.js'
 import type { ProvenanceFacts } from '../core/provenance.js'
 import { isNative, type StagingBackend } from '../backends/types.js'
 import { sha512Integrity } from '../npm/tarball.js'
+import { lookupPublished, type Target } from '../npm/publish.js'
 import type { ProvenanceShown } from '../ui/render-provenance.js'
 
 export type StagedProvenance = { bundle: Buffer; facts: ProvenanceFacts } | { unverified: string } | undefined
@@ -50,3 +51,16 @@ export function provenanceReview(staged: StagedProvenance, record: DetailedRecor
 }
 
 export const provenanceShown = (staged: StagedProvenance): ProvenanceShown | undefined => (staged && 'facts' in staged ? { facts: staged.facts } : staged)
+
+/**
+ * After a publish that carried a bundle: does the registry hold it? npmjs records provenance as the
+ * version's `dist.attestations` (`{ url, provenance: { predicateType } }`); a registry that accepted the
+ * body but shows none dropped it. `unknown` when the version cannot be read back.
+ */
+export async function provenanceOnRegistry(target: Target, flat: Record<string, unknown>): Promise<'recorded' | 'not-shown' | 'unknown'> {
+  const published = await lookupPublished(target, flat).catch(() => null)
+  if (!published?.exists) return 'unknown'
+  const dist = published.manifest.dist
+  const attestations = dist && typeof dist === 'object' && !Array.isArray(dist) ? (dist as Record<string, unknown>).attestations : undefined
+  return attestations && typeof attestations === 'object' && !Array.isArray(attestations) ? 'recorded' : 'not-shown'
+}

@@ -19,6 +19,8 @@ export interface ApprovedView {
     policy?: unknown
     verified?: { expect: boolean; local?: string }
     manifestMismatch?: string[]
+    /** Published with a provenance bundle: whether the registry shows it (dist.attestations). */
+    provenance?: 'recorded' | 'not-shown' | 'unknown'
   }
   now: Date
 }
@@ -40,6 +42,7 @@ export function approvedJson({ record, how }: ApprovedView): Record<string, unkn
     ...(how.policy ? { policy: how.policy } : {}),
     ...(how.verified && { verified: how.verified }),
     ...(how.manifestMismatch && { manifestMismatch: how.manifestMismatch }),
+    ...(how.provenance && { provenance: how.provenance }),
   }
 }
 
