@@ -208,3 +208,57 @@ describe('approval publishes the bundle with the package, as npm does', () => {
     expect(list.stdout).toContain('pending')
   })
 })
+
+describe('staging with --provenance (made in CI)', () => {
+  const b64url = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
+  const JWT = `${b64url({ alg: 'RS256', typ: 'JWT' })}.${b64url({ iss: 'https://token.actions.githubusercontent.com', sub: 'repo:acme/lib:ref:refs/heads/main', aud: 'sigstore' })}.c2ln`
+
+  /** A stand-in for GitHub's OIDC token endpoint (ACTIONS_ID_TOKEN_REQUEST_URL), recording what was asked. */
+  async function tokenEndpoint() {
+    const http = await import('node:http')
+    const asked: Array<{ url: string; authorization: string | undefined }> = []
+    const server = http.createServer((req, res) => {
+      asked.push({ url: req.url ?? '', authorization: req.headers.authorization })
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ value: JWT }))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as import('node:net').AddressInfo
+    return { url: `http://127.0.0.1:${port}/token?api-version=2.0`, asked, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
+  }
+  const github = (tokenUrl: string) => ({
+    CI: 'true', GITHUB_ACTIONS: 'true', GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'acme/lib', GITHUB_RUN_ID: '7', GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_REF: 'refs/heads/main', GITHUB_SHA: 'c'.repeat(40), GITHUB_WORKFLOW_REF: 'acme/lib/.github/workflows/release.yml@refs/heads/main', RUNNER_ENVIRONMENT: 'github-hosted',
+    ACTIONS_ID_TOKEN_REQUEST_URL: tokenUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'request-token-123',
+  })
+
+  it('gets the OIDC token from the CI and stops at Fulcio, which this machine cannot reach: the step is named, nothing is staged', async () => {
+    // Not exercised here: Fulcio issuing the certificate and Rekor logging the entry (both need the internet).
+    const sb = await sandbox()
+    const token = await tokenEndpoint()
+    try {
+      const pkg = await sb.makePackage('prov-gen', { version: '1.0.0' })
+      const r = await sb.run(['--provenance', '--access', 'public', '--backend', sb.backend, '--registry', registry.url], { cwd: pkg, env: github(token.url) })
+      expect(r.code, r.all).toBe(1)
+      expect(r.stderr).toContain('error EPROVENANCE: Provenance: Fulcio (https://fulcio.sigstore.dev) did not issue a signing certificate (request to https://fulcio.sigstore.dev/api/v2/signingCert failed, reason: getaddrinfo ENOTFOUND fulcio.sigstore.dev)')
+      // The token step ran, as sigstore's CI provider asks for it: audience sigstore, the job's request token.
+      expect(token.asked).toEqual([{ url: '/token?api-version=2.0&audience=sigstore', authorization: 'Bearer request-token-123' }])
+      expect(await records(sb)).toEqual([])
+    } finally {
+      await token.close()
+    }
+  })
+
+  it('says what npm says when the job may not ask for an OIDC token, or the package is not public, or this is not CI', async () => {
+    const sb = await sandbox()
+    const pkg = await sb.makePackage('prov-gen2', { version: '1.0.0' })
+    const { ACTIONS_ID_TOKEN_REQUEST_URL: _u, ...noToken } = github('http://127.0.0.1:9/')
+    const noPermission = await sb.run(['--provenance', '--access', 'public', '--backend', sb.backend, '--registry', registry.url], { cwd: pkg, env: noToken })
+    expect(noPermission.stderr).toContain('Provenance generation in GitHub Actions requires "write" access to the "id-token" permission')
+    const notPublic = await sb.run(['--provenance', '--backend', sb.backend, '--registry', registry.url], { cwd: pkg, env: github('http://127.0.0.1:9/') })
+    expect(notPublic.stderr).toContain("Can't generate provenance for new or private package, you must set `access` to public.")
+    const local = await sb.run(['--provenance', '--access', 'public', '--backend', sb.backend, '--registry', registry.url], { cwd: pkg })
+    expect(local.stderr).toContain('Provenance can only be generated in GitHub Actions or GitLab CI')
+    for (const r of [noPermission, notPublic, local]) expect(r.code).toBe(1)
+    expect(await records(sb)).toEqual([])
+  })
+})
