@@ -1,6 +1,6 @@
 /**
  * The provenance staged with a release, as view and approve see it: the bundle from the backend, held to
- * the sha512 its record names (a bundle deleted, replaced or added after staging is noticed), then
+ * the sha512 its record names (a bundle deleted or replaced after staging is noticed), then
  * verified for the verified tarball (src/npm/provenance-verify.ts). Expected outcomes are values: a
  * bundle that does not hold up is `unverified` with the reason, which the review turns into the danger
  * finding PROVENANCE_UNVERIFIED; only a backend that cannot be read throws.
@@ -20,6 +20,9 @@ export async function loadProvenance(backend: StagingBackend, record: DetailedRe
   // A registry's staging API shows no bundle (npm's items list none): nothing to show or to send again.
   if (isNative(backend)) return undefined
   const named = record.provenance
+  // The record is the anchor, as for the tarball: a bundle it does not name is never read, shown or
+  // published (and approvers whose bucket policy predates provenance/* are not asked for it).
+  if (!named) return undefined
   let bytes: Buffer | null
   try {
     bytes = await backend.getProvenance(record.id)
@@ -27,8 +30,6 @@ export async function loadProvenance(backend: StagingBackend, record: DetailedRe
     if (err instanceof StagePublishError && (err.code === 'ETOOLARGE' || err.code === 'ECORRUPT')) return { unverified: `the stored bundle cannot be read (${err.message})` }
     throw err
   }
-  if (!named && !bytes) return undefined
-  if (!named) return { unverified: 'a bundle is stored for this release, but its record names none: it was added after staging' }
   if (!bytes) return { unverified: 'the bundle staged with it is missing from the backend' }
   if (bytes.length !== named.size || sha512Integrity(bytes) !== named.integrity) {
     return { unverified: 'the stored bundle is not the one staged: its sha512 differs from the one in the record' }

@@ -77,6 +77,18 @@ describe('Ready.provenance (what the final hop sends)', () => {
     expect(r.provenanceShown).toBeUndefined()
   })
 
+  it('ignores a bundle its record does not name (added after staging): never read, shown or published', async () => {
+    h = await harness({ registry: { codes: [CODE] } })
+    const current = await stageWithBundle(null)
+    h.backend.raw.provenance.set(current.record.id, BUNDLE)
+    let reads = 0
+    const getProvenance = h.backend.getProvenance.bind(h.backend)
+    h.backend.getProvenance = (id) => (reads++, getProvenance(id))
+    const r = await ready(current)
+    expect(r.provenance).toBeNull()
+    expect(reads).toBe(0)
+  })
+
   it('is null, and the review refuses, when the stored bundle is not the one the record names', async () => {
     h = await harness({ registry: { codes: [CODE] } })
     const current = await stageWithBundle(BUNDLE)
