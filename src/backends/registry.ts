@@ -19,7 +19,7 @@ import { StagePublishError, redact } from '../errors.js'
 import { checkId, isUuid, newestFirst, type StagedRecord } from '../core/record.js'
 import { parseStagePage, recordFromStageItem } from '../core/stage-item.js'
 import { stagedManifestOf } from '../core/manifest-confusion.js'
-import { optionsFor, QUICK_RETRIES, readLimits, registryError, registryMessage, twoFactorChallenge, writeLimits } from '../npm/publish.js'
+import { optionsFor, provenancePublishError, QUICK_RETRIES, readLimits, registryError, registryMessage, twoFactorChallenge, writeLimits } from '../npm/publish.js'
 import type { PublishFn } from '../npm/publish.js'
 import { publishManifest } from '../npm/publish-manifest.js'
 import { withProvenance } from '../npm/provenance-publish.js'
@@ -165,6 +165,7 @@ export function createRegistryBackend(options: RegistryBackendOptions): NativeSt
             hint: `See what is staged with \`stage-publish list ${record.packageName} --backend registry+${where}\`, or bump the version.`,
           })
         }
+        if (provenance && (status === 400 || status === undefined)) throw provenancePublishError(err, { name: record.packageName, version: record.version, registry }, 'stage')
         if (twoFactorChallenge(err)) {
           throw new StagePublishError('EOTP', `${where} asked for a one-time password to stage ${record.packageName}@${record.version}`, {
             hint: 'Staging needs no second factor on registries that implement npm\'s staging API; use a token that may stage (a stage-only token), or stage to another backend.',

@@ -83,7 +83,7 @@ export async function publishOnce(
  * checks, before any request), or the registry refused the body with the bundle attached (Verdaccio 9
  * accepts only one attachment, the tarball: 400 "unsupported registry call").
  */
-function provenancePublishError(err: unknown, target: Target): StagePublishError {
+export function provenancePublishError(err: unknown, target: Pick<Target, 'name' | 'version' | 'registry'>, doing = 'publish'): StagePublishError {
   const e = err as { statusCode?: number; message?: unknown }
   const what = `${target.name}@${target.version}`
   if (e.statusCode === undefined && !(err instanceof StagePublishError) && /provenance|subject|sigstore|dsse|bundle/i.test(String(e.message))) {
@@ -93,12 +93,12 @@ function provenancePublishError(err: unknown, target: Target): StagePublishError
     })
   }
   if (e.statusCode === 400) {
-    return new StagePublishError('EPROVENANCE', `The registry ${redact(target.registry)} refused ${what} with its provenance bundle attached: ${registryMessage(err)}`, {
+    return new StagePublishError('EPROVENANCE', `The registry ${redact(target.registry)} refused to ${doing} ${what} with its provenance bundle attached: ${registryMessage(err)}`, {
       hint: 'Nothing was published; the release is still pending. This registry does not take a `<name>-<version>.sigstore` attachment (Verdaccio 9 accepts the tarball only); the public registry records it as dist.attestations. Publish where provenance is accepted, or reject the release and stage it again without provenance.',
       cause: err,
     })
   }
-  return registryError(err, target.registry, `publish ${what}`)
+  return registryError(err, target.registry, `${doing} ${what}`)
 }
 
 /**

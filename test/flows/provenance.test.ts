@@ -77,6 +77,16 @@ describe('Ready.provenance (what the final hop sends)', () => {
     expect(r.provenanceShown).toBeUndefined()
   })
 
+  it('does not read a stored bundle over the size limit: PROVENANCE_UNVERIFIED', async () => {
+    h = await harness({ registry: { codes: [CODE] } })
+    const current = await stageWithBundle()
+    h.backend.raw.provenance.set(current.record.id, Buffer.alloc(1024 * 1024 + 1, 0x20))
+    h.ctx.gate = { policy: {}, allow: ['PROVENANCE_UNVERIFIED'] }
+    const r = await ready(current)
+    expect(r.provenance).toBeNull()
+    expect(r.review.findings.find((f) => f.code === 'PROVENANCE_UNVERIFIED')?.args).toEqual({ reason: expect.stringMatching(/^the stored bundle cannot be read \(The provenance bundle of .* is 1 MiB/) as unknown })
+  })
+
   it('ignores a bundle its record does not name (added after staging): never read, shown or published', async () => {
     h = await harness({ registry: { codes: [CODE] } })
     const current = await stageWithBundle(null)
