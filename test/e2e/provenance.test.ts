@@ -280,3 +280,24 @@ describe('the registry backend stages the bundle as npm does', () => {
     expect(r.stderr).toContain('refused to stage @npmcli/libnpmpublish-test@1.0.0 with its provenance bundle attached: unsupported registry call')
   })
 })
+
+describe('sigstore loads only where provenance is', () => {
+  const HOOK = path.join(ROOT, 'test', 'support', 'hooks', 'record-loads.mjs')
+  const sigstoreLoaded = async (sb: Sandbox, args: string[]) => {
+    const file = path.join(sb.dir, `loads-${Date.now()}.json`)
+    const { run, BIN } = await import('../support/cli.js')
+    const r = await run(process.execPath, ['--import', HOOK, BIN, ...args], { cwd: sb.dir, env: { ...sb.env, RECORD_LOADS_FILE: file } })
+    expect(r.code, r.all).toBe(0)
+    return (JSON.parse(await fs.readFile(file, 'utf8')) as string[]).filter((m) => /\/node_modules\/(sigstore|@sigstore)\//.test(m))
+  }
+
+  it('staging and viewing a release without provenance load no sigstore module; with provenance they do', async () => {
+    const sb = await sandbox()
+    const plain = path.join(sb.dir, 'plain.tgz')
+    await fs.writeFile(plain, packageTgz({ name: 'prov-lazy-probe', version: '1.0.0' }))
+    expect(await sigstoreLoaded(sb, [plain, '--backend', sb.backend, '--registry', registry.url])).toEqual([])
+    const [first] = await records(sb)
+    expect(await sigstoreLoaded(sb, ['view', (first ?? '').replace(/\.json$/, ''), '--backend', sb.backend])).toEqual([])
+    expect((await sigstoreLoaded(sb, [TGZ, '--provenance-file', bundle('valid-bundle-relocated.json'), '--backend', sb.backend, '--registry', registry.url])).length).toBeGreaterThan(0)
+  })
+})
