@@ -4,7 +4,7 @@
  * libnpmpublish's `--provenance-file` body (Verdaccio 9 then refuses it: one attachment only). A bundle
  * replaced in the bucket after staging is noticed. Skipped with a notice without STAGE_PUBLISH_TEST_S3_ENDPOINT.
  */
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import path from 'node:path'
 import { readFileSync } from 'node:fs'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -44,7 +44,8 @@ describe.skipIf(!endpoint)('provenance through S3', () => {
     const ci = await sandbox()
     const staged = await ci.run([TGZ, '--provenance-file', BUNDLE, '--json', '--registry', registry.url, '--backend', backend], { env: s3Env() })
     expect(staged.code, staged.all).toBe(0)
-    const { id } = parseJson<{ id: string }>(staged.stdout)
+    const { id, provenance } = parseJson<{ id: string; provenance: unknown }>(staged.stdout)
+    expect(provenance).toEqual({ integrity: `sha512-${createHash('sha512').update(readFileSync(BUNDLE)).digest('base64')}`, size: readFileSync(BUNDLE).length })
     return { backend, id, key: `${prefix}/provenance/${id}.sigstore` }
   }
 
