@@ -67,6 +67,8 @@ export type ErrorCode =
   | 'ENOQUORUM'
   /** verify-approvals: fewer distinct listed signers than required signed the bytes the registry serves. */
   | 'EAPPROVALS'
+  /** A provenance bundle that is not for these bytes, does not verify, or could not be made or published. */
+  | 'EPROVENANCE'
 
 export interface StagePublishErrorOptions {
   hint?: string

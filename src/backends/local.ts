@@ -2,6 +2,7 @@
  * The embedded default: staged releases in a local directory.
  *
  *   <root>/tarballs/<id>.tgz   the bytes, written first
+ *   <root>/provenance/<id>.sigstore   the Sigstore provenance bundle staged with them, if any, written with them
  *   <root>/records/<id>.json   the record, created with link(2), which fails if it exists
  *   <root>/versions/<name>@<version>.json   which release holds a name@version (see ./reservation.ts),
  *                              created with link(2) before the record
@@ -20,6 +21,7 @@ import { StagePublishError } from '../errors.js'
 import { checkId, checkSetId, isUuid, isWaiting, newestFirst, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
 import { MAX_SET_BYTES, parseSetObject, serializeSetObject, type SetObject } from '../core/release-set.js'
 import { LIMIT_ENV, MAX_RECORD_SIZE, tarballLimits } from '../core/limits.js'
+import { PROVENANCE_LIMITS } from '../core/provenance.js'
 import { readRegularFile, readRegularFileSync } from './bounded-read.js'
 import type { CasStagingBackend, CreateResult, CreateSetResult, ListOptions, Reservation, ReserveResult, UpdateResult, Versioned } from './types.js'
 import { AUDIT_NAME_RE, parseReservation, reservationKey, serializeReservation } from './reservation.js'
@@ -31,6 +33,7 @@ export function createLocalBackend(root: string): CasStagingBackend {
   const dirs = {
     records: path.join(root, 'records'),
     tarballs: path.join(root, 'tarballs'),
+    provenance: path.join(root, 'provenance'),
     locks: path.join(root, 'locks'),
     tmp: path.join(root, 'tmp'),
     sets: path.join(root, 'sets'),
@@ -39,6 +42,7 @@ export function createLocalBackend(root: string): CasStagingBackend {
   }
   const recordPath = (id: string) => path.join(dirs.records, `${checkId(id)}.json`)
   const tarballPath = (id: string) => path.join(dirs.tarballs, `${checkId(id)}.tgz`)
+  const provenancePath = (id: string) => path.join(dirs.provenance, `${checkId(id)}.sigstore`)
   let ready: Promise<void> | undefined
 
   const ensureDirs = () =>
@@ -214,13 +218,15 @@ export function createLocalBackend(root: string): CasStagingBackend {
     kind: 'file',
     location: root,
 
-    async createRelease(record: StagedRecord, bytes: Uint8Array): Promise<CreateResult> {
+    async createRelease(record: StagedRecord, bytes: Uint8Array, _contents?: unknown, provenance?: Uint8Array): Promise<CreateResult> {
       const id = checkId(record.id)
       await ensureDirs()
       if (await exists(recordPath(id))) return { created: false, reason: 'exists' }
       try {
         const tmpTarball = await writeTemp(bytes)
         await fs.rename(tmpTarball, tarballPath(id))
+        // The bundle, like the bytes, is in place before the record that names it.
+        if (provenance) await fs.rename(await writeTemp(provenance), provenancePath(id))
         const text = serializeRecord(record)
         const tmpRecord = await writeTemp(text)
         try {
@@ -248,6 +254,15 @@ export function createLocalBackend(root: string): CasStagingBackend {
             hint: 'It was rejected, or the backend was changed by hand. Nothing can be published from it.',
           })
         }
+        throw fsError(err, root)
+      }
+    },
+
+    async getProvenance(id: string): Promise<Buffer | null> {
+      try {
+        return await readRegularFile(provenancePath(id), { maxBytes: PROVENANCE_LIMITS.bundleBytes, what: `The provenance bundle of ${id}` })
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
         throw fsError(err, root)
       }
     },

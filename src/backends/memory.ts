@@ -17,6 +17,7 @@ import { StagePublishError } from '../errors.js'
 import { checkId, checkSetId, isWaiting, newestFirst, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
 import { MAX_SET_BYTES, parseSetObject, serializeSetObject, type SetObject } from '../core/release-set.js'
 import { LIMIT_ENV, MAX_RECORD_SIZE, tarballLimits } from '../core/limits.js'
+import { PROVENANCE_LIMITS } from '../core/provenance.js'
 import { tooLarge } from './bounded-read.js'
 import { AUDIT_NAME_RE, parseReservation, serializeReservation } from './reservation.js'
 import type { CasStagingBackend, CreateResult, CreateSetResult, ListOptions, Reservation, ReserveResult, UpdateResult, Versioned } from './types.js'
@@ -31,6 +32,8 @@ interface Stored {
 export interface MemoryRaw {
   records: Map<string, Stored>
   tarballs: Map<string, Buffer>
+  /** Provenance bundles by release id. */
+  provenance: Map<string, Buffer>
   sets: Map<string, string>
   reservations: Map<string, Stored>
   audit: Map<string, string>
@@ -63,6 +66,7 @@ export function createMemoryBackend(location = 'memory', options: MemoryOptions 
   const reservations = shared?.reservations ?? new Map<string, Stored>()
   const audit = shared?.audit ?? new Map<string, string>()
   const markers = shared?.markers ?? new Map<string, number>()
+  const provenance = shared?.provenance ?? new Map<string, Buffer>()
   const clock = options.now ?? Date.now
   const maxMarkers = Math.max(1, options.maxMarkers ?? MAX_MARKERS)
   // Etags stay unique across handles on one store: the counter is part of what is shared.
@@ -83,7 +87,7 @@ export function createMemoryBackend(location = 'memory', options: MemoryOptions 
     return { record: parseRecord(stored.text, id), etag: stored.etag }
   }
 
-  const raw: MemoryRaw = shared ?? { records, tarballs, sets, reservations, audit, markers, migrated: true, writeRecord: (id: string, text: string) => put(records, checkId(id), text) }
+  const raw: MemoryRaw = shared ?? { records, tarballs, provenance, sets, reservations, audit, markers, migrated: true, writeRecord: (id: string, text: string) => put(records, checkId(id), text) }
   counters.set(raw, counter)
   const markerStore: MarkerStore = {
     read: async (id) => {
@@ -122,12 +126,13 @@ export function createMemoryBackend(location = 'memory', options: MemoryOptions 
     location,
     raw,
 
-    async createRelease(record: StagedRecord, bytes: Uint8Array): Promise<CreateResult> {
+    async createRelease(record: StagedRecord, bytes: Uint8Array, _contents?: unknown, bundle?: Uint8Array): Promise<CreateResult> {
       const id = checkId(record.id)
       await tick()
       if (records.has(id)) return { created: false, reason: 'exists' }
-      // Bytes first, then the marker, then the record: a visible record never points at missing bytes, and a waiting one has its marker.
+      // Bytes (and bundle) first, then the marker, then the record: a visible record never points at missing bytes, and a waiting one has its marker.
       tarballs.set(id, Buffer.from(bytes))
+      if (bundle) provenance.set(id, Buffer.from(bundle))
       // In the same synchronous step: nothing may run between the exists check above and the record.
       if (isWaiting(record.state) && !markers.has(markerPath(record.packageName, id))) markers.set(markerPath(record.packageName, id), clock())
       return { created: true, id, etag: put(records, id, serializeRecord(record)) }
@@ -145,6 +150,15 @@ export function createMemoryBackend(location = 'memory', options: MemoryOptions 
       const { maxPackedSize } = tarballLimits(process.env)
       if (bytes.length > maxPackedSize) throw tooLarge({ maxBytes: maxPackedSize, what: `The staged tarball of ${id}`, limitEnv: LIMIT_ENV.maxPackedSize }, bytes.length)
       // A copy: a caller changing the buffer must not change what is stored.
+      return Buffer.from(bytes)
+    },
+
+    async getProvenance(id: string): Promise<Buffer | null> {
+      checkId(id)
+      await tick()
+      const bytes = provenance.get(id)
+      if (!bytes) return null
+      if (bytes.length > PROVENANCE_LIMITS.bundleBytes) throw tooLarge({ maxBytes: PROVENANCE_LIMITS.bundleBytes, what: `The provenance bundle of ${id}` }, bytes.length)
       return Buffer.from(bytes)
     },
 

@@ -19,9 +19,10 @@ import { StagePublishError, redact } from '../errors.js'
 import { checkId, isUuid, newestFirst, type StagedRecord } from '../core/record.js'
 import { parseStagePage, recordFromStageItem } from '../core/stage-item.js'
 import { stagedManifestOf } from '../core/manifest-confusion.js'
-import { optionsFor, QUICK_RETRIES, readLimits, registryError, registryMessage, twoFactorChallenge, writeLimits } from '../npm/publish.js'
+import { optionsFor, provenancePublishError, QUICK_RETRIES, readLimits, registryError, registryMessage, twoFactorChallenge, writeLimits } from '../npm/publish.js'
 import type { PublishFn } from '../npm/publish.js'
 import { publishManifest } from '../npm/publish-manifest.js'
+import { withProvenance } from '../npm/provenance-publish.js'
 import { readTarball, type TarballContents } from '../npm/tarball.js'
 import { LIMIT_ENV, tarballLimits } from '../core/limits.js'
 import { readStreamBounded, tooLarge } from './bounded-read.js'
@@ -134,7 +135,7 @@ export function createRegistryBackend(options: RegistryBackendOptions): NativeSt
     kind: 'registry',
     location,
 
-    async createRelease(record: StagedRecord, bytes: Uint8Array, contents?: TarballContents): Promise<CreateResult> {
+    async createRelease(record: StagedRecord, bytes: Uint8Array, contents?: TarballContents, provenance?: Uint8Array): Promise<CreateResult> {
       const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
       // The manifest npm would send for these bytes, built from the one strict reading of them
       // (as approval does for record stores); a name or version other than the record's is EINTEGRITY.
@@ -150,11 +151,11 @@ export function createRegistryBackend(options: RegistryBackendOptions): NativeSt
         access: record.access,
         ...writeLimits(),
       }
-      delete o.provenance
       delete o.otp
       let res: unknown
       try {
-        res = await publish(manifest, buffer, o)
+        // A verified bundle travels in the stage body as npm's `stage publish --provenance-file` sends it.
+        res = await withProvenance(provenance ? Buffer.from(provenance) : null, o, (opts) => publish(manifest, buffer, opts))
       } catch (err) {
         const status = statusOf(err)
         const route = `/-/stage/package/${record.packageName}`
@@ -164,6 +165,7 @@ export function createRegistryBackend(options: RegistryBackendOptions): NativeSt
             hint: `See what is staged with \`stage-publish list ${record.packageName} --backend registry+${where}\`, or bump the version.`,
           })
         }
+        if (provenance && (status === 400 || status === undefined)) throw provenancePublishError(err, { name: record.packageName, version: record.version, registry }, 'stage')
         if (twoFactorChallenge(err)) {
           throw new StagePublishError('EOTP', `${where} asked for a one-time password to stage ${record.packageName}@${record.version}`, {
             hint: 'Staging needs no second factor on registries that implement npm\'s staging API; use a token that may stage (a stage-only token), or stage to another backend.',

@@ -3,6 +3,7 @@
  *
  *   s3://<bucket>/<prefix>?region=..&endpoint=..&forcePathStyle=true
  *   <prefix>/tarballs/<id>.tgz    the bytes, written first, create-if-absent
+ *   <prefix>/provenance/<id>.sigstore   the Sigstore provenance bundle staged with them, if any: create-if-absent, before the record
  *   <prefix>/records/<id>.json    the record: created with If-None-Match: *, changed with If-Match: <etag>
  *   <prefix>/sets/<setId>.json    a release set: created with If-None-Match: * before its records, never changed
  *   <prefix>/versions/<name>@<version>.json   which release holds a name@version (./reservation.ts):
@@ -25,6 +26,7 @@ import { NETWORK_LIMITS } from '../core/network-limits.js'
 import { checkId, checkSetId, isUuid, isWaiting, newestFirst, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
 import { MAX_SET_BYTES, parseSetObject, serializeSetObject, type SetObject } from '../core/release-set.js'
 import { LIMIT_ENV, MAX_RECORD_SIZE, tarballLimits } from '../core/limits.js'
+import { PROVENANCE_LIMITS } from '../core/provenance.js'
 import { readStreamBounded, tooLarge, type BoundedReadOptions } from './bounded-read.js'
 import type { CasStagingBackend, CreateResult, CreateSetResult, ListOptions, Reservation, ReserveResult, UpdateResult, Versioned } from './types.js'
 import { pool } from './pool.js'
@@ -131,6 +133,7 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
   const at = (op: string, action: string, key: string): S3Where => ({ ...loc, op, action, key })
   const keys = {
     tarball: (id: string) => `${loc.prefix}tarballs/${checkId(id)}.tgz`,
+    provenance: (id: string) => `${loc.prefix}provenance/${checkId(id)}.sigstore`,
     record: (id: string) => `${loc.prefix}records/${checkId(id)}.json`,
     records: `${loc.prefix}records/`,
     pending: `${loc.prefix}pending/`,
@@ -305,16 +308,24 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
     kind: 's3',
     location,
 
-    async createRelease(record: StagedRecord, bytes: Uint8Array): Promise<CreateResult> {
+    async createRelease(record: StagedRecord, bytes: Uint8Array, _contents?: unknown, provenance?: Uint8Array): Promise<CreateResult> {
       const id = checkId(record.id)
       const tw = at('store the tarball', 's3:PutObject', keys.tarball(id))
       // Create-if-absent for the bytes too, so a second staging with this id never replaces the first one's.
       // Bytes already there with our MD5 are our own earlier attempt whose record write failed: reuse them.
-      let wrote = 'etag' in (await put(tw, bytes, { IfNoneMatch: '*' }, ['preconditionFailed']))
-      if (!wrote) {
-        const existing = await headEtag(tw)
-        if (existing === null) wrote = 'etag' in (await put(tw, bytes, { IfNoneMatch: '*' }, ['preconditionFailed']))
-        if (!wrote && existing !== createHash('md5').update(bytes).digest('hex')) return { created: false, reason: 'exists' }
+      const putOnce = async (w: S3Where, body: Uint8Array): Promise<'wrote' | 'ours' | 'theirs'> => {
+        if ('etag' in (await put(w, body, { IfNoneMatch: '*' }, ['preconditionFailed']))) return 'wrote'
+        const existing = await headEtag(w)
+        if (existing === null && 'etag' in (await put(w, body, { IfNoneMatch: '*' }, ['preconditionFailed']))) return 'wrote'
+        return existing === createHash('md5').update(body).digest('hex') ? 'ours' : 'theirs'
+      }
+      const tarball = await putOnce(tw, bytes)
+      if (tarball === 'theirs') return { created: false, reason: 'exists' }
+      const wrote = tarball === 'wrote'
+      // The bundle, like the bytes, before the record that names it (record.provenance holds its sha512).
+      if (provenance && (await putOnce(at('store the provenance bundle', 's3:PutObject', keys.provenance(id)), provenance)) === 'theirs') {
+        if (wrote) await deleteKey(tw).catch(() => {})
+        return { created: false, reason: 'exists' }
       }
       // The marker before the record: a waiting record always has one (a crash leaves one too many, see pending-markers.ts).
       if (isWaiting(record.state)) await markerStore.create(record.packageName, id)
@@ -339,6 +350,11 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
         })
       }
       return Buffer.from(got.bytes.buffer, got.bytes.byteOffset, got.bytes.byteLength)
+    },
+
+    async getProvenance(id: string): Promise<Buffer | null> {
+      const got = await getObject(at('read the provenance bundle', 's3:GetObject', keys.provenance(id)), { maxBytes: PROVENANCE_LIMITS.bundleBytes, what: `The provenance bundle of ${id}` })
+      return got ? Buffer.from(got.bytes.buffer, got.bytes.byteOffset, got.bytes.byteLength) : null
     },
 
     async deleteTarball(id: string): Promise<void> {

@@ -80,8 +80,11 @@ interface BackendBase {
    * A failure part-way leaves no visible record.
    * `contents`: the bytes as the strict reader parsed them at staging; a registry builds the
    * manifest it sends from them (read from `bytes` with the same reader when absent).
+   * `provenance`: a verified Sigstore bundle for these bytes (record.provenance names its digest). Record
+   * stores store it next to the tarball, before the record, like the bytes; a registry sends it as npm does
+   * (libnpmpublish `provenanceFile`: the `<name>-<version>.sigstore` attachment).
    */
-  createRelease(record: StagedRecord, bytes: Uint8Array, contents?: TarballContents): Promise<CreateResult>
+  createRelease(record: StagedRecord, bytes: Uint8Array, contents?: TarballContents, provenance?: Uint8Array): Promise<CreateResult>
   /** The stored bytes; ENOTFOUND when there are none. Callers verify them against the record. */
   getTarball(id: string): Promise<Buffer>
 
@@ -100,6 +103,12 @@ interface BackendBase {
 /** A backend that keeps our records: approval is coordinated by compare-and-set on them. */
 export interface CasStagingBackend extends BackendBase {
   readonly native?: undefined
+  /**
+   * The provenance bundle stored with the release (`provenance/<id>.sigstore`), or null when there is none.
+   * Bounded (ETOOLARGE); untrusted like the tarball: callers check it against record.provenance and verify it.
+   * A rejected release's bundle is left in place (it is public-to-be evidence, not a secret, and it is small).
+   */
+  getProvenance(id: string): Promise<Buffer | null>
   /** Deletes the bytes (reject). Absent bytes are not an error. */
   deleteTarball(id: string): Promise<void>
   /** Compare-and-set: replaces the record only if it is still at `etag`. */

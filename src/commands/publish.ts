@@ -30,6 +30,8 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .option('-w, --workspace <name>', 'stage this workspace (name or folder; repeat for more) as part of one release set', (value: string, list?: string[]) => [...(list ?? []), value])
     .option('--workspaces', 'stage every public workspace package as one release set')
     .option('--expires-in <duration>', 'how long the release may wait for approval, e.g. 30d, 12h (default: 30d or stagePublish.expiresIn)')
+    .option('--provenance', 'in CI (GitHub Actions, GitLab), make a Sigstore provenance bundle for the staged tarball, as npm publish --provenance does; it is published with the release')
+    .option('--provenance-file <bundle>', 'a Sigstore provenance bundle made elsewhere for this tarball (npm publish --provenance-file); verified, stored and published with the release')
     .option('--dry-run', 'pack and check everything, but stage nothing')
     .option('--ignore-scripts', 'do not run prepublishOnly, prepack, prepare or postpack')
     .option('--otp <code>', 'accepted and ignored, so `npm publish --otp` lines keep working (staging needs no 2FA)')
@@ -43,6 +45,8 @@ export async function runPublish(spec: string | undefined, opts: PublishOptions,
   const { otp: _otp, workspace: _workspace, workspaces: _workspaces, ...request } = requestOf(opts)
   if (opts.workspaces || opts.workspace?.length) {
     if (spec !== undefined) throw new StagePublishError('EUSAGE', 'Give either a folder or tarball, or --workspaces / -w, not both', { exitCode: 2 })
+    // One bundle names one package: it cannot be the provenance of every package of a set.
+    if (opts.provenanceFile !== undefined) throw new StagePublishError('EUSAGE', '--provenance-file cannot be used with --workspaces / -w: a bundle is made for one package', { hint: 'Use --provenance (one bundle per package, made in CI), or stage each package with its own bundle.', exitCode: 2 })
     const { stageWorkspaces } = await import('../flows/stage-set.js')
     const set = await stageWorkspaces(opts.workspaces ? [] : (opts.workspace ?? []), request, deps, out)
     out.data(stagedSetJson(set))

@@ -48,9 +48,11 @@ export function applyPolicy(findings: Finding[], policy: Policy, cliAllow: strin
 /**
  * Findings that block whatever the policy says, unless allowed by name: the approval would publish a
  * manifest other than the one reviewed (MANIFEST_MISMATCH), or one nobody could compare
- * (MANIFEST_UNVERIFIED: a registry that stages natively and does not show the document it holds).
+ * (MANIFEST_UNVERIFIED: a registry that stages natively and does not show the document it holds), or the
+ * provenance staged with it is missing, replaced or unverifiable (PROVENANCE_UNVERIFIED: allowed by name, the
+ * release is published without it).
  */
-export const ALWAYS_REFUSED: ReadonlySet<FindingCode> = new Set<FindingCode>(['MANIFEST_MISMATCH', 'MANIFEST_UNVERIFIED'])
+export const ALWAYS_REFUSED: ReadonlySet<FindingCode> = new Set<FindingCode>(['MANIFEST_MISMATCH', 'MANIFEST_UNVERIFIED', 'PROVENANCE_UNVERIFIED'])
 
 /**
  * Checks package.json `stagePublish.policy`. Anything unexpected is an error rather than ignored:

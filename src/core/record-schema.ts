@@ -5,7 +5,8 @@
  * A field that breaks a rule makes the whole record corrupt; the reason names the field, never
  * its value. No string of a record may hold a control, bidi or zero-width character. Pure.
  */
-import { RECORD_SCHEMA, type CiInfo, type Claim, type FinalHop, type GitInfo, type PackedFile, type SetMember, type StagedRecord, type StoredState } from './record-types.js'
+import { RECORD_SCHEMA, type CiInfo, type Claim, type FinalHop, type GitInfo, type PackedFile, type ProvenanceRef, type SetMember, type StagedRecord, type StoredState } from './record-types.js'
+import { PROVENANCE_LIMITS } from './provenance.js'
 import { firstUnsafeChar, MAX_REASON } from './text.js'
 import { APPROVAL_LIMITS, readEnvelope, type ApprovalEnvelope } from './approval-envelope.js'
 import {
@@ -128,6 +129,14 @@ function readCi(v: unknown): CiInfo {
   })
 }
 
+function readProvenance(v: unknown): ProvenanceRef {
+  const o = object(v, 'provenance')
+  return {
+    integrity: text(own(o, 'integrity'), 'provenance.integrity', 100, integrityRule),
+    size: int(own(o, 'size'), 'provenance.size', 1, PROVENANCE_LIMITS.bundleBytes),
+  }
+}
+
 function readClaim(v: unknown): Claim {
   const o = object(v, 'claim')
   return compact({
@@ -202,6 +211,7 @@ function read(data: unknown, options: SchemaOptions): StagedRecord {
     actorType: oneOf(own(r, 'actorType'), 'actorType', ACTOR_TYPES),
     git: maybe('git', readGit),
     ci: maybe('ci', readCi),
+    provenance: maybe('provenance', readProvenance),
     state: oneOf(own(r, 'state'), 'state', STATES),
     claim: maybe('claim', readClaim),
     finalHop: maybe('finalHop', readFinalHop),

@@ -51,6 +51,15 @@ export interface Claim {
   pid?: number
 }
 
+/**
+ * The Sigstore provenance bundle staged with the tarball (record stores keep it next to the tarball, as
+ * `provenance/<id>.sigstore`): its sha512 and size, so a bundle deleted or replaced after staging is noticed.
+ */
+export interface ProvenanceRef {
+  integrity: string
+  size: number
+}
+
 /** One package of a release set, as staged: the set is complete only when every member is. */
 export interface SetMember {
   name: string
@@ -93,6 +102,8 @@ export interface StagedRecord {
   actorType: 'user' | 'ci' | 'trusted automation'
   git?: GitInfo
   ci?: CiInfo
+  /** Record stores: the provenance bundle staged with the tarball (`--provenance`, `--provenance-file`). */
+  provenance?: ProvenanceRef
   state: StoredState
   claim?: Claim
   finalHop?: FinalHop

@@ -9,7 +9,7 @@ import { checkRecord, isUuid, RECORD_LIMITS, RECORD_SCHEMA } from './record-sche
 export { isUuid, RECORD_SCHEMA }
 
 // The record's shape lives in ./record-types.ts, which the schema (./record-schema.ts) reads into.
-export type { StoredState, RecordState, PackedFile, GitInfo, CiInfo, Claim, FinalHop, SetMember, StagedRecord, DetailedRecord } from './record-types.js'
+export type { StoredState, RecordState, PackedFile, GitInfo, CiInfo, Claim, FinalHop, SetMember, StagedRecord, DetailedRecord, ProvenanceRef } from './record-types.js'
 import type { DetailedRecord, PackedFile, RecordState, StagedRecord } from './record-types.js'
 
 /** The tarball facts a registry's record lacks, filled in from verified bytes. A record store's own facts win. */

@@ -46,7 +46,7 @@ export async function approveBatch(selection: Selection, ctx: ApprovalContext): 
         outcomes.set(current.record.id, outcomeOf(prepared.done))
         if (isNewlyApproved(prepared.done, ctx.backend)) approved.push(prepared.done)
       } else {
-        out.tell(renderApprovalSummary(prepared.ready.record, factsOf(prepared.ready.staged), prepared.ready.target.registry, ctx.deps.now(), out.style))
+        out.tell(renderApprovalSummary(prepared.ready.record, factsOf(prepared.ready.staged, prepared.ready.provenanceShown), prepared.ready.target.registry, ctx.deps.now(), out.style))
         ready.set(current.record.id, prepared.ready)
         manifests.set(current.record.id, prepared.ready.staged.contents.manifest)
       }

@@ -36,6 +36,9 @@ import { presentReview, registryManifestCheck, type Gate, type PolicyVerdict } f
 import { listedSetMembers } from './select.js'
 import { followUp } from './follow-up.js'
 import { loadVerified, type Verified } from './verify.js'
+import { loadProvenance, provenanceOnRegistry, provenanceReview, provenanceShown } from './provenance.js'
+import type { ProvenanceFacts } from '../core/provenance.js'
+import type { ProvenanceShown } from '../ui/render-provenance.js'
 import { inline } from '../ui/sanitize.js'
 import { notifyExpired } from './notify.js'
 import type { ReleaseHop } from '../core/review.js'
@@ -69,6 +72,8 @@ export interface ReportExtras {
   manifestMismatch?: string[]
   /** Record stores: how the release reached the registry (./final-hop.ts). */
   hop?: 'publish' | 'stage'
+  /** Published with a provenance bundle: whether the registry shows it afterwards (dist.attestations). */
+  provenance?: 'recorded' | 'not-shown' | 'unknown'
 }
 
 export interface Finished {
@@ -93,6 +98,15 @@ export interface Ready {
   manifest: Manifest
   /** How the release reaches the registry (./final-hop.ts), decided before the review and shown with it. */
   hop: ReleaseHop
+  /**
+   * The provenance bundle staged with these bytes, when it verified for them (offline, sigstore's shipped
+   * trust root) and matches the sha512 its record names: publish it with the release (publishOnce's
+   * `provenance`, i.e. libnpmpublish's provenanceFile). null when none was staged, or when the staged one
+   * did not hold up and the approver allowed PROVENANCE_UNVERIFIED by name (then it is published without).
+   */
+  provenance: { bundle: Buffer; facts: ProvenanceFacts } | null
+  /** What the approval summary shows of the provenance (verified facts, or why not); absent when none was staged. */
+  provenanceShown?: ProvenanceShown
 }
 
 export type Prepared = { done: Finished } | { ready: Ready }
@@ -126,13 +140,15 @@ export async function prepareApproval(current: Versioned, ctx: ApprovalContext, 
 
   // What is being approved, against what is published: before the confirmation and the OTP prompt.
   const hop = await chooseHop(backend, target, ctx)
-  // SEAM(prov): `releaseEvidence(hop, record, Boolean(<the verified bundle>))` once prov loads it here (Ready.provenance).
-  const trust = { hop, release: releaseEvidence(hop, record, false) }
+  const stagedProvenance = await loadProvenance(backend, record)
+  const provenance = stagedProvenance && 'bundle' in stagedProvenance ? stagedProvenance : null
+  const trust = { hop, release: releaseEvidence(hop, record, provenance !== null) }
   const registryManifest = await registryManifestCheck(current, staged, manifest)
-  const { review, policy } = await presentReview(record, staged, target.registry, ctx.conf.flat, ctx.gate, out, followUp(ctx.backend, `reject ${record.id}`), registryManifest, trust)
+  const { review, policy } = await presentReview(record, staged, target.registry, ctx.conf.flat, ctx.gate, out, followUp(ctx.backend, `reject ${record.id}`), registryManifest, trust, provenanceReview(stagedProvenance, record))
   const hopLine = describeHop(hop, target.registry)
   if (hopLine) out.tell(hopLine)
-  return { ready: { current, record, staged, target, review, policy, manifest, hop, ...(verified && { verified }) } }
+  const shown = provenanceShown(stagedProvenance)
+  return { ready: { current, record, staged, target, review, policy, manifest, hop, provenance, ...(shown && { provenanceShown: shown }), ...(verified && { verified }) } }
 }
 
 /** Where the release goes: where it was staged for (or --registry); a native backend publishes where it stages. */
@@ -230,8 +246,7 @@ async function claimAndPublish(backend: CasStagingBackend, ready: Ready, session
   try {
     if (ready.hop === 'stage') {
       const approver = await whoami(target.registry, conf.flat)
-      // SEAM(prov): `extra: <libnpmpublish options carrying Ready.provenance>` sends the bundle with the staged document.
-      const result = await stageThenApprove({ backend, held, target, manifest, bytes: staged.bytes, approver, session, otp, onApproveSent: track }, ctx)
+      const result = await stageThenApprove({ backend, held, target, manifest, bytes: staged.bytes, provenance: ready.provenance?.bundle ?? null, approver, session, otp, onApproveSent: track }, ctx)
       if (result === 'exists') {
         const finished = await alreadyPublished(held.current, target, ctx)
         if (finished) return finished
@@ -240,7 +255,7 @@ async function claimAndPublish(backend: CasStagingBackend, ready: Ready, session
     } else {
       const attempt = await withOneTimePassword(
         ({ otp: code }) => {
-          const sent = publishOnce({ target, manifest, bytes: staged.bytes, flat: conf.flat, ...(code && { otp: code }) }, deps.publishFn)
+          const sent = publishOnce({ target, manifest, bytes: staged.bytes, flat: conf.flat, provenance: ready.provenance?.bundle ?? null, ...(code && { otp: code }) }, deps.publishFn)
           track(sent.then((r) => r.ok, () => false))
           return sent
         },
@@ -263,6 +278,7 @@ async function claimAndPublish(backend: CasStagingBackend, ready: Ready, session
   const { record: approved } = await markApproved(backend, held.current, by, deps, timing, out)
   const manifestMismatch = ready.hop === 'stage' ? await servedManifestCheck(ready, ctx) : []
   if (ready.hop === 'stage') await reportRecordedApprover(target, ctx)
+  const provenance = ready.provenance ? await provenanceCheck(ready, ctx) : undefined
   return {
     record: approved,
     how: {
@@ -272,6 +288,7 @@ async function claimAndPublish(backend: CasStagingBackend, ready: Ready, session
       hop: ready.hop === 'stage' ? 'stage' : 'publish',
       ...(ready.verified && { verified: ready.verified }),
       ...(manifestMismatch.length && { manifestMismatch }),
+      ...(provenance && { provenance }),
     },
   }
 }
@@ -297,6 +314,18 @@ async function approveNatively(native: NativeApproval, ready: Ready, session: Ot
     record: approved,
     how: { alreadyApproved: false, review: ready.review, policy: ready.policy, ...(ready.verified && { verified: ready.verified }), ...(manifestMismatch.length && { manifestMismatch }) },
   }
+}
+
+/** Published with its bundle: say so when the registry does not show it (it accepted the body and dropped the attachment). */
+async function provenanceCheck(ready: Ready, ctx: ApprovalContext): Promise<'recorded' | 'not-shown' | 'unknown'> {
+  const held = await provenanceOnRegistry(ready.target, ctx.conf.flat)
+  const what = `${inline(ready.target.name)}@${inline(ready.target.version)}`
+  if (held === 'not-shown') {
+    ctx.out.warn(`${what} is published, but ${inline(ready.target.registry)} does not show its provenance (the version has no dist.attestations): the registry accepted the bundle and did not record it. Installers that check provenance will see none.`)
+  } else if (held === 'unknown') {
+    ctx.out.warn(`${what} was published with its provenance, but ${inline(ready.target.registry)} could not be read back to check that it holds it (dist.attestations).`)
+  }
+  return held
 }
 
 /**

@@ -133,7 +133,7 @@ async function approveOne(current: Versioned, pins: Pins, ctx: ApprovalContext):
   const { target } = ready
   await requireSetDependencies(ready, new Set(), ctx)
 
-  out.tell(renderApprovalSummary(ready.record, factsOf(ready.staged), target.registry, deps.now(), out.style))
+  out.tell(renderApprovalSummary(ready.record, factsOf(ready.staged, ready.provenanceShown), target.registry, deps.now(), out.style))
   if (ctx.quorum && !isNative(ctx.backend)) {
     const outcome = await approveWithQuorum(ready, ctx.backend, ctx.quorum, ctx, async (question) => {
       if (!opts.yes && !(await prompts.confirm(question))) {

@@ -4,9 +4,10 @@
  */
 import { summarize } from '../npm/tarball.js'
 import type { VerifiedFacts } from '../ui/render.js'
+import type { ProvenanceShown } from '../ui/render-provenance.js'
 import type { Verified } from './verify.js'
 
-export function factsOf(staged: Pick<Verified, 'bytes' | 'contents' | 'checkedAgainst'>): VerifiedFacts {
+export function factsOf(staged: Pick<Verified, 'bytes' | 'contents' | 'checkedAgainst'>, provenance?: ProvenanceShown): VerifiedFacts {
   const summary = summarize(staged.bytes, staged.contents)
   return {
     name: String(staged.contents.manifest.name),
@@ -19,5 +20,6 @@ export function factsOf(staged: Pick<Verified, 'bytes' | 'contents' | 'checkedAg
     files: summary.files.map(({ path, size }) => ({ path, size })),
     bundled: summary.bundled,
     checkedAgainst: staged.checkedAgainst,
+    ...(provenance && { provenance }),
   }
 }

@@ -24,7 +24,6 @@ import { inline } from '../ui/sanitize.js'
 import { withOneTimePassword, type OtpContext, type OtpSession } from './otp.js'
 import type { HopContext } from './final-hop.js'
 
-type Flat = Record<string, unknown>
 
 export interface StageHopInput {
   backend: CasStagingBackend
@@ -35,8 +34,8 @@ export interface StageHopInput {
   bytes: Buffer
   /** The approver's name on the registry (whoami), when it says; an item is reused only if they staged it. */
   approver: string | undefined
-  /** More libnpmpublish options for staging (the provenance bundle). */
-  extra?: Flat
+  /** The verified provenance bundle, sent with the staged document as npm sends `--provenance-file`. */
+  provenance?: Buffer | null
   session: OtpSession
   otp: OtpContext
   /** Told when the approve request is on its way, with its outcome (approved or not). */
@@ -54,7 +53,7 @@ export async function stageThenApprove(input: StageHopInput, ctx: HopContext): P
   const registry = createRegistryBackend({ registry: target.registry, flat: ctx.conf.flat, ...(ctx.deps.publishFn && { publishFn: ctx.deps.publishFn }) })
   let stageId = await reusableItem(registry, input, ctx)
   if (!stageId) {
-    const staged = await stageOnRegistry({ target, manifest: input.manifest, bytes: input.bytes, flat: ctx.conf.flat, ...(input.extra && { extra: input.extra }) }, ctx.deps.publishFn)
+    const staged = await stageOnRegistry({ target, manifest: input.manifest, bytes: input.bytes, flat: ctx.conf.flat, provenance: input.provenance ?? null }, ctx.deps.publishFn)
     if (!staged.ok) {
       if ((await lookupPublished(target, ctx.conf.flat)).exists) return 'exists'
       // Staged meanwhile for these bytes (an earlier approval whose answer was lost), or something else is.

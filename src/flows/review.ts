@@ -27,6 +27,7 @@ export interface ReleaseTrust {
   hop: ReleaseHop
   release: ReleaseEvidence
 }
+import { loadProvenance, provenanceReview, provenanceShown } from './provenance.js'
 
 export interface Reviewed {
   review: Review
@@ -41,6 +42,7 @@ export async function reviewStaged(
   flat: Record<string, unknown>,
   registryManifest?: ReviewInput['registryManifest'],
   trust?: ReleaseTrust,
+  provenance?: ReviewInput['provenance'],
 ): Promise<Reviewed> {
   const baseline = await fetchBaseline({ name: record.packageName, version: record.version, tag: record.tag, registry }, flat)
   // CI knows the full ref (refs/tags/v1.2.3); a local staging knows only the branch.
@@ -57,6 +59,7 @@ export async function reviewStaged(
     ...(baseline.packedSize !== undefined && { previousPackedSize: baseline.packedSize }),
     ...(registryManifest !== undefined && { registryManifest }),
     ...(trust && { trust: { ...trust, published: baseline.evidence } }),
+    ...(provenance !== undefined && { provenance }),
   })
   return { review, baseline }
 }
@@ -118,8 +121,9 @@ export async function presentReview(
   rejectCommand: string,
   registryManifest?: ReviewInput['registryManifest'],
   trust?: ReleaseTrust,
+  provenance?: ReviewInput['provenance'],
 ): Promise<{ review: Review; policy: PolicyVerdict }> {
-  const { review } = await reviewStaged(record, staged, registry, flat, registryManifest, trust)
+  const { review } = await reviewStaged(record, staged, registry, flat, registryManifest, trust, provenance)
   out.tell(renderReview(review, { color: reviewColors(out.style) }))
   const result = applyPolicy(review.findings, gate.policy, gate.allow)
   const verdict = renderPolicy(gate.policy, result, out.style)
@@ -156,15 +160,15 @@ export async function reviewForView(
   let facts: VerifiedFacts | undefined
   try {
     const staged = await loadVerified(backend, record)
-    facts = factsOf(staged)
+    const provenance = await loadProvenance(backend, staged.record)
+    facts = factsOf(staged, provenanceShown(provenance))
     // A record claiming a release set that does not list it is refused: view says so instead of reviewing it.
     await listedSetMembers(backend, record)
     const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env })
     const registryManifest = await registryManifestCheck(current, staged)
     const hop = await defaultHop(backend, registry, deps.env, conf.flat)
-    // SEAM(prov): `releaseEvidence(hop, record, Boolean(<the verified bundle>))`, as in approve.
-    const trust = { hop, release: releaseEvidence(hop, staged.record, false) }
-    const { review } = await reviewStaged(staged.record, staged, registry, conf.flat, registryManifest, trust)
+    const trust = { hop, release: releaseEvidence(hop, staged.record, Boolean(provenance && 'bundle' in provenance)) }
+    const { review } = await reviewStaged(staged.record, staged, registry, conf.flat, registryManifest, trust, provenanceReview(provenance, staged.record))
     return { review, record: staged.record, manifest: staged.contents.manifest, facts }
   } catch (error) {
     return { error, ...(facts && { facts }) }

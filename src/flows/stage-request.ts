@@ -13,4 +13,8 @@ export interface StageRequest extends BackendRequest {
   ignoreScripts?: boolean
   /** How long the release may wait for approval (a duration, e.g. 30d). */
   expiresIn?: string
+  /** Make a Sigstore provenance bundle for the staged tarball in CI (npm's --provenance). */
+  provenance?: boolean
+  /** A provenance bundle made elsewhere, verified for the staged tarball (npm's --provenance-file). */
+  provenanceFile?: string
 }

@@ -17,6 +17,9 @@ import { detectOrigin } from '../origin/origin.js'
 import type { Output } from '../ui/output.js'
 import { renderContents } from '../ui/render.js'
 import { scriptBanner } from './script-banner.js'
+import { provenanceRequest, stagedProvenance } from './stage-provenance.js'
+import type { VerifiedProvenance } from '../npm/provenance-verify.js'
+import { renderProvenanceNotice } from '../ui/render-provenance.js'
 import type { Deps } from './context.js'
 import type { StageRequest } from './stage-request.js'
 import { checkRegistryBackend, chooseDestination, type Destination } from './destination.js'
@@ -71,6 +74,8 @@ export interface PreparedRelease {
   flat: Record<string, unknown>
   /** Set when the backend stages with a token from trusted publishing (./stage-oidc.ts). */
   trustedPublisher?: TrustedPublisher
+  /** The provenance bundle staged with the bytes, verified for them (record.provenance names its digest). */
+  provenance?: VerifiedProvenance
 }
 
 /**
@@ -125,6 +130,8 @@ export async function preparePackage(pkg: PackageToStage, destination: Destinati
   const { backend, trustedPublisher } = await trustedStaging({ plan: oidc, backend: opened, name, registry, conf, packageExists: published && published.length > 0, env: deps.env }, destination, out)
   const origin = await originP
   const { summary } = packed
+  // Made (or read) and verified for these exact bytes before anything is stored: refused here otherwise.
+  const provenance = await stagedProvenance(provenanceRequest(opts, flat), { name, version, integrity: summary.integrity, registry, access }, flat, deps.cwd, deps.env)
   const built: DetailedRecord = {
     schema: RECORD_SCHEMA,
     id: deps.newId(),
@@ -149,13 +156,15 @@ export async function preparePackage(pkg: PackageToStage, destination: Destinati
     actorType: origin.actorType,
     ...(origin.git && { git: origin.git }),
     ...(origin.ci && { ci: origin.ci }),
+    ...(provenance && { provenance: { integrity: provenance.integrity, size: provenance.bundle.length } }),
     state: 'pending',
   }
   // What we store must pass the schema it is read with, or it would be a corrupt record nobody can approve.
   const record = checkOwnRecord(built, !isNative(backend)) as DetailedRecord
   out.notice(renderContents(record, out.style))
+  if (provenance) out.notice(renderProvenanceNotice(provenance.facts, out.style))
   out.notice(`Staging to ${backend.location} for ${record.registry} with tag ${tag} and ${access ?? 'default'} access${opts.dryRun ? ' (dry-run)' : ''}`)
-  return { record, bytes: packed.bytes, contents: packed.contents, backend, flat, ...(trustedPublisher && { trustedPublisher }) }
+  return { record, bytes: packed.bytes, contents: packed.contents, backend, flat, ...(trustedPublisher && { trustedPublisher }), ...(provenance && { provenance }) }
 }
 
 /** Stores a prepared release; returns the id it is known by (ours, or the one a registry assigned). */
@@ -164,7 +173,7 @@ export async function createStaged(prepared: PreparedRelease): Promise<string> {
   // The check above is a fast path; this is the rule: concurrent stagings of one version, one wins.
   // A registry refuses a second staging of a version itself (409).
   if (!isNative(backend)) await reserveVersion(backend, record, new Date(record.createdAt))
-  const created = await backend.createRelease(record, prepared.bytes, prepared.contents).catch((err: unknown) => {
+  const created = await backend.createRelease(record, prepared.bytes, prepared.contents, prepared.provenance?.bundle).catch((err: unknown) => {
     throw explainTrustedStageError(err, record.packageName, record.registry, prepared.trustedPublisher)
   })
   if (!created.created) {

@@ -8,6 +8,7 @@ import { StagePublishError, redact } from '../errors.js'
 import { toSafeText } from '../core/text.js'
 import { NETWORK_LIMITS } from '../core/network-limits.js'
 import type { Manifest } from './pack.js'
+import { withProvenance } from './provenance-publish.js'
 
 const require = createRequire(import.meta.url)
 
@@ -38,7 +39,15 @@ export function optionsFor(target: Pick<Target, 'name' | 'registry'>, flat: Flat
 }
 
 export async function publishOnce(
-  input: { target: Target; manifest: Manifest; bytes: Buffer; flat: Flat; otp?: string },
+  input: {
+    target: Target
+    manifest: Manifest
+    bytes: Buffer
+    flat: Flat
+    otp?: string
+    /** A verified Sigstore bundle for `bytes`: sent as npm sends `--provenance-file` (./provenance-publish.ts). */
+    provenance?: Buffer | null
+  },
   publishFn?: PublishFn,
 ): Promise<PublishAttempt> {
   const publish = publishFn ?? (require('libnpmpublish') as { publish: PublishFn }).publish
@@ -54,9 +63,8 @@ export async function publishOnce(
     // Bounded and never retried while the approval claim is held (npm retries a failed PUT for 70 s).
     ...writeLimits(),
   }
-  delete opts.provenance
   try {
-    await publish(input.manifest, input.bytes, opts)
+    await withProvenance(input.provenance, opts, (o) => publish(input.manifest, input.bytes, o))
     return { ok: true }
   } catch (err) {
     const e = err as { code?: string }
@@ -65,8 +73,32 @@ export async function publishOnce(
     if (e.code === 'E409' || (e.code === 'E403' && /previously published|cannot publish over/i.test(registryMessage(err)))) {
       return { ok: false, reason: 'exists', message: registryMessage(err) }
     }
+    if (input.provenance) throw provenancePublishError(err, target)
     throw registryError(err, target.registry, `publish ${target.name}@${target.version}`)
   }
+}
+
+/**
+ * A publish that carried a provenance bundle failed: libnpmpublish refused the bundle itself (its own
+ * checks, before any request), or the registry refused the body with the bundle attached (Verdaccio 9
+ * accepts only one attachment, the tarball: 400 "unsupported registry call").
+ */
+export function provenancePublishError(err: unknown, target: Pick<Target, 'name' | 'version' | 'registry'>, doing = 'publish'): StagePublishError {
+  const e = err as { statusCode?: number; message?: unknown }
+  const what = `${target.name}@${target.version}`
+  if (e.statusCode === undefined && !(err instanceof StagePublishError) && /provenance|subject|sigstore|dsse|bundle/i.test(String(e.message))) {
+    return new StagePublishError('EPROVENANCE', `libnpmpublish refused the provenance bundle of ${what}: ${toSafeText(String(e.message), 300)}`, {
+      hint: 'Nothing was published; the release is still pending. Reject it and stage it again with a bundle made for its tarball.',
+      cause: err,
+    })
+  }
+  if (e.statusCode === 400) {
+    return new StagePublishError('EPROVENANCE', `The registry ${redact(target.registry)} refused to ${doing} ${what} with its provenance bundle attached: ${registryMessage(err)}`, {
+      hint: 'Nothing was published; the release is still pending. This registry does not take a `<name>-<version>.sigstore` attachment (Verdaccio 9 accepts the tarball only); the public registry records it as dist.attestations. Publish where provenance is accepted, or reject the release and stage it again without provenance.',
+      cause: err,
+    })
+  }
+  return registryError(err, target.registry, `${doing} ${what}`)
 }
 
 /**

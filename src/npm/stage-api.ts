@@ -11,7 +11,8 @@ import { createRequire } from 'node:module'
 import { StagePublishError, redact } from '../errors.js'
 import { isUuid } from '../core/record.js'
 import { parseStagePage } from '../core/stage-item.js'
-import { optionsFor, QUICK_RETRIES, readLimits, registryError, registryMessage, twoFactorChallenge, writeLimits, type PublishFn, type Target } from './publish.js'
+import { optionsFor, provenancePublishError, QUICK_RETRIES, readLimits, registryError, registryMessage, twoFactorChallenge, writeLimits, type PublishFn, type Target } from './publish.js'
+import { withProvenance } from './provenance-publish.js'
 import type { Manifest } from './pack.js'
 
 const require = createRequire(import.meta.url)
@@ -53,11 +54,11 @@ export type StageAttempt = { ok: true; stageId: string } | { ok: false; reason: 
 /**
  * Stages `manifest` and `bytes` on the target registry exactly as `npm stage publish` would send them
  * (libnpmpublish with `stage: true`: the publish document, POSTed to `/-/stage/package/<name>`).
- * `extra`: more libnpmpublish options (the provenance bundle, when the release has one).
+ * `provenance`: the verified bundle, sent as libnpmpublish sends a provenance file (./provenance-publish.ts).
  * 409 (already staged, or published) is a value; a registry without the API is ENOSTAGE.
  */
 export async function stageOnRegistry(
-  input: { target: Target; manifest: Manifest; bytes: Buffer; flat: Flat; extra?: Flat },
+  input: { target: Target; manifest: Manifest; bytes: Buffer; flat: Flat; provenance?: Buffer | null },
   publishFn?: PublishFn,
 ): Promise<StageAttempt> {
   const publish = publishFn ?? (require('libnpmpublish') as { publish: PublishFn }).publish
@@ -75,10 +76,9 @@ export async function stageOnRegistry(
   // clash with a bundle made in CI); staging takes no second factor (it is deferred to the approval).
   delete opts.provenance
   delete opts.otp
-  Object.assign(opts, input.extra)
   let res: unknown
   try {
-    res = await publish(input.manifest, input.bytes, opts)
+    res = await withProvenance(input.provenance, opts, (o) => publish(input.manifest, input.bytes, o))
   } catch (err) {
     const status = statusOf(err)
     if (status === 409) return { ok: false, reason: 'exists', message: registryMessage(err) }
@@ -88,6 +88,7 @@ export async function stageOnRegistry(
         hint: 'Registries that implement npm\'s staging API take the second factor at approval, not at staging. Nothing was published; approve with --final-hop publish instead.',
       })
     }
+    if (input.provenance) throw provenancePublishError(err, target, 'stage')
     throw registryError(err, target.registry, `stage ${target.name}@${target.version}`)
   }
   const raw = (res as { stageId?: unknown } | undefined)?.stageId

@@ -24,6 +24,8 @@ export interface ApprovedView {
     hop?: 'publish' | 'stage'
     /** stagePublish.approvals: the count that let it publish (src/ui/render-approvals.ts). */
     quorum?: QuorumView
+    /** Published with a provenance bundle: whether the registry shows it (dist.attestations). */
+    provenance?: 'recorded' | 'not-shown' | 'unknown'
   }
   now: Date
 }
@@ -47,6 +49,7 @@ export function approvedJson({ record, how }: ApprovedView): Record<string, unkn
     ...(how.manifestMismatch && { manifestMismatch: how.manifestMismatch }),
     ...(how.hop && { finalHop: { hop: how.hop, ...(how.hop === 'stage' && record.finalHop && { stageId: record.finalHop.stageId }) } }),
     ...(how.quorum && { signed: how.quorum.signed, approvals: quorumJson(how.quorum.tally) }),
+    ...(how.provenance && { provenance: how.provenance }),
   }
 }
 

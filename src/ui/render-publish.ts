@@ -41,6 +41,8 @@ export function packJson(record: StagedRecord, dryRun: boolean): Record<string, 
     createdAt: record.createdAt,
     expiresAt: record.expiresAt ?? null,
     ...(record.setId && { setId: record.setId }),
+    // The provenance bundle staged with it: its sha512 and size.
+    ...(record.provenance && { provenance: record.provenance }),
     state: dryRun ? 'dry-run' : record.state,
     dryRun,
   }

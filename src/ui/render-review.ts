@@ -128,6 +128,10 @@ export const FINDING_WORDING: { [C in FindingCode]: (a: FindingArgsMap[C]) => st
   MANIFEST_UNVERIFIED: () =>
     'The registry does not show the manifest it will publish (npm installs by it), so nobody can check it against the tarball\'s package.json before approval; it is compared after publishing',
   TRUST_DOWNGRADE: (a) => TRUST_WORDING[a.evidence](s(a.version), a.hop),
+  PROVENANCE_UNVERIFIED: (a) =>
+    `The provenance staged with this release cannot be published with it: ${s(a.reason)}. Allowed by name, the release is published without provenance`,
+  PROVENANCE_MISMATCH: (a) =>
+    `The verified provenance says ${s(a.field)} ${s(a.provenance)}, but the record claims ${s(a.record)}: the release was not built where the record says`,
   INSTALL_SCRIPT_ADDED: (a) => `New install script "${s(a.script)}" runs on every install: ${s(a.command)}`,
   INSTALL_SCRIPT_CHANGED: (a) => `Install script "${s(a.script)}" changed: ${s(a.from)} → ${s(a.to)}`,
   NATIVE_BINARY_ADDED: (a) => `New native binary ${s(a.path)} (${NATIVE_KINDS[s(a.kind)] ?? s(a.kind)}): its code cannot be reviewed`,

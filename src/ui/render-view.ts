@@ -23,7 +23,14 @@ export type ViewResult =
   /** `members` in the order approval would publish them. */
   | { kind: 'set'; setId: string; missing: Array<{ name: string; version: string }>; members: ViewedRelease[]; now: Date }
 
-const releaseJson = (s: ViewedRelease): unknown => ({ ...s.record, state: s.state, review: s.review, ...(s.reviewError && { reviewError: s.reviewError }) })
+/** `verifiedProvenance`: what the staged bundle proves, or why it is not verified (record.provenance is only its digest). */
+const releaseJson = (s: ViewedRelease): unknown => ({
+  ...s.record,
+  state: s.state,
+  review: s.review,
+  ...(s.reviewError && { reviewError: s.reviewError }),
+  ...('provenance' in s.facts && s.facts.provenance && { verifiedProvenance: s.facts.provenance }),
+})
 
 /** --json: the record with its state and review (and why there is no review), or the set with each member so. */
 export function viewJson(result: ViewResult): unknown {

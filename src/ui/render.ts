@@ -5,6 +5,7 @@ import type { ContentDifference } from '../core/pin.js'
 import { formatBytes, formatTime, shortIntegrity } from './format.js'
 import { inline } from './sanitize.js'
 import { groupBySet } from '../core/release-set.js'
+import { renderProvenance, type ProvenanceShown } from './render-provenance.js'
 
 const stateColor: Record<RecordState, Parameters<Style>[0]> = {
   pending: 'cyan',
@@ -53,6 +54,8 @@ export interface VerifiedFacts {
   bundled: string[]
   /** What the bytes were checked against: the recorded sha512, or only the sha1 a registry lists. */
   checkedAgainst: 'integrity' | 'shasum'
+  /** The provenance staged with the bytes: what its verified bundle proves, or why it is not verified. Absent: none staged. */
+  provenance?: ProvenanceShown
 }
 
 /** Why there are no verified facts, in words ("the tarball does not match its record", "--no-review"). */
@@ -92,6 +95,7 @@ function factLines(facts: VerifiedFacts, style: Style, options: { checked: boole
     `size:        ${formatBytes(facts.size)} packed, ${formatBytes(facts.unpackedSize)} unpacked, ${facts.fileCount} file${facts.fileCount === 1 ? '' : 's'}`,
     `shasum:      ${inline(facts.shasum)}`,
     `integrity:   ${inline(facts.integrity)}${options.checked ? ` ${checked}` : ''}`,
+    ...renderProvenance(facts.provenance, style),
   ]
 }
 

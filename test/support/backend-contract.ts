@@ -475,6 +475,23 @@ export function describeBackendContract(name: string, make: () => Promise<Contra
       expect(Buffer.compare(await backend.getTarball(bad.record.id), bad.bytes)).toBe(0)
     })
 
+    casOnly('keeps a provenance bundle next to the bytes, readable by id; none is null', async () => {
+      const bytes = fakeTarball()
+      const bundle = Buffer.from(JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', n: randomUUID() }))
+      const record = makeRecord(bytes, { provenance: { integrity: `sha512-${createHash('sha512').update(bundle).digest('base64')}`, size: bundle.length } })
+      expect((await backend.createRelease(record, bytes, undefined, bundle)).created).toBe(true)
+      expect(Buffer.compare((await cas.getProvenance(record.id)) ?? Buffer.alloc(0), bundle)).toBe(0)
+      expect((await backend.getRecord(record.id))?.record.provenance).toEqual(record.provenance)
+      const plain = await stage(backend)
+      expect(await cas.getProvenance(plain.record.id)).toBeNull()
+      expect(await cas.getProvenance(randomUUID())).toBeNull()
+      expect(await codeOf(cas.getProvenance('../records/x'))).toBe('EINVALIDID')
+      // A second staging with the same id but another bundle changes nothing.
+      const other = Buffer.from('{"other":true}')
+      expect(await backend.createRelease(record, bytes, undefined, other)).toEqual({ created: false, reason: 'exists' })
+      expect(Buffer.compare((await cas.getProvenance(record.id)) ?? Buffer.alloc(0), bundle)).toBe(0)
+    })
+
     casOnly('deletes bytes (twice is fine) and keeps the record', async () => {
       const { record } = await stage(backend)
       await cas.deleteTarball(record.id)

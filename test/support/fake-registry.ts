@@ -63,6 +63,10 @@ export interface FakeRegistry {
   close(): Promise<void>
 }
 
+/** A manifest's own `dist` fields (a test's `attestations`), kept in what the registry serves. */
+const distOf = (manifest: Record<string, unknown>): Record<string, unknown> =>
+  manifest.dist && typeof manifest.dist === 'object' && !Array.isArray(manifest.dist) ? (manifest.dist as Record<string, unknown>) : {}
+
 const sha512 = (bytes: Buffer) => `sha512-${createHash('sha512').update(bytes).digest('base64')}`
 
 export async function startFakeRegistry(options: FakeRegistryOptions = {}): Promise<FakeRegistry> {
@@ -100,7 +104,7 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
       name,
       'dist-tags': { latest: [...versions.keys()].at(-1) },
       versions: Object.fromEntries(
-        [...versions].map(([v, p]) => [v, { ...p.manifest, name, version: v, dist: { integrity: p.integrity, shasum: p.shasum, tarball: `${base}${name}/-/x-${v}.tgz` } }]),
+        [...versions].map(([v, p]) => [v, { ...p.manifest, name, version: v, dist: { ...distOf(p.manifest), integrity: p.integrity, shasum: p.shasum, tarball: `${base}${name}/-/x-${v}.tgz` } }]),
       ),
     }
     json(200, doc)

@@ -30,6 +30,7 @@ const full = (): StagedRecord =>
     rejectedBy: 'bob@desk',
     rejectReason: 'not this one',
     expiryNotifiedAt: '2026-12-01T00:00:01.000Z',
+    provenance: { integrity: `sha512-${'A'.repeat(86)}==`, size: 8306 },
   })
 
 /** The record's JSON with one field (a dotted path, array indexes as numbers) set to `value`. */
@@ -62,7 +63,7 @@ const STRING_FIELDS = [
   'id', 'packageName', 'version', 'tag', 'registry', 'integrity', 'shasum', 'createdAt', 'expiresAt', 'actor',
   'git.commit', 'git.branch', 'git.remote', 'ci.provider', 'ci.runUrl', 'ci.workflow', 'ci.ref',
   'claim.by', 'claim.at', 'claim.host', 'approvedAt', 'approvedBy', 'rejectedAt', 'rejectedBy', 'rejectReason',
-  'setId', 'files.0.path', 'bundled.0', 'setMembers.0.name', 'setMembers.0.version', 'expiryNotifiedAt',
+  'setId', 'files.0.path', 'bundled.0', 'setMembers.0.name', 'setMembers.0.version', 'expiryNotifiedAt', 'provenance.integrity',
 ]
 
 /** What a hostile stager appends to a field: terminal escapes, line tricks, invisible and reordering characters. */
@@ -206,6 +207,12 @@ describe('parseRecord: hostile records are ECORRUPT, naming the field', () => {
     ['a CI run URL with basic auth', withField('ci.runUrl', 'https://u:SECRET@ci.example/run/1'), /ci\.runUrl carries credentials/],
     ['a CI run URL that is javascript:', withField('ci.runUrl', 'javascript:alert(1)'), /ci\.runUrl is not an http\(s\) URL/],
     ['ci without a provider', withField('ci.provider', undefined), /ci\.provider is missing/],
+    // the provenance bundle's digest
+    ['a provenance integrity that is sha1', withField('provenance.integrity', 'sha1-abc='), /provenance\.integrity/],
+    ['a provenance without integrity', withField('provenance.integrity', undefined), /provenance\.integrity is missing/],
+    ['an empty provenance bundle', withField('provenance.size', 0), /provenance\.size is not between 1 and/],
+    ['a provenance bundle over the limit', withField('provenance.size', 1024 * 1024 + 1), /provenance\.size is not between 1 and/],
+    ['provenance that is a string', withField('provenance', 'yes'), /provenance is not an object/],
   ]
   it.each(cases)('refuses %s', (_what, text, reason) => {
     const err = corruptError(text)

@@ -293,3 +293,30 @@ describe('render-approve', () => {
     expectInert(renderApproved({ record: hostile, how: { alreadyApproved: false }, now }))
   })
 })
+
+describe('render-provenance', () => {
+  it('words every fact of a bundle inertly, even one whose statement is hostile', async () => {
+    const { provenanceLines, renderProvenance, renderProvenanceNotice } = await import('../../src/ui/render-provenance.js')
+    const facts = {
+      predicateType: evil('type'),
+      repository: evil('repo'),
+      commit: evil('commit'),
+      ref: evil('ref'),
+      workflowPath: evil('path'),
+      workflowRef: evil('wref'),
+      builder: evil('builder'),
+      invocation: evil('run'),
+      signer: { identity: evil('who'), issuer: evil('iss') },
+    }
+    expectInert(provenanceLines(facts, style).join('\n'))
+    expectInert(renderProvenanceNotice(facts, style))
+    expectInert(renderProvenance({ unverified: evil('why') }, style).join('\n'))
+    expect(renderProvenance(undefined, style)).toEqual([])
+    expect(provenanceLines({ predicateType: 'https://slsa.dev/provenance/v1', repository: 'https://github.com/a/b', commit: 'c', ref: 'refs/heads/main', signer: { identity: 'x' } }, style).map(plainText)).toEqual([
+      'Provenance (the bundle verifies, offline, with the trust root sigstore ships):',
+      '  source:      https://github.com/a/b at c (refs/heads/main)',
+      '  signed by:   x',
+      '  statement:   https://slsa.dev/provenance/v1',
+    ])
+  })
+})

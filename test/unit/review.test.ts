@@ -494,6 +494,8 @@ describe('renderReview', () => {
     MANIFEST_MISMATCH: { fields: 'dependencies, bin' },
     MANIFEST_UNVERIFIED: {},
     TRUST_DOWNGRADE: { evidence: 'trustedPublisher', version: from, hop: 'stage' },
+    PROVENANCE_UNVERIFIED: { reason: 'the bundle was replaced after staging' },
+    PROVENANCE_MISMATCH: { field: 'commit', provenance: 'a'.repeat(40), record: 'b'.repeat(40) },
     INSTALL_SCRIPT_ADDED: { script: 'postinstall', command: 'node x' },
     INSTALL_SCRIPT_CHANGED: { script: 'postinstall', from, to },
     NATIVE_BINARY_ADDED: { path, kind: 'elf' },
@@ -585,5 +587,28 @@ describe('renderReview', () => {
     expect(renderReview(first, { color: plain })).toContain('first release, nothing published to compare with')
     const empty: Review = { ...first, findings: [] }
     expect(renderReview(empty, { color: plain })).toContain('Findings: 0 dangers, 0 warnings, 0 notes\n  none')
+  })
+})
+
+describe('provenance findings', () => {
+  const facts = { predicateType: 'https://slsa.dev/provenance/v1', repository: 'https://github.com/acme/lib', commit: 'c'.repeat(40) }
+
+  it('PROVENANCE_MISMATCH names the field and both values when the verified bundle contradicts the record', () => {
+    const r = review(release('1.0.1'), { provenance: { facts, claimed: { git: { commit: 'd'.repeat(40), remote: 'git@github.com:acme/lib.git' } } } })
+    expect(r.findings.filter((f) => f.code === 'PROVENANCE_MISMATCH').map((f) => f.args)).toEqual([{ field: 'commit', provenance: 'c'.repeat(40), record: 'd'.repeat(40) }])
+    expect(find(r, 'PROVENANCE_MISMATCH')?.severity).toBe('danger')
+  })
+
+  it('finds nothing when they agree, or when no provenance was staged', () => {
+    expect(codes(review(release('1.0.1'), { provenance: { facts, claimed: { git: { commit: 'c'.repeat(40), remote: 'https://github.com/acme/lib.git' } } } })).filter((c) => c.startsWith('PROVENANCE'))).toEqual([])
+    expect(codes(review(release('1.0.1'))).filter((c) => c.startsWith('PROVENANCE'))).toEqual([])
+  })
+
+  it('PROVENANCE_UNVERIFIED is refused whatever the policy says, unless allowed by name', async () => {
+    const { applyPolicy } = await import('../../src/core/policy.js')
+    const r = review(release('1.0.1'), { provenance: { unverified: 'the bundle staged with it is missing from the backend' } })
+    expect(find(r, 'PROVENANCE_UNVERIFIED')?.args).toEqual({ reason: 'the bundle staged with it is missing from the backend' })
+    expect(applyPolicy(r.findings, {}, []).blocked.map((f) => f.code)).toEqual(['PROVENANCE_UNVERIFIED'])
+    expect(applyPolicy(r.findings, {}, ['PROVENANCE_UNVERIFIED']).blocked).toEqual([])
   })
 })

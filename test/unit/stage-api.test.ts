@@ -3,6 +3,7 @@
  * loopback: support detection by `GET /-/stage`, the version status (hostile answers become nothing),
  * and staging's expected outcomes as values.
  */
+import { readFile } from 'node:fs/promises'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -81,12 +82,15 @@ describe('stageOnRegistry', () => {
 
   it('sends what npm stage publish sends (stage: true, no code, no signing on this machine) and returns the stage id', async () => {
     let sent: Record<string, unknown> = {}
-    const r = await stageOnRegistry({ ...input(), extra: { provenanceFile: '/tmp/bundle.json' } }, (_m, _b, opts) => {
+    let bundleSent = ''
+    const r = await stageOnRegistry({ ...input(), provenance: Buffer.from('{"bundle":1}') }, async (_m, _b, opts) => {
       sent = opts
-      return Promise.resolve({ stageId: '0B0C4A5E-8A7D-4A8E-9B1C-2D3E4F5A6B7C' })
+      bundleSent = await readFile(String(opts.provenanceFile), 'utf8')
+      return { stageId: '0B0C4A5E-8A7D-4A8E-9B1C-2D3E4F5A6B7C' }
     })
+    expect(bundleSent).toBe('{"bundle":1}')
     expect(r).toEqual({ ok: true, stageId: '0b0c4a5e-8a7d-4a8e-9b1c-2d3e4f5a6b7c' })
-    expect(sent).toMatchObject({ stage: true, npmCommand: 'stage', registry: url, defaultTag: 'latest', provenanceFile: '/tmp/bundle.json' })
+    expect(sent).toMatchObject({ stage: true, npmCommand: 'stage', registry: url, defaultTag: 'latest' })
     expect(sent).not.toHaveProperty('otp')
     expect(sent).not.toHaveProperty('provenance')
   })

@@ -6,6 +6,7 @@
 import type { DependencyField } from '../dependency-fields.js'
 import type { TarballContents, TarballFile } from '../tarball-contents.js'
 import type { EvidenceKind, PublishedEvidence, ReleaseEvidence } from '../trust-evidence.js'
+import type { ProvenanceReview } from '../provenance.js'
 
 export type Severity = 'info' | 'warn' | 'danger'
 export const SEVERITIES: readonly Severity[] = ['info', 'warn', 'danger']
@@ -30,6 +31,10 @@ export interface FindingArgsMap {
   MANIFEST_UNVERIFIED: Record<string, never>
   /** `version`: an earlier version carrying `evidence`; `hop`: how this release would reach the registry. */
   TRUST_DOWNGRADE: { evidence: EvidenceKind; version: string; hop: ReleaseHop }
+  /** The staged provenance bundle is missing, replaced or does not verify: the release would lose it. */
+  PROVENANCE_UNVERIFIED: { reason: string }
+  /** What the verified bundle says (`provenance`) differs from the record's git/CI claim (`record`). */
+  PROVENANCE_MISMATCH: { field: string; provenance: string; record: string }
   INSTALL_SCRIPT_ADDED: { script: string; command: string }
   INSTALL_SCRIPT_CHANGED: FromTo & { script: string }
   NATIVE_BINARY_ADDED: Path & { kind: string }
@@ -78,6 +83,8 @@ export const FINDINGS = {
   MANIFEST_MISMATCH: 'danger',
   MANIFEST_UNVERIFIED: 'danger',
   TRUST_DOWNGRADE: 'danger',
+  PROVENANCE_UNVERIFIED: 'danger',
+  PROVENANCE_MISMATCH: 'danger',
   INSTALL_SCRIPT_ADDED: 'danger',
   INSTALL_SCRIPT_CHANGED: 'danger',
   NATIVE_BINARY_ADDED: 'danger',
@@ -182,6 +189,8 @@ export interface ReviewInput {
    * carry, given how it reaches the registry. Absent: not judged.
    */
   trust?: { hop: ReleaseHop; release: ReleaseEvidence; published: Array<{ version: string; evidence: PublishedEvidence }> }
+  /** Record stores: the staged provenance bundle's verified facts with the record's claims, or why it did not verify. Absent: none was staged. */
+  provenance?: ProvenanceReview
 }
 
 /** How the parts of a review report a finding; undefined arguments are dropped. A code without arguments needs none. */

@@ -15,6 +15,7 @@ import { compareFiles, indexFiles, reviewFileRisks } from './files.js'
 import { reviewManifest } from './manifest.js'
 import { reviewRef, reviewVersion } from './versions.js'
 import { reviewTrust } from './trust.js'
+import { reviewProvenance } from './provenance.js'
 
 export {
   FINDINGS,
@@ -37,6 +38,7 @@ export {
   type Severity,
 } from './findings.js'
 export { chooseBaseline } from './versions.js'
+export { provenanceMismatches, type ProvenanceReview } from './provenance.js'
 export { compareFiles, indexFiles, sameBytes } from './files.js'
 
 export function reviewRelease(input: ReviewInput): Review {
@@ -60,6 +62,7 @@ export function reviewRelease(input: ReviewInput): Review {
 
   if (input.registryManifest === 'unavailable') add('MANIFEST_UNVERIFIED')
   else if (input.registryManifest?.mismatched.length) add('MANIFEST_MISMATCH', { fields: input.registryManifest.mismatched.join(', ') })
+  reviewProvenance(input.provenance, add)
   reviewVersion(version, baseline, input, add)
   reviewTrust(version, baseline.version, input, add)
   reviewRef(name, version, input, add)
