@@ -68,12 +68,19 @@ export async function readProjectStageConfig(cwd: string): Promise<{ backend?: u
   for (;;) {
     const text = await fs.readFile(path.join(dir, 'package.json'), 'utf8').catch(() => undefined)
     if (text !== undefined) {
+      let parsed: unknown
       try {
-        const config = (JSON.parse(text) as { stagePublish?: Record<string, unknown> }).stagePublish
-        return { backend: config?.backend, dir, ...(config && { config }) }
+        parsed = JSON.parse(text)
       } catch {
-        return {}
+        // Its stagePublish holds the approvers' rules (policy, required approvals, backend): silently
+        // reading none of them would approve with no rule at all.
+        const { StagePublishError } = await import('../errors.js')
+        throw new StagePublishError('ECONFIG', `${path.join(dir, 'package.json')} is not valid JSON, so its stagePublish settings cannot be read`, {
+          hint: 'Fix the file (npm would refuse it too), or run the command from another folder.',
+        })
       }
+      const config = (parsed as { stagePublish?: Record<string, unknown> } | null)?.stagePublish
+      return { backend: config?.backend, dir, ...(config && { config }) }
     }
     const parent = path.dirname(dir)
     if (parent === dir) return {}
