@@ -30,6 +30,7 @@ import { performance } from 'node:perf_hooks'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { isHeavyPackage } from '../test/support/heavy-modules.mjs'
+import { withBundledSources } from '../test/support/bundle-meta.mjs'
 import { pendingRecord } from '../test/support/record-factory.mjs'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -212,7 +213,9 @@ async function startup() {
       env: envWith(plainNpmrc, { RECORD_LOADS_FILE: file }),
     })
     // ES modules as file: URLs, CommonJS ones (require.cache) as paths: one list of paths.
-    const files = [...new Set(JSON.parse(readFileSync(file, 'utf8')).filter((u) => !u.startsWith('node:')).map((u) => (u.startsWith('file:') ? fileURLToPath(u) : u)))]
+    // A loaded chunk of the bundle counts as the sources esbuild put into it (test/support/bundle-meta.mjs).
+    const loaded = JSON.parse(readFileSync(file, 'utf8')).filter((u) => !u.startsWith('node:'))
+    const files = [...new Set(withBundledSources(loaded).map((u) => (u.startsWith('file:') ? fileURLToPath(u) : u)))]
     const packages = {}
     let own = 0
     for (const f of files) {

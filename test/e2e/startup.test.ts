@@ -4,6 +4,7 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { BIN, run, sandbox } from '../support/cli.js'
 import { isHeavyModulePath } from '../support/heavy-modules.mjs'
+import { withBundledSources } from '../support/bundle-meta.mjs'
 
 const HOOK = path.resolve(import.meta.dirname, '../support/hooks/record-loads.mjs')
 
@@ -12,7 +13,7 @@ async function modulesLoadedBy(args: string[]): Promise<string[]> {
   const file = path.join(sb.dir, 'loads.json')
   const r = await run(process.execPath, ['--import', HOOK, BIN, ...args], { cwd: sb.dir, env: { ...sb.env, RECORD_LOADS_FILE: file } })
   expect(r.code, r.all).toBe(0)
-  return JSON.parse(await fs.readFile(file, 'utf8')) as string[]
+  return withBundledSources(JSON.parse(await fs.readFile(file, 'utf8')) as string[])
 }
 
 describe('start-up', () => {
@@ -26,7 +27,7 @@ describe('start-up', () => {
     const pkg = await sb.makePackage('startup-probe', { version: '1.0.0' })
     const file = path.join(sb.dir, 'loads.json')
     await run(process.execPath, ['--import', HOOK, BIN, '--dry-run', '--backend', sb.backend, '--registry', 'http://127.0.0.1:9/'], { cwd: pkg, env: { ...sb.env, RECORD_LOADS_FILE: file } })
-    const loaded = JSON.parse(await fs.readFile(file, 'utf8')) as string[]
+    const loaded = withBundledSources(JSON.parse(await fs.readFile(file, 'utf8')) as string[])
     expect(loaded.some((m) => m.includes('/pacote/'))).toBe(true)
   })
 })
