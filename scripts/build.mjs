@@ -13,7 +13,7 @@
  * Any import of a package from src/ is bundled without per-package work: static `import`, `await import()`,
  * and `require('x')` through `const require = createRequire(import.meta.url)` (the pattern src/npm/ uses to
  * load CommonJS lazily; see `bundleCreateRequire` below). What must NOT be bundled is listed in EXTERNAL:
- * the one place to add a package that has to stay a real install (an optional peer, a native addon).
+ * the one place to add a package that has to stay a real install (one users add themselves, a native addon).
  * A bundled package that finds files next to itself at run time needs an entry in RUNTIME_FILES.
  */
 import { build } from 'esbuild'
@@ -26,8 +26,10 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const DIST = path.join(ROOT, 'dist')
 
 /**
- * Packages left to Node's resolver at run time. The AWS SDK (22 MB, ~100 packages) is an optional peer
- * dependency: only the S3 backend needs it, and src/backends/s3.ts names the install command when missing.
+ * Packages left to Node's resolver at run time. The AWS SDK (22 MB, ~100 packages) is not a dependency at
+ * all: only the S3 backend needs it, its users install it next to stage-publish, and src/backends/s3.ts names
+ * the install command when it is missing. (Not an optional peer either: npm would then download its 3 MB
+ * packument on every cold `npx stage-publish`, S3 or not, to check a version range it never installs.)
  */
 const EXTERNAL = ['@aws-sdk/*']
 

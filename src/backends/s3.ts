@@ -61,7 +61,7 @@ export interface S3Location {
 
 let sdkPromise: Promise<Sdk> | undefined
 // One SDK per process, loaded on first use; forgotten on failure so a later call can try again.
-// It is an optional peer dependency (22 MB that only this backend needs), so it may well be absent.
+// Not a dependency (22 MB and ~100 packages that only this backend needs): users of S3 install it themselves.
 const loadSdk = (): Promise<Sdk> =>
   (sdkPromise ??= import('@aws-sdk/client-s3').catch((err: unknown) => {
     sdkPromise = undefined

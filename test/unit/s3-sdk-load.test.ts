@@ -1,4 +1,4 @@
-/** The AWS SDK is an optional peer: its absence is a plain instruction, a broken install says what broke. */
+/** The AWS SDK is installed by S3 users only: its absence is a plain instruction, a broken install says what broke. */
 import { describe, expect, it } from 'vitest'
 import { sdkLoadError } from '../../src/backends/s3.js'
 
