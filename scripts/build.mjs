@@ -14,7 +14,7 @@
  * and `require('x')` through `const require = createRequire(import.meta.url)` (the pattern src/npm/ uses to
  * load CommonJS lazily; see `bundleCreateRequire` below). What must NOT be bundled is listed in EXTERNAL:
  * the one place to add a package that has to stay a real install (one users add themselves, a native addon).
- * A bundled package that finds files next to itself at run time needs an entry in RUNTIME_FILES.
+ * A bundled package that finds files next to itself at run time needs an entry in VENDOR_PATCHES.
  */
 import { build } from 'esbuild'
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -34,11 +34,11 @@ const DIST = path.join(ROOT, 'dist')
 const EXTERNAL = ['@aws-sdk/*']
 
 /**
- * Bundled files that locate other files relative to their own folder at run time, and how the bundle
- * keeps that working. Each `from` must occur in the file exactly once, or the build fails: an upgrade
- * that moves the code is noticed here, not by a user.
+ * The few changes bundled code needs: files located next to a library at run time, and start-up costs.
+ * Each `from` must occur in its file exactly once, or the build fails: an upgrade that moves the code is
+ * noticed here, not by a user.
  */
-const RUNTIME_FILES = [
+const VENDOR_PATCHES = [
   {
     // Puts its `node-gyp-bin` shim folder (a `node-gyp` that runs $npm_config_node_gyp) on the PATH of
     // every lifecycle script; bundled, `__dirname` is dist/chunks, so the folder is copied there.
@@ -46,6 +46,13 @@ const RUNTIME_FILES = [
     from: "resolve(__dirname, '../lib/node-gyp-bin')",
     to: "resolve(__dirname, 'node-gyp-bin')",
     copy: ['node_modules/@npmcli/run-script/lib/node-gyp-bin', 'dist/chunks/node-gyp-bin'],
+  },
+  {
+    // Loaded only to run a subcommand as a separate executable, which we never do; loading it (with net,
+    // dgram and streams) is ~5% of `--help`.
+    file: 'node_modules/commander/lib/command.js',
+    from: "const childProcess = require('node:child_process');",
+    to: "const childProcess = { get spawn() { return require('node:child_process').spawn; } };",
   },
 ]
 
@@ -78,15 +85,17 @@ const bundleCreateRequire = {
   },
 }
 
-const runtimeFiles = {
-  name: 'runtime-files',
+const applied = new Set()
+const vendorPatches = {
+  name: 'vendor-patches',
   setup(b) {
-    for (const entry of RUNTIME_FILES) {
+    for (const entry of VENDOR_PATCHES) {
       const abs = path.join(ROOT, entry.file)
       b.onLoad({ filter: new RegExp(`${escapeRegExp(entry.file.split('/').slice(1).join('/'))}$`) }, (args) => {
         if (path.resolve(args.path) !== abs) return undefined
         const source = readFileSync(abs, 'utf8')
-        if (source.split(entry.from).length !== 2) throw new Error(`${entry.file}: expected "${entry.from}" once; update RUNTIME_FILES in scripts/build.mjs`)
+        if (source.split(entry.from).length !== 2) throw new Error(`${entry.file}: expected "${entry.from}" once; update VENDOR_PATCHES in scripts/build.mjs`)
+        applied.add(entry)
         return { contents: source.replace(entry.from, entry.to), loader: 'js' }
       })
     }
@@ -126,9 +135,12 @@ const result = await build({
   keepNames: false,
   metafile: true,
   logLevel: 'warning',
-  plugins: [bundleCreateRequire, runtimeFiles],
+  plugins: [bundleCreateRequire, vendorPatches],
 })
 
+for (const entry of VENDOR_PATCHES) {
+  if (!applied.has(entry)) throw new Error(`${entry.file} is no longer bundled; update VENDOR_PATCHES in scripts/build.mjs`)
+}
 const unbundled = new Map()
 const leftOver = (name, file) => {
   const allowed = isBuiltin(name) || RUNTIME_RESOLVES.has(name) || EXTERNAL.some((e) => (e.endsWith('/*') ? name.startsWith(e.slice(0, -1)) : name === e))
@@ -146,7 +158,7 @@ if (unbundled.size) {
   process.exit(1)
 }
 
-for (const entry of RUNTIME_FILES) if (entry.copy) cpSync(path.join(ROOT, entry.copy[0]), path.join(ROOT, entry.copy[1]), { recursive: true })
+for (const entry of VENDOR_PATCHES) if (entry.copy) cpSync(path.join(ROOT, entry.copy[0]), path.join(ROOT, entry.copy[1]), { recursive: true })
 mkdirSync(path.join(ROOT, '.tmp'), { recursive: true })
 writeFileSync(path.join(ROOT, '.tmp', 'build-meta.json'), JSON.stringify(result.metafile))
 writeFileSync(path.join(DIST, 'THIRD-PARTY-NOTICES.txt'), notices(result.metafile))

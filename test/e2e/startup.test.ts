@@ -2,7 +2,8 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { BIN, run, sandbox } from '../support/cli.js'
+import { pathToFileURL } from 'node:url'
+import { BIN, ROOT, run, sandbox } from '../support/cli.js'
 import { isHeavyModulePath } from '../support/heavy-modules.mjs'
 import { withBundledSources } from '../support/bundle-meta.mjs'
 
@@ -17,10 +18,23 @@ async function modulesLoadedBy(args: string[]): Promise<string[]> {
 }
 
 describe('start-up', () => {
-  it.each([['--version'], ['--help'], ['approve', '--help'], ['diff', '--help']])('%s loads no heavy module', async (...args) => {
+  it.each([['--version'], ['-v']])('%s loads nothing but the bin and prints the package version', async (flag) => {
+    const loaded = await modulesLoadedBy([flag])
+    expect(loaded.filter((m) => !m.startsWith('node:'))).toEqual([pathToFileURL(BIN).href])
+    const sb = await sandbox()
+    const r = await run(process.execPath, [BIN, flag], { cwd: sb.dir, env: sb.env })
+    const { version } = JSON.parse(await fs.readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }
+    expect(r).toMatchObject({ code: 0, stdout: `${version}\n`, stderr: '' })
+  })
+  it.each([['--help'], ['approve', '--help'], ['diff', '--help'], ['--version', '--json']])('%s loads no heavy module', async (...args) => {
     const loaded = await modulesLoadedBy(args)
     expect(loaded.some((m) => m.includes('/dist/cli.js'))).toBe(true)
     expect(loaded.filter(isHeavyModulePath)).toEqual([])
+  })
+  it('--help loads neither node:crypto nor node:child_process (with net and streams: ~10% of its start-up)', async () => {
+    const loaded = await modulesLoadedBy(['--help'])
+    expect(loaded).toContain('node:fs')
+    expect(loaded.filter((m) => m === 'node:crypto' || m === 'node:child_process')).toEqual([])
   })
   it('the recorder does see them when a command needs them', async () => {
     const sb = await sandbox()
