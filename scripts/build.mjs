@@ -18,7 +18,7 @@
  */
 import { build } from 'esbuild'
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { isBuiltin } from 'node:module'
+import { createRequire, isBuiltin } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -103,6 +103,44 @@ const vendorPatches = {
 }
 const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
 
+/**
+ * `await import('<a CommonJS package>')` as Node answers it: `default` is module.exports and its
+ * properties are named exports too (`const { verify } = await import('sigstore')`). Split by esbuild,
+ * such an import would only have `default`. The names are those module.exports has when the build loads
+ * the package (Node finds them by reading its source, which sees fewer: every name Node gives is there).
+ */
+const cjsDynamicImports = {
+  name: 'cjs-dynamic-imports',
+  setup(b) {
+    const requireFromRoot = createRequire(path.join(ROOT, 'package.json'))
+    b.onResolve({ filter: /^[^./]/ }, async (args) => {
+      if (args.kind !== 'dynamic-import' || args.namespace !== 'file' || args.pluginData?.interop || isBuiltin(args.path) || isExternal(args.path)) return undefined
+      // Resolved as an import (a package with both builds gives its ES module one, which needs no help).
+      const resolved = await b.resolve(args.path, { kind: 'dynamic-import', resolveDir: args.resolveDir, pluginData: { interop: true } })
+      if (resolved.errors.length || !isCommonJs(resolved.path)) return undefined
+      return { path: resolved.path, namespace: 'cjs-interop', pluginData: { specifier: args.path } }
+    })
+    b.onLoad({ filter: /.*/, namespace: 'cjs-interop' }, (args) => {
+      const names = Object.getOwnPropertyNames(requireFromRoot(args.path)).filter((n) => n !== 'default' && /^[A-Za-z_$][\w$]*$/.test(n))
+      const file = JSON.stringify(args.path)
+      const contents = `const m = require(${file});\nexport default m;\n${names.length ? `export const { ${names.join(', ')} } = m;\n` : ''}`
+      return { contents, loader: 'js', resolveDir: path.dirname(args.path) }
+    })
+  },
+}
+
+/** Whether Node loads this file as CommonJS: .cjs, or .js with no "type": "module" in its package. */
+function isCommonJs(file) {
+  if (file.endsWith('.cjs')) return true
+  if (!file.endsWith('.js')) return false
+  for (let dir = path.dirname(file); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const pkg = path.join(dir, 'package.json')
+    if (existsSync(pkg)) return JSON.parse(readFileSync(pkg, 'utf8')).type !== 'module'
+  }
+  return true
+}
+const isExternal = (name) => EXTERNAL.some((e) => (e.endsWith('/*') ? name.startsWith(e.slice(0, -1)) : name === e))
+
 // CommonJS inside an ES module bundle expects `require`, `__filename` and `__dirname`; each output file
 // gets its own (names prefixed so they cannot clash with bundled code's top-level names).
 const banner = [
@@ -135,7 +173,7 @@ const result = await build({
   keepNames: false,
   metafile: true,
   logLevel: 'warning',
-  plugins: [bundleCreateRequire, vendorPatches],
+  plugins: [bundleCreateRequire, vendorPatches, cjsDynamicImports],
 })
 
 for (const entry of VENDOR_PATCHES) {
@@ -143,7 +181,7 @@ for (const entry of VENDOR_PATCHES) {
 }
 const unbundled = new Map()
 const leftOver = (name, file) => {
-  const allowed = isBuiltin(name) || RUNTIME_RESOLVES.has(name) || EXTERNAL.some((e) => (e.endsWith('/*') ? name.startsWith(e.slice(0, -1)) : name === e))
+  const allowed = isBuiltin(name) || RUNTIME_RESOLVES.has(name) || isExternal(name)
   if (!allowed) unbundled.set(name, [...new Set([...(unbundled.get(name) ?? []), file])])
 }
 for (const [file, output] of Object.entries(result.metafile.outputs)) {
@@ -167,7 +205,8 @@ writeFileSync(path.join(DIST, 'THIRD-PARTY-NOTICES.txt'), notices(result.metafil
 function notices(metafile) {
   const dirs = new Set()
   for (const input of Object.keys(metafile.inputs)) {
-    const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input)
+    // (Inputs of a plugin's namespace, `cjs-interop:<path>`, are wrappers of files listed on their own.)
+    const m = /^([^:]*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input)
     if (m) dirs.add(m[1])
   }
   const parts = [...dirs].sort().map((dir) => {
