@@ -54,6 +54,20 @@ const VENDOR_PATCHES = [
     from: "const childProcess = require('node:child_process');",
     to: "const childProcess = { get spawn() { return require('node:child_process').spawn; } };",
   },
+  {
+    // An optional dependency, only for Body.textConverted(), which no npm library calls; loading it (0.5 MB
+    // of character tables, run at load) cost every registry request's first use. Left out, as when absent.
+    file: 'node_modules/minipass-fetch/lib/body.js',
+    from: "decode = require('iconv-lite').decode",
+    to: "decode = undefined",
+  },
+  {
+    // Only for `verifyAttestations` (npm audit signatures), which we never pass; loaded on use instead of with
+    // pacote, so that packing does not run sigstore's, TUF's and protobuf's module code.
+    file: 'node_modules/pacote/lib/registry.js',
+    from: "const sigstore = require('sigstore')",
+    to: "const sigstore = { verify: (...args) => require('sigstore').verify(...args) }",
+  },
 ]
 
 /**
