@@ -36,6 +36,18 @@ describe('start-up', () => {
     expect(loaded).toContain('node:fs')
     expect(loaded.filter((m) => m === 'node:crypto' || m === 'node:child_process')).toEqual([])
   })
+  // Node 22+ (the test registry's own Node 24; the CLI itself runs on the machine's Node 20 elsewhere).
+  it('on Node 22+ caches compiled code in the user\'s own cache folder, not the shared temp folder', async () => {
+    const node24 = path.join(ROOT, 'test', 'support', 'verdaccio', 'node_modules', '.bin', 'node')
+    const sb = await sandbox()
+    const help = await run(node24, [BIN, '--help'], { cwd: sb.dir, env: sb.env })
+    expect(help.code, help.all).toBe(0)
+    const cache = path.join(sb.home, '.cache', 'stage-publish', 'compile-cache')
+    expect((await fs.readdir(cache, { recursive: true })).length).toBeGreaterThan(1)
+    const xdg = path.join(sb.dir, 'xdg')
+    expect((await run(node24, [BIN, '--help'], { cwd: sb.dir, env: { ...sb.env, XDG_CACHE_HOME: xdg } })).code).toBe(0)
+    expect(await fs.readdir(path.join(xdg, 'stage-publish', 'compile-cache'))).not.toEqual([])
+  })
   it('the recorder does see them when a command needs them', async () => {
     const sb = await sandbox()
     const pkg = await sb.makePackage('startup-probe', { version: '1.0.0' })
