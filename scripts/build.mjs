@@ -5,6 +5,7 @@
  *
  *   dist/cli.js                 the entry bin/stage-publish.js imports; only commander and the command table
  *   dist/chunks/*.js            code split at every dynamic import(): a command loads only what it needs
+ *   dist/chunks/node-gyp-bin/   the `node-gyp` shim @npmcli/run-script puts on lifecycle scripts' PATH
  *   dist/backends/{local,s3}.js entries for bench/run.mjs (it writes records straight into a backend)
  *   dist/THIRD-PARTY-NOTICES.txt the licence of every bundled package (their terms require the notices)
  *   .tmp/build-meta.json        esbuild's metafile: which sources each output holds (tests map loaded chunks
@@ -14,7 +15,9 @@
  * and `require('x')` through `const require = createRequire(import.meta.url)` (the pattern src/npm/ uses to
  * load CommonJS lazily; see `bundleCreateRequire` below). What must NOT be bundled is listed in EXTERNAL:
  * the one place to add a package that has to stay a real install (one users add themselves, a native addon).
- * A bundled package that finds files next to itself at run time needs an entry in VENDOR_PATCHES.
+ * A bundled package that finds files next to itself at run time needs an entry in VENDOR_PATCHES. The build
+ * fails when the bundle would still ask Node for a package at run time, unless EXTERNAL or RUNTIME_RESOLVES
+ * says so: test/e2e/packed-install.test.ts runs the packed tarball with no node_modules around it.
  */
 import { build } from 'esbuild'
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -85,6 +88,7 @@ const bundleCreateRequire = {
   name: 'bundle-create-require',
   setup(b) {
     b.onLoad({ filter: /[/\\]src[/\\].*\.ts$/ }, (args) => {
+      if (!args.path.startsWith(path.join(ROOT, 'src') + path.sep)) return undefined
       const source = readFileSync(args.path, 'utf8')
       // Both spellings in src/: a module-wide `require`, and `createRequire(import.meta.url)('x')` inline.
       // (The banner below defines `require` for what esbuild leaves to run time: Node's builtins.)
