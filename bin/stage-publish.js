@@ -12,7 +12,10 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   // Node 22.1+ keeps V8's compiled code of the bundle on disk and reuses it on the next run (Node 20 has
   // no compile cache; NODE_DISABLE_COMPILE_CACHE=1 turns it off). In the user's own cache folder, not the
   // shared temp folder Node defaults to: code read from there would run with the approver's npm credentials.
-  module.enableCompileCache?.(path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'stage-publish', 'compile-cache'))
+  // (A relative XDG_CACHE_HOME is ignored, as the XDG spec asks: it would put the cache in the package folder.)
+  const xdg = process.env.XDG_CACHE_HOME
+  const cacheHome = xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache')
+  module.enableCompileCache?.(path.join(cacheHome, 'stage-publish', 'compile-cache'))
   // Imported after the cache is on, so that the bundle itself is compiled through it.
   const { main, quietOnClosedPipe } = await import('../dist/cli.js')
   quietOnClosedPipe()

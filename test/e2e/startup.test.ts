@@ -47,6 +47,10 @@ describe('start-up', () => {
     const xdg = path.join(sb.dir, 'xdg')
     expect((await run(node24, [BIN, '--help'], { cwd: sb.dir, env: { ...sb.env, XDG_CACHE_HOME: xdg } })).code).toBe(0)
     expect(await fs.readdir(path.join(xdg, 'stage-publish', 'compile-cache'))).not.toEqual([])
+    // A relative one is ignored (XDG): no cache folder appears where the command runs.
+    const pkg = await sb.makePackage('cache-probe', { version: '1.0.0' })
+    expect((await run(node24, [BIN, '--help'], { cwd: pkg, env: { ...sb.env, XDG_CACHE_HOME: 'rel' } })).code).toBe(0)
+    expect(await fs.readdir(pkg)).toEqual(['index.js', 'package.json'])
   })
   it('the recorder does see them when a command needs them', async () => {
     const sb = await sandbox()
