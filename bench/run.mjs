@@ -4,10 +4,15 @@
  * noisy; ratios of interleaved runs travel better than milliseconds).
  *
  *   npm run bench                  (builds, then runs this)
- *   node bench/run.mjs [--runs N] [--quick] [--only startup,stage,approve,list] [--records 1000] [--json] [--out file] [--review]
+ *   node bench/run.mjs [--runs N] [--quick] [--only startup,footprint,npx,stage,approve,list] [--records 1000] [--json] [--out file] [--review]
  *
  *   startup  `stage-publish --version` and `--help` vs `npm --version` vs `node -e 0`; and which modules
  *            `--help`, `--version` and `list` load (none of pacote, libnpmpublish, @npmcli/arborist, @aws-sdk/*)
+ *   footprint  what `npx stage-publish` installs: `npm pack` of this repository installed from the tarball into
+ *            an empty folder (bytes on disk, packages), next to npm's own package packed the same way;
+ *            fails above the budget (20 MB, 80 packages)
+ *   npx      `npx --package <that tarball> stage-publish --version` with an empty npm cache (a fresh CI runner)
+ *            vs `npx --package <npm's tarball> npm --version` alike; and with the cache warm
  *   stage    `stage-publish` (into a fresh file: backend, looking the version up on a local Verdaccio)
  *            vs `npm pack` of the same folder (a copy of commander, renamed)
  *   approve  `stage-publish approve <id> --yes --otp <code>` vs `npm publish --otp <code>` of an equivalent
@@ -23,13 +28,14 @@
  */
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { isHeavyPackage } from '../test/support/heavy-modules.mjs'
+import { withBundledSources } from '../test/support/bundle-meta.mjs'
 import { pendingRecord } from '../test/support/record-factory.mjs'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -53,16 +59,17 @@ const { values: opt } = parseArgs({
   },
 })
 if (opt.help) {
-  console.log('usage: node bench/run.mjs [--runs N] [--quick] [--only startup,stage,approve,list] [--records 1000] [--json] [--out file] [--review]')
+  console.log('usage: node bench/run.mjs [--runs N] [--quick] [--only startup,footprint,npx,stage,approve,list] [--records 1000] [--json] [--out file] [--review]')
   process.exit(0)
 }
-const SECTIONS = opt.only ? opt.only.split(',').map((s) => s.trim()) : ['startup', 'stage', 'approve', 'list']
-for (const s of SECTIONS) if (!['startup', 'stage', 'approve', 'list'].includes(s)) usage(`unknown section "${s}"`)
+const ALL_SECTIONS = ['startup', 'footprint', 'npx', 'stage', 'approve', 'list']
+const SECTIONS = opt.only ? opt.only.split(',').map((s) => s.trim()) : ALL_SECTIONS
+for (const s of SECTIONS) if (!ALL_SECTIONS.includes(s)) usage(`unknown section "${s}"`)
 /** Timed runs per case (after one warm-up round). */
 const runsFor = (section) => {
   if (opt.runs) return Math.max(1, Number(opt.runs))
   if (opt.quick) return 3
-  return { startup: 15, stage: 9, approve: 7, list: 9 }[section]
+  return { startup: 15, npx: 5, stage: 9, approve: 7, list: 9 }[section]
 }
 const RECORDS = Number(opt.records)
 if (!Number.isInteger(RECORDS) || RECORDS < 1) usage('--records must be a positive integer')
@@ -212,22 +219,126 @@ async function startup() {
       env: envWith(plainNpmrc, { RECORD_LOADS_FILE: file }),
     })
     // ES modules as file: URLs, CommonJS ones (require.cache) as paths: one list of paths.
-    const files = [...new Set(JSON.parse(readFileSync(file, 'utf8')).filter((u) => !u.startsWith('node:')).map((u) => (u.startsWith('file:') ? fileURLToPath(u) : u)))]
+    // A loaded chunk of the bundle counts as the sources esbuild put into it (test/support/bundle-meta.mjs).
+    const all = JSON.parse(readFileSync(file, 'utf8'))
+    const builtins = all.filter((u) => u.startsWith('node:')).length
+    const loaded = all.filter((u) => !u.startsWith('node:'))
+    const files = [...new Set(withBundledSources(loaded).map((u) => (u.startsWith('file:') ? fileURLToPath(u) : u)))]
     const packages = {}
-    let own = 0
     for (const f of files) {
       const m = /[/\\]node_modules[/\\]((?:@[^/\\]+[/\\])?[^/\\]+)[/\\]/.exec(f)
       if (m) packages[m[1].replace('\\', '/')] = (packages[m[1].replace('\\', '/')] ?? 0) + 1
-      else if (f.startsWith(ROOT + path.sep)) own++
     }
     const heavy = Object.keys(packages).filter(isHeavyPackage)
-    // The recording itself must have worked: commander is always loaded.
-    const recorded = 'commander' in packages
+    // The recording itself must have worked: the bin is always loaded (`--version` loads nothing else).
+    const recorded = files.includes(BIN)
     const ok = recorded && heavy.length === 0
     if (!ok) failures++
-    modules[label] = { ok, files: files.length, ownFiles: own, packages, heavy, recorded }
+    modules[label] = { ok, loadedFiles: loaded.length, builtins, sources: files.length - loaded.length, packages, heavy, recorded }
   }
   results.sections.startup = { commands: { ...cmds, 'stage-publish': 'node bin/stage-publish.js' }, times: t, ratios, modules }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// b. footprint and cold npx: what a fresh CI runner downloads and installs for `npx stage-publish`
+
+/** Budget of issue 14: what `npx stage-publish` may install. */
+const FOOTPRINT_BUDGET = { bytes: 20 * 1024 * 1024, packages: 80 }
+let tarballs = null
+/** This repository packed as it is published (dist/ as built), and npm's own package packed alike. */
+function packedTarballs() {
+  if (tarballs) return tarballs
+  const dir = path.join(tmp, 'tarballs')
+  mkdirSync(dir, { recursive: true })
+  const env = envWith(plainNpmrc)
+  const pack = (label, from) => {
+    const r = timed(`npm pack ${label}`, ['npm', 'pack', '--json', '--ignore-scripts', '--pack-destination', dir, from], { cwd: dir, env })
+    return path.join(dir, JSON.parse(r.stdout)[0].filename)
+  }
+  // npm bundles its dependencies: its tarball installs alone, like ours. Run by `npm run bench`, npm_execpath is npm itself.
+  const npmCli = process.env.npm_execpath && /npm-cli\.js$/.test(process.env.npm_execpath) ? process.env.npm_execpath : null
+  const npmRoot = npmCli ? path.dirname(path.dirname(npmCli)) : path.join(spawnSync('npm', ['root', '-g'], { encoding: 'utf8', env }).stdout.trim(), 'npm')
+  tarballs = { ours: pack('stage-publish', ROOT), npm: pack('npm', npmRoot) }
+  return tarballs
+}
+
+/** Bytes (as listed and as allocated on disk) and files under a folder, links not followed. */
+function sizeOf(dir) {
+  let bytes = 0
+  let disk = 0
+  let files = 0
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    const st = lstatSync(path.join(entry.parentPath ?? entry.path, entry.name))
+    disk += st.blocks * 512
+    if (st.isFile()) {
+      bytes += st.size
+      files++
+    }
+  }
+  return { bytes, disk, files }
+}
+
+async function footprint() {
+  const { ours, npm } = packedTarballs()
+  const measure = (label, tgz) => {
+    const app = path.join(tmp, 'footprint', label)
+    mkdirSync(app, { recursive: true })
+    writeFileSync(path.join(app, 'package.json'), '{"name":"footprint","version":"1.0.0","private":true}\n')
+    const env = envWith(plainNpmrc, { NPM_CONFIG_CACHE: path.join(tmp, 'footprint', `${label}-cache`) })
+    const install = timed(`npm install ${label}.tgz`, ['npm', 'install', '--ignore-scripts', tgz], { cwd: app, env })
+    // npm's hidden lockfile lists every installed package, bundled ones included.
+    const lock = JSON.parse(readFileSync(path.join(app, 'node_modules', '.package-lock.json'), 'utf8'))
+    return { tarballBytes: statSync(tgz).size, packages: Object.keys(lock.packages).length, ...sizeOf(path.join(app, 'node_modules')), installMs: round(install.ms) }
+  }
+  const installed = { 'stage-publish': measure('stage-publish', ours), npm: measure('npm', npm) }
+  const s = installed['stage-publish']
+  const overBudget = s.disk > FOOTPRINT_BUDGET.bytes || s.packages > FOOTPRINT_BUDGET.packages
+  if (overBudget) failures++
+  const ratios = {
+    'installed size on disk: stage-publish / npm': ratio(s.disk, installed.npm.disk),
+    'installed packages: stage-publish / npm': ratio(s.packages, installed.npm.packages),
+  }
+  for (const [k, v] of Object.entries(ratios)) ratioRows.push(['footprint', k, v])
+  results.sections.footprint = {
+    commands: { pack: 'npm pack --ignore-scripts (this repository, dist/ as built; npm: its own folder)', install: 'npm install --ignore-scripts <tarball>   (in an empty folder, empty cache)' },
+    budget: FOOTPRINT_BUDGET,
+    ok: !overBudget,
+    installed,
+    ratios,
+  }
+}
+
+async function npx() {
+  const { ours, npm } = packedTarballs()
+  const cwd = path.join(tmp, 'npx-cwd')
+  mkdirSync(cwd, { recursive: true })
+  let fresh = 0
+  const npxCase = (tgz, bin, cache) => ({
+    prepare: () => envWith(plainNpmrc, { NPM_CONFIG_CACHE: cache ?? path.join(tmp, 'npx-caches', `c${fresh++}`) }),
+    run: (env) => timed(`npx ${bin}`, ['npx', '--yes', '--package', tgz, bin, '--version'], { cwd, env }).ms,
+  })
+  const t = await interleave(
+    {
+      'npx stage-publish (cold)': npxCase(ours, 'stage-publish'),
+      'npx npm (cold)': npxCase(npm, 'npm'),
+      'npx stage-publish (warm)': npxCase(ours, 'stage-publish', path.join(tmp, 'npx-caches', 'warm')),
+    },
+    runsFor('npx'),
+  )
+  const ratios = {
+    'npx stage-publish --version / npx npm --version (empty cache)': ratio(t['npx stage-publish (cold)'].median, t['npx npm (cold)'].median),
+    'npx stage-publish --version: empty cache / warm cache': ratio(t['npx stage-publish (cold)'].median, t['npx stage-publish (warm)'].median),
+  }
+  for (const [k, v] of Object.entries(ratios)) ratioRows.push(['npx', k, v])
+  results.sections.npx = {
+    commands: {
+      'npx stage-publish (cold)': 'npx --yes --package <stage-publish tarball> stage-publish --version   (a new empty npm cache each time)',
+      'npx npm (cold)': 'npx --yes --package <npm tarball> npm --version   (a new empty npm cache each time)',
+      'npx stage-publish (warm)': 'the first, with one cache kept from run to run',
+    },
+    times: t,
+    ratios,
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -255,7 +366,7 @@ function samplePackage(name) {
 const runId = randomBytes(3).toString('hex')
 
 // ---------------------------------------------------------------------------------------------------
-// b. staging vs npm pack
+// c. staging vs npm pack
 
 async function stage() {
   await ensureRegistry()
@@ -291,7 +402,7 @@ async function stage() {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// c. approval vs npm publish
+// d. approval vs npm publish
 
 async function approve() {
   const reg = await ensureRegistry()
@@ -349,7 +460,7 @@ async function approve() {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// d. list over many staged releases
+// e. list over many staged releases
 
 async function list() {
   const dir = path.join(tmp, 'list-store')
@@ -436,6 +547,16 @@ function printReport() {
   log('ratios (median / median, same run)')
   const width = Math.max(...ratioRows.map(([, what]) => what.length))
   for (const [section, what, value] of ratioRows) log(`  ${section.padEnd(8)} ${what.padEnd(width)}  ${value.toFixed(2)}×`)
+  const fp = results.sections.footprint
+  if (fp) {
+    log()
+    log(`footprint (installed from the packed tarball into an empty folder; budget ${fp.budget.bytes / 1024 / 1024} MB, ${fp.budget.packages} packages)`)
+    for (const [label, f] of Object.entries(fp.installed)) {
+      const mb = (x) => `${(x / 1024 / 1024).toFixed(1)} MB`
+      log(`  ${label.padEnd(14)} ${mb(f.disk)} on disk (${mb(f.bytes)} in ${f.files} files), ${f.packages} package(s), tarball ${mb(f.tarballBytes)}`)
+    }
+    if (!fp.ok) log('  FAILED: stage-publish is over the budget')
+  }
   const mods = results.sections.startup?.modules
   if (mods) {
     log()
@@ -443,7 +564,7 @@ function printReport() {
     for (const [label, r] of Object.entries(mods)) {
       const pkgs = Object.entries(r.packages).map(([p, n]) => `${p} (${n})`).join(', ')
       const verdict = r.ok ? 'ok' : !r.recorded ? 'FAILED: nothing recorded' : `FAILED: loads ${r.heavy.join(', ')}`
-      log(`  stage-publish ${label.padEnd(10)} ${verdict}: ${r.files} files, ${r.ownFiles} of stage-publish; packages: ${pkgs}`)
+      log(`  stage-publish ${label.padEnd(10)} ${verdict}: ${r.loadedFiles} files (holding ${r.sources} bundled sources), ${r.builtins} Node builtins; packages: ${pkgs || 'none'}`)
     }
   }
   if (results.review) {
@@ -458,7 +579,7 @@ try {
   const started = performance.now()
   for (const section of SECTIONS) {
     log(`… ${section}`)
-    await { startup, stage, approve, list }[section]()
+    await { startup, footprint, npx, stage, approve, list }[section]()
   }
   if (opt.review) {
     log('… review')

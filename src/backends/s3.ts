@@ -73,14 +73,28 @@ export interface S3Location {
 
 let sdkPromise: Promise<Sdk> | undefined
 // One SDK per process, loaded on first use; forgotten on failure so a later call can try again.
+// Not a dependency (22 MB and ~100 packages that only this backend needs): users of S3 install it themselves.
 const loadSdk = (): Promise<Sdk> =>
   (sdkPromise ??= import('@aws-sdk/client-s3').catch((err: unknown) => {
     sdkPromise = undefined
-    throw new StagePublishError('EBACKEND', 'The AWS SDK (@aws-sdk/client-s3) could not be loaded', {
-      hint: 'Reinstall stage-publish: the S3 backend needs its @aws-sdk/client-s3 dependency.',
+    throw sdkLoadError(err)
+  }))
+
+/** Absent: say how to install it next to stage-publish. Present but broken: say so, with the cause. */
+export function sdkLoadError(err: unknown): StagePublishError {
+  const e = err as { code?: unknown; message?: unknown }
+  const absent = e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes("'@aws-sdk/client-s3'")
+  if (absent) {
+    return new StagePublishError('EBACKEND', 'The S3 backend needs the AWS SDK (@aws-sdk/client-s3), which is not installed', {
+      hint: 'Install it next to stage-publish: `npm install --save-dev @aws-sdk/client-s3`, or with npx: `npx -p stage-publish -p @aws-sdk/client-s3 stage-publish ...`.',
       cause: err,
     })
-  }))
+  }
+  return new StagePublishError('EBACKEND', `The AWS SDK (@aws-sdk/client-s3) could not be loaded: ${String(e.message).slice(0, 300)}`, {
+    hint: 'Reinstall it: `npm install --save-dev @aws-sdk/client-s3`.',
+    cause: err,
+  })
+}
 
 const CREDENTIALS_HINT =
   'Credentials come from the AWS SDK default chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an instance or OIDC role. Remove them from the URL (and rotate them if it was shared).'

@@ -4,7 +4,6 @@
  * same way (open the backend, read package.json `stagePublish`, find a record by id).
  * Commands import this; nothing here knows commander or how output is chosen.
  */
-import { randomUUID } from 'node:crypto'
 import type { Readable, Writable } from 'node:stream'
 import { StagePublishError } from '../errors.js'
 import type { Prompts } from '../ui/prompts.js'
@@ -32,7 +31,8 @@ export const defaultDeps = (): Deps => ({
   stdout: process.stdout,
   stderr: process.stderr,
   now: () => new Date(),
-  newId: randomUUID,
+  // The global Web Crypto, loaded on first use: a static node:crypto import costs every `--help`.
+  newId: () => globalThis.crypto.randomUUID(),
 })
 
 /** Where the staged releases are: --backend, and for a registry backend npm's --registry / --userconfig. */

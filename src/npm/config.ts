@@ -10,6 +10,9 @@ import { StagePublishError } from '../errors.js'
 
 const require = createRequire(import.meta.url)
 
+/** npm itself (its builtin npmrc, its node-gyp): where npm's default global install puts it, next to node. */
+const NPM_PATH = path.resolve(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm')
+
 /** The npm flags stage-publish passes through to npm's loader. */
 export interface NpmCliFlags {
   registry?: string
@@ -56,8 +59,7 @@ export async function loadNpmConfig(options: { cwd: string; flags?: NpmCliFlags;
     shorthands,
     flatten,
     nerfDarts,
-    // The builtin npmrc lives next to npm itself; npm's default global install puts it here.
-    npmPath: path.resolve(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm'),
+    npmPath: NPM_PATH,
     argv,
     cwd: options.cwd,
     env: options.env ?? process.env,
@@ -72,6 +74,10 @@ export async function loadNpmConfig(options: { cwd: string; flags?: NpmCliFlags;
     })
   }
   const flat = { ...conf.flat }
+  // stage-publish ships no node-gyp (it is a bundle): lifecycle scripts that call `node-gyp` get npm's, as
+  // under `npm pack`. The default would be the folder we run in (no node-gyp found: '' resolved as a path).
+  // Run by npm (npx, npm exec), npm_config_node_gyp already names npm's, and is not a default.
+  if (conf.isDefault('node-gyp')) flat.nodeGyp = path.join(NPM_PATH, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')
   const cliKeys = () => Object.keys(conf.data.get('cli')?.raw ?? {})
   return {
     flat,

@@ -100,6 +100,8 @@ export async function runPrepublishOnly(source: PackSource, manifest: Manifest, 
     pkg: manifest,
     stdio: options.foregroundScripts ? 'inherit' : 'pipe',
     scriptShell: options.flat.scriptShell || undefined,
+    // Without it run-script require.resolve()s a node-gyp of its own, which the bundled build does not ship.
+    nodeGyp: options.flat.nodeGyp,
   })).catch((err: unknown) => {
     throw scriptFailed('prepublishOnly', err)
   })

@@ -27,10 +27,13 @@ type Sigstore = Record<string, unknown>
 let users = 0
 let saved: PropertyDescriptor | undefined
 
-/** The `sigstore` module object libnpmpublish's lib/provenance.js requires (resolved from libnpmpublish, not from us). */
+/**
+ * The `sigstore` module object libnpmpublish's lib/provenance.js requires. It is the one we resolve:
+ * the lockfile has a single sigstore, which both the bundled build and node_modules share
+ * (test/unit/provenance-publish.test.ts checks that libnpmpublish resolves the same file).
+ */
 function libnpmpublishSigstore(): Sigstore {
-  const fromLibnpmpublish = createRequire(require.resolve('libnpmpublish'))
-  return fromLibnpmpublish('sigstore') as Sigstore
+  return require('sigstore') as Sigstore
 }
 
 function offlineVerifyInstalled(): () => void {

@@ -6,7 +6,6 @@
  * the markers into SGR sequences, or drops them when the stream gets no colour. Text from a record,
  * a tarball or a registry can therefore never set a colour, move the cursor or open a link.
  */
-import { randomInt } from 'node:crypto'
 import { sanitize } from './sanitize.js'
 
 export const STYLE_NAMES = ['bold', 'dim', 'red', 'yellow', 'green', 'cyan', 'magenta'] as const
@@ -19,15 +18,20 @@ const START = '\uf8e0'
 /** U+F8E2 + index opens that style; U+F8EF closes the innermost one. */
 const OPEN_BASE = 0xf8e2
 const CLOSE = '\uf8ef'
-/** 12 random digits, each one of 16 private-use characters (U+F8F0–U+F8FF): 48 bits no stager can guess. */
-const NONCE = Array.from({ length: 12 }, () => String.fromCharCode(0xf8f0 + randomInt(16))).join('')
-const MARKER = new RegExp(`${START}${NONCE}([\\uf8e2-\\uf8ef])`, 'g')
+/**
+ * 12 random digits, each one of 16 private-use characters (U+F8F0–U+F8FF): 48 bits no stager can guess.
+ * Drawn on first use, through the global Web Crypto: importing node:crypto would cost `--help` its start-up.
+ */
+let nonce: string | undefined
+const NONCE = (): string => (nonce ??= Array.from(globalThis.crypto.getRandomValues(new Uint8Array(12)), (b) => String.fromCharCode(0xf8f0 + (b & 0x0f))).join(''))
+let marker: RegExp | undefined
+const MARKER = (): RegExp => (marker ??= new RegExp(`${START}${NONCE()}([\\uf8e2-\\uf8ef])`, 'g'))
 
-const open = (name: StyleName): string => `${START}${NONCE}${String.fromCharCode(OPEN_BASE + STYLE_NAMES.indexOf(name))}`
-const close = `${START}${NONCE}${CLOSE}`
+const open = (name: StyleName): string => `${START}${NONCE()}${String.fromCharCode(OPEN_BASE + STYLE_NAMES.indexOf(name))}`
+const close = (): string => `${START}${NONCE()}${CLOSE}`
 
 /** The style every renderer gets: pure, and the same whether or not colour is on. */
-export const style: Style = (name, text) => `${open(name)}${text}${close}`
+export const style: Style = (name, text) => `${open(name)}${text}${close()}`
 
 /**
  * The text as it may reach a terminal: redaction is the caller's; everything else is here.
@@ -43,8 +47,9 @@ export function toTerminal(text: string, color: boolean): string {
     const safe = sanitize(raw)
     out += color && active.length ? safe.replace(/\n/g, `\x1b[0m\n${sgr()}`) : safe
   }
-  MARKER.lastIndex = 0
-  for (let m = MARKER.exec(text); m !== null; m = MARKER.exec(text)) {
+  const markers = MARKER()
+  markers.lastIndex = 0
+  for (let m = markers.exec(text); m !== null; m = markers.exec(text)) {
     addText(text.slice(last, m.index))
     last = m.index + m[0].length
     const code = (m[1] as string).charCodeAt(0)
@@ -64,4 +69,4 @@ export function toTerminal(text: string, color: boolean): string {
 }
 
 /** The text with our markers removed and nothing else changed: for tests and width computations. */
-export const plainText = (text: string): string => text.replace(MARKER, '')
+export const plainText = (text: string): string => text.replace(MARKER(), '')

@@ -1,5 +1,5 @@
 // Preloaded with `node --import` by tests: records every module the process loads (ESM through a
-// resolve hook, CommonJS through require.cache) and writes the list to $RECORD_LOADS_FILE at exit.
+// resolve hook, CommonJS through require.cache, Node's public builtins as node:<name>) and writes the list to $RECORD_LOADS_FILE at exit.
 import { register } from 'node:module'
 import { createRequire } from 'node:module'
 import { writeFileSync } from 'node:fs'
@@ -25,5 +25,7 @@ export async function resolve(specifier, context, next) {
 const require = createRequire(import.meta.url)
 process.on('exit', () => {
   for (const key of Object.keys(require.cache)) loaded.add(key)
+  // Node's own public modules, however they were loaded (import, require, or by another builtin): `node:crypto`.
+  for (const m of process.moduleLoadList) if (m.startsWith('NativeModule ') && !m.includes('internal/')) loaded.add(`node:${m.slice(13)}`)
   writeFileSync(process.env.RECORD_LOADS_FILE, JSON.stringify([...loaded]))
 })
