@@ -15,6 +15,7 @@ import { isNative, type StagingBackend } from '../backends/types.js'
 import type { NpmConfig } from '../npm/config.js'
 import { exchangeIdToken, planOidc, stageRefusal, withRegistryToken, type OidcPlan, type OidcProvider } from '../npm/oidc.js'
 import { registryMessage } from '../npm/publish.js'
+import { packageIsPublic } from '../npm/account.js'
 import type { Output } from '../ui/output.js'
 import type { Destination } from './destination.js'
 
@@ -37,11 +38,16 @@ export interface TrustedPublisher {
 export interface TrustedStaging {
   backend: StagingBackend
   trustedPublisher?: TrustedPublisher
+  /**
+   * npm's rule (lib/utils/oidc.js): trusted publishing from a public repository of a package the registry
+   * says is public, with `provenance` unset, makes provenance as if --provenance had been given.
+   */
+  automaticProvenance?: boolean
 }
 
 /** The backend that stages `name`: one holding the exchanged token, or the given one when trusted publishing is not used. */
 export async function trustedStaging(
-  input: { plan: OidcPlan | undefined; backend: StagingBackend; name: string; registry: string; conf: NpmConfig; packageExists: boolean | undefined; env: NodeJS.ProcessEnv },
+  input: { plan: OidcPlan | undefined; backend: StagingBackend; name: string; registry: string; conf: NpmConfig; packageExists: boolean | undefined; env: NodeJS.ProcessEnv; provenanceUnset: boolean },
   destination: Destination,
   out: Output,
 ): Promise<TrustedStaging> {
@@ -57,8 +63,15 @@ export async function trustedStaging(
     return { backend }
   }
   out.notice(`Trusted publishing: exchanged the ${plan.provider} id token for a short-lived token of ${where} to stage ${name}`)
-  const backendWithToken = await destination.open(registry, withRegistryToken(conf.flat, registry, exchanged.token), `oidc:${name}`)
-  return { backend: backendWithToken, trustedPublisher: { provider: plan.provider, publicRepository: exchanged.publicRepository } }
+  const flatWithToken = withRegistryToken(conf.flat, registry, exchanged.token)
+  const backendWithToken = await destination.open(registry, flatWithToken, `oidc:${name}`)
+  // As npm: only when provenance is unset, the id token says the repository is public (never CircleCI's)
+  // and the registry says the package is public; any doubt leaves it off.
+  const automaticProvenance = input.provenanceUnset && exchanged.publicRepository && (await packageIsPublic(name, registry, flatWithToken))
+  if (automaticProvenance) {
+    out.notice(`Provenance: on, as npm turns it on for trusted publishing from a public repository of a public package (set provenance=false in .npmrc to turn it off)`)
+  }
+  return { backend: backendWithToken, trustedPublisher: { provider: plan.provider, publicRepository: exchanged.publicRepository }, ...(automaticProvenance && { automaticProvenance }) }
 }
 
 /** A stage request refused while it carried the exchanged token, in words; other errors unchanged. */

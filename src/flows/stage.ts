@@ -127,11 +127,13 @@ export async function preparePackage(pkg: PackageToStage, destination: Destinati
   }
 
   // After packing, as npm does: the short-lived token is fresh for the stage request.
-  const { backend, trustedPublisher } = await trustedStaging({ plan: oidc, backend: opened, name, registry, conf, packageExists: published && published.length > 0, env: deps.env }, destination, out)
+  const askedProvenance = provenanceRequest(opts, flat)
+  const provenanceUnset = askedProvenance === null && opts.provenance === undefined && conf.isDefault('provenance') && conf.isDefault('provenance-file')
+  const { backend, trustedPublisher, automaticProvenance } = await trustedStaging({ plan: oidc, backend: opened, name, registry, conf, packageExists: published && published.length > 0, env: deps.env, provenanceUnset }, destination, out)
   const origin = await originP
   const { summary } = packed
   // Made (or read) and verified for these exact bytes before anything is stored: refused here otherwise.
-  const provenance = await stagedProvenance(provenanceRequest(opts, flat), { name, version, integrity: summary.integrity, registry, access }, flat, deps.cwd, deps.env)
+  const provenance = await stagedProvenance(askedProvenance ?? (automaticProvenance ? { generate: true } : null), { name, version, integrity: summary.integrity, registry, access }, flat, deps.cwd, deps.env)
   const built: DetailedRecord = {
     schema: RECORD_SCHEMA,
     id: deps.newId(),

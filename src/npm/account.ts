@@ -81,6 +81,21 @@ export async function twoFactorMode(registry: string, flat: Flat): Promise<TwoFa
 }
 
 /** Whether the registry implements npm's staging API (`GET /-/stage` answers a page). */
+/**
+ * npm's `libnpmaccess.getVisibility`: `GET /-/package/<name>/visibility`, `{ public: true }` for a public
+ * package. Anything else (private, unknown, a registry without the route, an error) is false: npm too
+ * only turns provenance on by itself when this says public.
+ */
+export async function packageIsPublic(name: string, registry: string, flat: Flat): Promise<boolean> {
+  try {
+    const npa = require('npm-package-arg') as (spec: string) => { escapedName: string }
+    const body = (await fetchJson(`/-/package/${npa(name).escapedName}/visibility`, registry, flat)) as { public?: unknown } | null
+    return body?.public === true
+  } catch {
+    return false
+  }
+}
+
 export type StagingSupport = 'yes' | 'no' | 'needs-login' | { error: StagePublishError }
 
 export async function stagingSupport(registry: string, flat: Flat): Promise<StagingSupport> {

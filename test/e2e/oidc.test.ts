@@ -260,4 +260,39 @@ describe('trusted publishing (OIDC) with the registry backend', () => {
       standIn.exchange = undefined
     }
   })
+
+  it('npm\'s automatic provenance: a public repository and a public package turn it on (up to Fulcio, unreachable here); provenance=false or a private package leave it off', async () => {
+    // Not exercised: Fulcio issuing the certificate and Rekor logging it (both need the internet).
+    const { sb, name, pkg, base } = await setup()
+    standIn.trust(name, { claims: { repository: 'acme/widgets' }, permissions: STAGE_ONLY, token: ci.token })
+    const visibility = standIn.githubClaims.repository_visibility
+    standIn.githubClaims.repository_visibility = 'public'
+    try {
+      // The package is not public on the registry (Verdaccio has no visibility route): staged, no provenance.
+      const privatePkg = await sb.run([...stageArgs, '--dry-run'], { cwd: pkg, env: { ...base, ...github() } })
+      expect(privatePkg.code, privatePkg.all).toBe(0)
+      expect(privatePkg.all).not.toContain('Provenance: on')
+
+      standIn.publicPackages.add(name)
+      const before = standIn.requests.length
+      const auto = await sb.run(stageArgs, { cwd: pkg, env: { ...base, ...github() } })
+      expect(auto.code, auto.all).toBe(1)
+      expect(auto.stderr).toContain('Provenance: on, as npm turns it on for trusted publishing from a public repository of a public package')
+      expect(auto.stderr).toContain('error EPROVENANCE: Provenance: Fulcio (https://fulcio.sigstore.dev) did not issue a signing certificate')
+      const seen = standIn.requests.slice(before)
+      // sigstore asked the runner for its own id token (audience sigstore); nothing was staged.
+      expect(seen.some((q) => q.path.startsWith('/_github/idtoken') && q.path.includes('audience=sigstore'))).toBe(true)
+      expect(seen.filter((q) => q.method === 'POST' && q.path.startsWith('/-/stage/'))).toEqual([])
+
+      // provenance=false in the job's npm configuration: npm's rule does not apply.
+      await fs.appendFile(base.NPM_CONFIG_USERCONFIG, 'provenance=false\n')
+      const off = await sb.run([...stageArgs, '--dry-run'], { cwd: pkg, env: { ...base, ...github() } })
+      expect(off.code, off.all).toBe(0)
+      expect(off.all).not.toContain('Provenance: on')
+      await expectNoSecret(sb, `${privatePkg.all}${auto.all}${off.all}`, [standIn.githubRequestToken, ...standIn.issuedIdTokens, ci.token])
+    } finally {
+      standIn.githubClaims.repository_visibility = visibility as string
+      standIn.publicPackages.delete(name)
+    }
+  })
 })

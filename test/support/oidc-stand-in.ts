@@ -70,6 +70,8 @@ export interface OidcStandIn {
   /** An id token signed by this stand-in (what GitLab's id_tokens or `circleci run oidc get` would give). */
   issueIdToken(claims: Record<string, unknown>): string
   exchange: ExchangeOverride | undefined
+  /** Packages `GET /-/package/<name>/visibility` answers `{ public: true }` for (npm's libnpmaccess.getVisibility). */
+  publicPackages: Set<string>
   stop(): Promise<void>
 }
 
@@ -126,6 +128,7 @@ export async function startOidcStandIn(upstreamUrl: string, opts: { githubClaims
     trust: (name, config) => void trusts.set(name, config),
     issueIdToken,
     exchange: undefined,
+    publicPackages: new Set(),
     stop: () => new Promise<void>((resolve) => {
       server.close(() => resolve())
       server.closeAllConnections()
@@ -192,6 +195,13 @@ export async function startOidcStandIn(upstreamUrl: string, opts: { githubClaims
       }
       exchanged.set(trust.token, { packageName, trust })
       reply(201, { token: trust.token })
+      return
+    }
+
+    const visibility = /^\/-\/package\/(.+)\/visibility$/.exec(url.pathname)
+    if (visibility && method === 'GET' && standIn.publicPackages.has(decodeURIComponent(visibility[1] as string))) {
+      await drain(req)
+      send(res, (entry.status = 200), { public: true })
       return
     }
 
