@@ -21,6 +21,7 @@ import type { WaitedRelease, WaitResult } from '../ui/render-wait.js'
 import { renderWaitProgress } from '../ui/render-wait.js'
 import { backendFor, type BackendRequest, type Deps } from './context.js'
 import { requireComplete, resolveName } from './select.js'
+import { notifyExpired } from './notify.js'
 
 export interface WaitRequest extends BackendRequest {
   /** How long to wait at most, in ms (`--timeout`). */
@@ -90,7 +91,7 @@ export async function waitOn(open: () => Promise<StagingBackend>, rawId: string,
   let lastNotice = started
   for (let attempt = 0; ; attempt++) {
     const before = watched.map((w) => w.state)
-    await retrying(() => lookOnce(backend, watched, flat, deps))
+    await retrying(() => lookOnce(backend, watched, flat, deps, out))
     const outcome = outcomeOf(watched.map((w) => w.state))
     const now = deps.now().getTime()
     if (progress) {
@@ -136,7 +137,7 @@ export async function waitOn(open: () => Promise<StagingBackend>, rawId: string,
 }
 
 /** Looks at every release not decided yet, and updates its state. */
-async function lookOnce(backend: StagingBackend, watched: Watched[], flat: () => Promise<Record<string, unknown>>, deps: Deps): Promise<void> {
+async function lookOnce(backend: StagingBackend, watched: Watched[], flat: () => Promise<Record<string, unknown>>, deps: Deps, out: Output): Promise<void> {
   for (const w of watched) {
     if (w.state !== 'waiting' && w.state !== 'publishing') continue
     const found = await backend.getRecord(w.id)
@@ -163,6 +164,8 @@ async function lookOnce(backend: StagingBackend, watched: Watched[], flat: () =>
       continue
     }
     w.state = stateOfRecord(effectiveState(record, deps.now()))
+    // The `expired` webhook event, once (./notify.ts): a wait is often the first to see a release expire.
+    if (w.state === 'expired') await notifyExpired(backend, found, deps, out)
     if (w.state !== 'publishing') continue
     const served = await servedNow(w, flat)
     w.state = served === 'same' ? 'approved' : served === 'other' ? 'mismatch' : 'publishing'

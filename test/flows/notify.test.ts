@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { approveBatch } from '../../src/flows/approve-batch.js'
 import { prepareApproval } from '../../src/flows/approve-one.js'
+import { waitOn } from '../../src/flows/wait.js'
 import { harness, MINUTE, rejection, scriptedPrompts, START, type Harness } from '../support/flow-harness.js'
 import { startReceiver, verify, type Receiver } from '../support/webhook-receiver.js'
 
@@ -58,6 +59,20 @@ describe('expired', () => {
     expect((await rejection(prepareApproval(latest ?? current, h.ctx))).code).toBe('EEXPIRED')
     expect(hook.events('expired')).toHaveLength(1)
     expect(hook.events('expired')[0]?.body.releases).toEqual([expect.objectContaining({ id, name: 'lib', version: '1.0.0', review: null })])
+  })
+
+  it('a wait that sees the release expire sends it (once, even for a second wait)', async () => {
+    hook = await startReceiver()
+    h = await harness()
+    Object.assign(h.ctx.deps.env, { STAGE_PUBLISH_WEBHOOK_URL: `${hook.origin}/hook` })
+    const { id } = await h.stage('lib', '1.0.0', {}, { expiresAt: new Date(START + MINUTE).toISOString() })
+    h.clock.advance(2 * MINUTE)
+    for (let i = 0; i < 2; i++) {
+      const result = await waitOn(() => Promise.resolve(h.backend), id, { maxIntervalMs: 5 }, h.ctx.deps, h.ctx.out)
+      expect(result).toMatchObject({ outcome: 'expired' })
+    }
+    expect(hook.events('expired')).toHaveLength(1)
+    expect((await h.record(id)).expiryNotifiedAt).toBe(h.clock.now().toISOString())
   })
 
   it('without a webhook the record is not touched', async () => {
