@@ -117,7 +117,7 @@ export async function probeS3(url: string, role: Role, deps: S3BackendDeps = {})
     if (role === 'ci') {
       for (const kind of CI_WRITES) await writeProbe(kind)
       // Least privilege: a CI role that can read the staged releases can do more than staging needs.
-      if (canList) report.notes.push('this identity can also list the staged releases; a CI role needs only s3:PutObject (README "S3": CI role)')
+      if (canList) report.notes.push('this identity can also list the staged releases; a CI role needs only s3:PutObject (docs/backends.md, "S3": CI role)')
       return report
     }
     await read('list sets/', `s3:ListBucket on arn:aws:s3:::${loc.bucket} for the prefix ${where('sets')}`, () => backend.listSetIds())

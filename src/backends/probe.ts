@@ -1,6 +1,6 @@
 /**
  * `doctor`: can the current identity do what its role needs in a record store, found out without
- * leaving anything behind. The roles (README "S3" has the policies):
+ * leaving anything behind. The roles (docs/backends.md, "S3", has the policies):
  *   ci        creates staged releases: writes tarballs/, records/, sets/, versions/ (create-if-absent);
  *   approver  lists and reads records and sets, changes records and reservations, deletes tarballs.
  * A local directory is probed with files created and removed at once; S3 in ./probe-s3.ts.

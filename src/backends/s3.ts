@@ -425,7 +425,7 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
       } catch (err) {
         if (!(err instanceof StagePublishError && err.code === 'EACCESSDENIED')) throw err
         // An identity whose policy predates markers: list as before, and say what to allow.
-        options.onNotice?.(`the pending markers in s3://${loc.bucket}/${keys.pending} could not be read (access denied), so every record was read instead. Allow s3:ListBucket on the prefix ${keys.pending} and s3:GetObject on ${keys.layout} (see the README's IAM policy).`)
+        options.onNotice?.(`the pending markers in s3://${loc.bucket}/${keys.pending} could not be read (access denied), so every record was read instead. Allow s3:ListBucket on the prefix ${keys.pending} and s3:GetObject on ${keys.layout} (see the IAM policies in docs/backends.md).`)
         return readEveryRecord(options)
       }
       if (markers === 'flood') {

@@ -1,5 +1,5 @@
 /**
- * How long stage-publish waits on the network, in one place (README "Timeouts"). A person waits at
+ * How long stage-publish waits on the network, in one place (docs/configuration.md, "Timeouts"). A person waits at
  * the other end: a registry or bucket that accepts a connection and never answers must become a
  * clear error naming the host within 30 s, not npm's 5 minutes per attempt times its retries.
  */

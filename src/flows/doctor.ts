@@ -161,11 +161,11 @@ async function storeCheck(parsed: { kind: 'file'; dir: string } | { kind: 's3'; 
       name: 'backend',
       status: 'error',
       summary: `${displayBackend(url)}: this identity cannot ${needs}: refused: ${report.denied.join(', ')}${notes}`,
-      hint: parsed.kind === 's3' ? 'Grant what is refused (README "S3" lists each role\'s policy), or use the credentials meant for this role.' : 'Fix the permissions of the directory (staging and approving both write there), or name another one with --backend file:<dir>.',
+      hint: parsed.kind === 's3' ? 'Grant what is refused (docs/backends.md, "S3", lists each role\'s policy), or use the credentials meant for this role.' : 'Fix the permissions of the directory (staging and approving both write there), or name another one with --backend file:<dir>.',
     }
   }
   const extra = report.notes.some((n) => /can also list/.test(n))
-  return { name: 'backend', status: extra ? 'warn' : 'ok', summary: `${displayBackend(url)}: can ${needs} (${report.allowed.join(', ')})${notes}`, ...(extra && { hint: 'Give CI a role with s3:PutObject only (README "S3": CI role).' }) }
+  return { name: 'backend', status: extra ? 'warn' : 'ok', summary: `${displayBackend(url)}: can ${needs} (${report.allowed.join(', ')})${notes}`, ...(extra && { hint: 'Give CI a role with s3:PutObject only (docs/backends.md, "S3": CI role).' }) }
 }
 
 async function registryBackendCheck(registry: string, flat: Flat): Promise<DoctorCheck> {

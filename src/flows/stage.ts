@@ -234,7 +234,7 @@ async function checkRegistry(target: { name: string; version: string; registry: 
 
 /**
  * What is already staged for this package. A least-privilege CI role may create releases but not
- * read them (see the README's IAM policy): then the check is skipped with a warning — approvers
+ * read them (see the IAM policies in docs/backends.md): then the check is skipped with a warning — approvers
  * see both releases, and the registry refuses a version twice anyway.
  */
 async function stagedAlready(backend: StagingBackend, name: string, out: Output): Promise<Versioned[]> {

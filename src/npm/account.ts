@@ -121,7 +121,7 @@ export function tokenFor(registry: string, flat: Flat): string | null {
  * Whether the token is a read-only one, as npm's token API lists it: true or false when the listing
  * names it (by its hash as the key, as the public registry does, or by its masked form `abcde...vwxyz`),
  * undefined when the registry has no token API or does not list this token (a session token from
- * `npm login` is not listed on every registry). A heuristic: README "doctor" says what it cannot see.
+ * `npm login` is not listed on every registry). A heuristic: docs/commands.md, "doctor", says what it cannot see.
  */
 export async function tokenIsReadOnly(registry: string, flat: Flat, token: string): Promise<boolean | undefined> {
   let body: unknown

@@ -78,7 +78,7 @@ export async function readTarball(bytes: Uint8Array, what = 'The tarball', optio
     })
   const tooLarge = (why: string, env?: string) =>
     new StagePublishError('ETOOLARGE', `${what} is too large: ${why}`, {
-      hint: env ? `Nothing was published. If the package really is this large, raise the limit with ${env} (see the README).` : 'Nothing was published. npm pack never writes such a tarball.',
+      hint: env ? `Nothing was published. If the package really is this large, raise the limit with ${env} (see docs/configuration.md).` : 'Nothing was published. npm pack never writes such a tarball.',
     })
 
   if (bytes.byteLength > limits.maxPackedSize) {
