@@ -170,14 +170,17 @@ function corrupt(setId: string, why: string): StagePublishError {
 
 const isPlainObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x)
 
-export type ListRow<T extends { record: StagedRecord }> = { kind: 'set'; setId: string; size: number } | { kind: 'item'; item: T; inSet: boolean }
+export type ListRow<T extends { record: Pick<StagedRecord, 'setId' | 'packageName' | 'version'> }> = { kind: 'set'; setId: string; size: number } | { kind: 'item'; item: T; inSet: boolean }
 
 /**
  * The rows of `list`: newest first, except that the members of a set are kept together under a set
  * row, where the newest of them would be.
  */
-export function groupBySet<T extends { record: StagedRecord }>(items: readonly T[]): ListRow<T>[] {
+export function groupBySet<T extends { record: Pick<StagedRecord, 'setId' | 'packageName' | 'version'> }>(items: readonly T[]): ListRow<T>[] {
   const rows: ListRow<T>[] = []
+  // Members by set, gathered once: filtering every item per set is quadratic in a long listing of sets.
+  const bySet = new Map<string, T[]>()
+  for (const item of items) if (item.record.setId) bySet.get(item.record.setId)?.push(item) ?? bySet.set(item.record.setId, [item])
   const done = new Set<string>()
   for (const item of items) {
     const { setId } = item.record
@@ -187,7 +190,7 @@ export function groupBySet<T extends { record: StagedRecord }>(items: readonly T
     }
     if (done.has(setId)) continue
     done.add(setId)
-    const members = items.filter((i) => i.record.setId === setId).sort((a, b) => a.record.packageName.localeCompare(b.record.packageName) || a.record.version.localeCompare(b.record.version))
+    const members = (bySet.get(setId) as T[]).sort((a, b) => a.record.packageName.localeCompare(b.record.packageName) || a.record.version.localeCompare(b.record.version))
     rows.push({ kind: 'set', setId, size: members.length }, ...members.map((m): ListRow<T> => ({ kind: 'item', item: m, inSet: true })))
   }
   return rows
