@@ -34,7 +34,7 @@ const openFlags = (options: BoundedReadOptions) => constants.O_RDONLY | constant
 /** Refuses what is not a regular file, or is larger than allowed, by what fstat says of the open descriptor. */
 function checkStat(stat: Stats | BigIntStats, options: BoundedReadOptions): void {
   if (!stat.isFile()) {
-    const kind = KINDS.find(([k]) => (stat[k as keyof Stats] as () => boolean).call(stat))?.[1] ?? 'not a file'
+    const kind = KINDS.find(([k]) => (stat[k] as () => boolean).call(stat))?.[1] ?? 'not a file'
     throw notRegular(options.what, kind)
   }
   if (Number(stat.size) > options.maxBytes) throw tooLarge(options, Number(stat.size))

@@ -84,7 +84,7 @@ export function openListCache(root: string, cacheDir: string | undefined): ListC
   return {
     hit(id, st) {
       const entry = loaded?.entries.get(id)
-      if (!entry || !st.isFile() || entry.identity !== identityOf(st) || st.ctimeNs >= loaded!.writtenNs - RACY_NS) return undefined
+      if (!loaded || !entry || !st.isFile() || entry.identity !== identityOf(st) || st.ctimeNs >= loaded.writtenNs - RACY_NS) return undefined
       next.set(id, entry)
       return entry.summary
     },
@@ -170,7 +170,7 @@ export function parseCache(text: string, root: string): Map<string, Entry> | nul
     if (escaped && [packageName, version, tag, actor, createdAt, expiresAt].some((s) => typeof s === 'string' && hasUnsafeChar(s))) return null
     const summary: RecordSummary = { id, packageName, version, tag, actor, createdAt, state: state as RecordSummary['state'] }
     if (expiresAt !== null) summary.expiresAt = expiresAt as string
-    if (setId !== null) summary.setId = setId as string
+    if (setId !== null) summary.setId = setId
     out.set(id, { identity, summary })
   }
   return out
@@ -185,6 +185,10 @@ function saveCache(dir: string, file: string, root: string, entries: Map<string,
     // rename(2) replaces whatever is at `file` (a link, a FIFO) without following or opening it.
     renameSync(tmp, file)
   } catch {
-    rmSync(tmp, { force: true })
+    try {
+      rmSync(tmp, { force: true })
+    } catch {
+      // Nothing was written (the cache directory is not one): there is nothing to clean up.
+    }
   }
 }

@@ -180,7 +180,13 @@ export function groupBySet<T extends { record: Pick<StagedRecord, 'setId' | 'pac
   const rows: ListRow<T>[] = []
   // Members by set, gathered once: filtering every item per set is quadratic in a long listing of sets.
   const bySet = new Map<string, T[]>()
-  for (const item of items) if (item.record.setId) bySet.get(item.record.setId)?.push(item) ?? bySet.set(item.record.setId, [item])
+  for (const item of items) {
+    const { setId } = item.record
+    if (!setId) continue
+    const members = bySet.get(setId)
+    if (members) members.push(item)
+    else bySet.set(setId, [item])
+  }
   const done = new Set<string>()
   for (const item of items) {
     const { setId } = item.record
