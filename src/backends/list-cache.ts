@@ -20,10 +20,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { isUuid, type StagedRecord } from '../core/record.js'
 import { RECORD_LIMITS } from '../core/record-schema.js'
-import { hasUnsafeChar } from '../core/text.js'
 import type { RecordSummary } from './types.js'
 
-const FORMAT = 'stage-publish list cache 1'
+const FORMAT = 'stage-publish list cache 2'
 /** 10,000 records make about 2.5 MB; a cache larger than this is not one we wrote. */
 export const MAX_CACHE_BYTES = 64 * 1024 * 1024
 /**
@@ -53,18 +52,18 @@ export function summaryOf(record: StagedRecord): RecordSummary {
 /** What identifies one version of a file: any change to it changes at least its ctime. */
 export const identityOf = (st: BigIntStats): string => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`
 
-interface Entry {
-  identity: string
-  summary: RecordSummary
-}
-
 export interface ListCache {
   /** The remembered summary of record `id`, when the file `st` describes is the one it was read from. */
   hit(id: string, st: BigIntStats): RecordSummary | undefined
   /** Remembers what was read from record `id` (its identity taken before the read). */
   put(id: string, st: BigIntStats, summary: RecordSummary): void
-  /** Writes the cache when it changed: only the records seen by this listing are kept. */
-  save(): void
+  /**
+   * `ids` in the order the cache keeps them (newest first, as last listed), then any it does not know: a
+   * listing read in this order is already (nearly) sorted, and sorting it costs one pass.
+   */
+  ordered(ids: string[]): string[]
+  /** Writes the cache when it changed, in the order given (newest first): only the records seen by this listing are kept. */
+  save(order: ReadonlyArray<{ id: string }>): void
 }
 
 /** The cache of the backend at `root`, or one that remembers nothing (no cache directory, or `root` does not exist). */
@@ -74,33 +73,65 @@ export function openListCache(root: string, cacheDir: string | undefined): ListC
     if (!cacheDir) throw new Error('no cache directory')
     real = realpathSync(root)
   } catch {
-    return { hit: () => undefined, put: () => undefined, save: () => undefined }
+    return { hit: () => undefined, put: () => undefined, ordered: (ids) => ids, save: () => undefined }
   }
   const dir = cacheDir
-  const file = path.join(dir, `list-${createHash('sha256').update(real).digest('hex').slice(0, 32)}.json`)
-  const loaded = loadCache(file, real)
-  const next = new Map<string, Entry>()
+  const file = path.join(dir, `list-${createHash('sha256').update(real).digest('hex').slice(0, 32)}.txt`)
+  let loaded = loadCache(file, real)
+  const racyFrom = loaded ? loaded.writtenNs - RACY_NS : 0n
+  // id -> the rest of its line, as it will be written.
+  const next = new Map<string, string>()
   let dirty = false
   return {
     hit(id, st) {
-      const entry = loaded?.entries.get(id)
-      if (!loaded || !entry || !st.isFile() || entry.identity !== identityOf(st) || st.ctimeNs >= loaded.writtenNs - RACY_NS) return undefined
-      next.set(id, entry)
-      return entry.summary
+      const line = loaded?.entries.get(id)
+      if (line === undefined || !st.isFile() || st.ctimeNs >= racyFrom) return undefined
+      const identity = identityOf(st)
+      if (!line.startsWith(identity) || line.charCodeAt(identity.length) !== TAB) return undefined
+      const summary = readLine(id, line)
+      if (!summary) {
+        // Not a line we wrote: nothing more of this file is believed (what was read of it passed every check).
+        loaded = null
+        dirty = true
+        return undefined
+      }
+      next.set(id, line)
+      return summary
     },
     put(id, st, summary) {
-      next.set(id, { identity: identityOf(st), summary })
+      next.set(id, lineOf(identityOf(st), summary))
       dirty = true
     },
-    save() {
+    ordered(ids) {
+      if (!loaded) return ids
+      const present = new Set(ids)
+      const out: string[] = []
+      for (const id of loaded.entries.keys()) if (present.delete(id)) out.push(id)
+      for (const id of present) out.push(id)
+      return out
+    },
+    save(order) {
       if (!dirty && next.size === (loaded?.entries.size ?? 0)) return
-      saveCache(dir, file, real, next)
+      const lines = new Map<string, string>()
+      for (const { id } of order) {
+        const line = next.get(id)
+        if (line !== undefined) lines.set(id, line)
+      }
+      // Records the listing filtered out (another package, decided ones) are remembered too, after the others.
+      for (const [id, line] of next) if (!lines.has(id)) lines.set(id, line)
+      saveCache(dir, file, real, lines)
     },
   }
 }
 
+const TAB = 9
+const headerOf = (root: string): string => `${FORMAT}\n${JSON.stringify(root)}\n`
+/** One record's line after its id: identity, then the summary's fields; an absent one is empty. */
+const lineOf = (identity: string, s: RecordSummary): string =>
+  [identity, s.packageName, s.version, s.tag, s.actor, s.createdAt, s.state, s.expiresAt ?? '', s.setId ?? ''].join('\t')
+
 /** The cache file's entries and when it was written (its mtime, by the file system's clock), or null on any doubt. */
-export function loadCache(file: string, root: string): { entries: Map<string, Entry>; writtenNs: bigint } | null {
+export function loadCache(file: string, root: string): { entries: Map<string, string>; writtenNs: bigint } | null {
   let fd: number
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW)
@@ -134,54 +165,60 @@ export function loadCache(file: string, root: string): { entries: Map<string, En
 }
 
 const L = RECORD_LIMITS
-const STATES: ReadonlySet<unknown> = new Set(['pending', 'approving', 'approved', 'rejected'])
-const str = (v: unknown, max: number): v is string => typeof v === 'string' && v !== '' && v.length <= max
-const optStr = (v: unknown, max: number): boolean => v === null || str(v, max)
+const STATES: ReadonlySet<string> = new Set(['pending', 'approving', 'approved', 'rejected'])
+/** Control characters but tab and line feed (the cache's separators), and what records refuse besides. */
+const UNSAFE_IN_CACHE = /[^\P{Cc}\t\n]|[\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u
+const ok = (v: string | undefined, max: number): v is string => v !== undefined && v !== '' && v.length <= max
 
 /**
- * The entries of the cache text, or null on any doubt. Every field was checked by the record schema when
- * it was read from its record; here each is checked again for what protects the terminal and the listing
- * (type, length, no control or invisible character, the state, UUIDs), without the schema's package-name
- * and version rules (they are what makes reading a record slow, and nobody else writes this file).
+ * The lines of the cache text by record id, or null on any doubt. Fields are separated by tabs and records
+ * by line feeds, which no field of a record can hold (the schema refuses every control character), so the
+ * text needs no escaping and is checked in one pass: nothing in it may act on a terminal.
  */
-export function parseCache(text: string, root: string): Map<string, Entry> | null {
-  // We write no control or invisible character (records hold none): one pass over the whole text. Without a
-  // backslash no JSON string holds an escape, so the strings are these very characters; with one, each is checked.
-  if (hasUnsafeChar(text)) return null
-  const escaped = text.includes('\\')
-  let data: unknown
-  try {
-    data = JSON.parse(text)
-  } catch {
-    return null
-  }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return null
-  const { format, root: cachedRoot, entries } = data as Record<string, unknown>
-  if (format !== FORMAT || cachedRoot !== root || !Array.isArray(entries)) return null
-  const out = new Map<string, Entry>()
-  for (const e of entries as unknown[]) {
-    if (!Array.isArray(e) || e.length !== 10) return null
-    const [id, identity, packageName, version, tag, actor, createdAt, state, expiresAt, setId] = e as unknown[]
-    // The id is the key a record file's name is looked up by (listIds let only UUIDs through), and the identity
-    // is compared with a fresh lstat: a wrong one is never found or never matches, so types and lengths suffice.
-    if (!str(id, 36) || out.has(id) || !str(identity, 128)) return null
-    if (!str(packageName, L.packageName) || !str(version, L.version) || !str(tag, L.tag) || !str(actor, L.text) || !str(createdAt, 64)) return null
-    if (!STATES.has(state) || !optStr(expiresAt, 64) || !(setId === null || (str(setId, 36) && isUuid(setId)))) return null
-    if (escaped && [packageName, version, tag, actor, createdAt, expiresAt].some((s) => typeof s === 'string' && hasUnsafeChar(s))) return null
-    const summary: RecordSummary = { id, packageName, version, tag, actor, createdAt, state: state as RecordSummary['state'] }
-    if (expiresAt !== null) summary.expiresAt = expiresAt as string
-    if (setId !== null) summary.setId = setId
-    out.set(id, { identity, summary })
+export function parseCache(text: string, root: string): Map<string, string> | null {
+  const header = headerOf(root)
+  if (!text.startsWith(header) || !text.endsWith('\n')) return null
+  const body = text.slice(header.length)
+  // Printable ASCII, tab and line feed only (the usual case) needs no Unicode classes; anything else gets them.
+  if (/[^\t\n\x20-\x7e]/.test(body) && UNSAFE_IN_CACHE.test(body)) return null
+  const out = new Map<string, string>()
+  if (body === '') return out
+  const lines = body.split('\n')
+  lines.pop()
+  for (const line of lines) {
+    // The id is the key a record file's name is looked up by (listIds let only UUIDs through): a wrong one is never found.
+    const id = line.slice(0, 36)
+    if (line.charCodeAt(36) !== TAB || out.has(id)) return null
+    out.set(id, line.slice(37))
   }
   return out
 }
 
-function saveCache(dir: string, file: string, root: string, entries: Map<string, Entry>): void {
-  const rows = [...entries].map(([id, { identity, summary: s }]) => [id, identity, s.packageName, s.version, s.tag, s.actor, s.createdAt, s.state, s.expiresAt ?? null, s.setId ?? null])
+/**
+ * A line's summary, checked field by field when it is used: every field was checked by the record schema when
+ * it was read from its record; here each is checked again for type, length and the state, and the release set
+ * for being a UUID, without the schema's package-name and version rules (they are what makes reading a record
+ * slow, and nobody else writes this file).
+ */
+function readLine(id: string, line: string): RecordSummary | null {
+  const f = line.split('\t')
+  if (f.length !== 9) return null
+  const [, packageName, version, tag, actor, createdAt, state, expiresAt, setId] = f
+  if (!ok(packageName, L.packageName) || !ok(version, L.version) || !ok(tag, L.tag) || !ok(actor, L.text) || !ok(createdAt, 64)) return null
+  if (state === undefined || !STATES.has(state) || expiresAt === undefined || expiresAt.length > 64 || setId === undefined || (setId !== '' && !isUuid(setId))) return null
+  const summary: RecordSummary = { id, packageName, version, tag, actor, createdAt, state: state as RecordSummary['state'] }
+  if (expiresAt !== '') summary.expiresAt = expiresAt
+  if (setId !== '') summary.setId = setId
+  return summary
+}
+
+function saveCache(dir: string, file: string, root: string, lines: Map<string, string>): void {
+  let text = headerOf(root)
+  for (const [id, line] of lines) text += `${id}\t${line}\n`
   const tmp = `${file}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 })
-    writeFileSync(tmp, JSON.stringify({ format: FORMAT, root, entries: rows }), { flag: 'wx', mode: 0o600 })
+    writeFileSync(tmp, text, { flag: 'wx', mode: 0o600 })
     // rename(2) replaces whatever is at `file` (a link, a FIFO) without following or opening it.
     renameSync(tmp, file)
   } catch {

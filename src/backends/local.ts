@@ -339,8 +339,8 @@ export function createLocalBackend(root: string, options: LocalBackendOptions = 
      * one remembered is not read again; every other one is read and parsed strictly, as listRecords does.
      */
     async listSummaries(options: ListOptions & { onCorrupt?: (id: string, err: Error) => void } = {}): Promise<RecordSummary[]> {
-      const ids = await backend.listIds()
       const cache = openListCache(root, listCacheDir)
+      const ids = cache.ordered(await backend.listIds())
       const out: Array<{ record: RecordSummary }> = []
       const prefix = `${dirs.records}${path.sep}`
       for (const id of ids) {
@@ -364,9 +364,11 @@ export function createLocalBackend(root: string, options: LocalBackendOptions = 
           else throw fsError(err, root)
         }
       }
-      cache.save()
-      // newestFirst's order with a plain comparison: ISO times of one form sort the same, 10 times faster than localeCompare.
-      return out.sort(newestFirstFast).map((v) => v.record)
+      // newestFirst's order with a plain comparison (ISO times of one form sort the same, many times faster than
+      // localeCompare), of records read in the cache's order: already sorted but for what changed.
+      const sorted = out.sort(newestFirstFast).map((v) => v.record)
+      cache.save(sorted)
+      return sorted
     },
 
     ...localSets(root, dirs.sets, writeTemp),

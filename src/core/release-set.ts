@@ -174,9 +174,10 @@ export type ListRow<T extends { record: Pick<StagedRecord, 'setId' | 'packageNam
 
 /**
  * The rows of `list`: newest first, except that the members of a set are kept together under a set
- * row, where the newest of them would be.
+ * row, where the newest of them would be. With `maxItems`, only the first rows holding that many items
+ * (and the rest of a set that reaches it): a table of the newest 100 of 10,000 builds 100 rows.
  */
-export function groupBySet<T extends { record: Pick<StagedRecord, 'setId' | 'packageName' | 'version'> }>(items: readonly T[]): ListRow<T>[] {
+export function groupBySet<T extends { record: Pick<StagedRecord, 'setId' | 'packageName' | 'version'> }>(items: readonly T[], maxItems = Infinity): ListRow<T>[] {
   const rows: ListRow<T>[] = []
   // Members by set, gathered once: filtering every item per set is quadratic in a long listing of sets.
   const bySet = new Map<string, T[]>()
@@ -188,16 +189,20 @@ export function groupBySet<T extends { record: Pick<StagedRecord, 'setId' | 'pac
     else bySet.set(setId, [item])
   }
   const done = new Set<string>()
+  let count = 0
   for (const item of items) {
+    if (count >= maxItems) break
     const { setId } = item.record
     if (!setId) {
       rows.push({ kind: 'item', item, inSet: false })
+      count++
       continue
     }
     if (done.has(setId)) continue
     done.add(setId)
     const members = (bySet.get(setId) as T[]).sort((a, b) => a.record.packageName.localeCompare(b.record.packageName) || a.record.version.localeCompare(b.record.version))
     rows.push({ kind: 'set', setId, size: members.length }, ...members.map((m): ListRow<T> => ({ kind: 'item', item: m, inSet: true })))
+    count += members.length
   }
   return rows
 }

@@ -164,15 +164,10 @@ export function renderListTable(items: ListRowItem[], now: Date, style: Style, l
 
 /** The rows renderListTable shows, and how many releases it leaves out. */
 export function limitListRows<T extends ListRowItem>(items: T[], limit: number): { rows: ListRow<T>[]; hidden: number } {
-  const all = groupBySet(items)
+  const rows = groupBySet(items, limit > 0 ? limit : Infinity)
   let shown = 0
-  let end = 0
-  for (; end < all.length; end++) {
-    const row = all[end] as (typeof all)[number]
-    if (limit > 0 && shown >= limit && !(row.kind === 'item' && row.inSet)) break
-    if (row.kind === 'item') shown++
-  }
-  return { rows: end === all.length ? all : all.slice(0, end), hidden: items.length - shown }
+  for (const row of rows) if (row.kind === 'item') shown++
+  return { rows, hidden: items.length - shown }
 }
 
 function listTable(rows: ListRow<ListRowItem>[], now: Date, style: Style): string {

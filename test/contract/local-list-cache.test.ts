@@ -30,7 +30,7 @@ afterEach(async () => {
 })
 
 const cacheFile = async (): Promise<string> => {
-  const names = (await fs.readdir(cacheDir)).filter((n) => n.endsWith('.json'))
+  const names = (await fs.readdir(cacheDir)).filter((n) => n.endsWith('.txt'))
   expect(names).toHaveLength(1)
   return path.join(cacheDir, names[0] as string)
 }
@@ -46,12 +46,17 @@ async function ageCache(): Promise<void> {
   await fs.utimes(await cacheFile(), later, later)
 }
 
-/** The cache as written, with every entry's summary changed by `edit`: what a listing that used it would show. */
-async function plantInCache(edit: (row: unknown[]) => void): Promise<string> {
+/** The cache as written, with every record's line changed by `edit` (its fields, id first): what a listing that used it would show. */
+async function plantInCache(edit: (fields: string[]) => void): Promise<string> {
   const file = await cacheFile()
-  const data = JSON.parse(await fs.readFile(file, 'utf8')) as { entries: unknown[][] }
-  for (const row of data.entries) edit(row)
-  const text = JSON.stringify(data)
+  const [header1, header2, ...lines] = (await fs.readFile(file, 'utf8')).split('\n')
+  const edited = lines.map((line) => {
+    if (line === '') return line
+    const fields = line.split('\t')
+    edit(fields)
+    return fields.join('\t')
+  })
+  const text = [header1, header2, ...edited].join('\n')
   await fs.writeFile(file, text)
   await ageCache()
   return text
@@ -160,17 +165,21 @@ describe('local listing cache', () => {
     const { record } = await stage(backend, { tag: 'latest', actor: 'ci-bot' })
     await list()
     const good = await fs.readFile(await cacheFile(), 'utf8')
+    const line = good.split('\n')[2] as string
     const variants = [
-      'not json',
+      'not a cache',
       good.slice(0, good.length - 10),
-      good.replace('stage-publish list cache 1', 'stage-publish list cache 0'),
+      good.replace('stage-publish list cache 2', 'stage-publish list cache 1'),
       good.replace(JSON.stringify(await fs.realpath(root)), JSON.stringify('/elsewhere')),
-      good.replace('"ci-bot"', '"\u001b]0;owned\u0007"').replace('"latest"', '"cached"'),
-      good.replace('"ci-bot"', '"\\u001b[2J"').replace('"latest"', '"cached"'),
-      good.replace('"ci-bot"', '"ci\u202ebot"').replace('"latest"', '"cached"'),
-      good.replace('"latest"', '7'),
-      good.replace('"pending"', '"published"').replace('"latest"', '"cached"'),
-      JSON.stringify({ ...JSON.parse(good), entries: [[record.id]] }),
+      good.replace('\tci-bot\t', '\t\u001b]0;owned\u0007\t').replace('\tlatest\t', '\tcached\t'),
+      good.replace('\tci-bot\t', '\tci\u202ebot\t').replace('\tlatest\t', '\tcached\t'),
+      good.replace('\tci-bot\t', '\tci\rbot\t').replace('\tlatest\t', '\tcached\t'),
+      good.replace('\tlatest\t', '\t\t'),
+      good.replace('\tlatest\t', '\tcached\textra\t'),
+      good.replace('\tpending\t', '\tpublished\t').replace('\tlatest\t', '\tcached\t'),
+      good.replace('\tlatest\t', `\t${'x'.repeat(200)}\t`),
+      // The same record twice: not a file we wrote.
+      `${good}${line.replace('\tlatest\t', '\tcached\t')}\n`,
     ]
     for (const text of variants) {
       await fs.writeFile(await cacheFile(), text)

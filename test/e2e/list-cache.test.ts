@@ -68,7 +68,7 @@ describe('list on a local backend', () => {
       expect(rowsOf(r.stdout)).toHaveLength(60)
     }
     const dir = path.join(cacheHome, 'stage-publish')
-    const files = (await fs.readdir(dir)).filter((n) => n.endsWith('.json'))
+    const files = (await fs.readdir(dir)).filter((n) => n.endsWith('.txt'))
     // One whole cache, no temp files left behind.
     expect(await fs.readdir(dir)).toEqual(files)
     expect(files).toHaveLength(1)
