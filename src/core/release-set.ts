@@ -8,7 +8,7 @@
  * someone else, because the set object already exists and is never replaced. Pure.
  */
 import { createRequire } from 'node:module'
-import semver from 'semver'
+import semverValid from 'semver/functions/valid.js'
 import { StagePublishError } from '../errors.js'
 import { isUuid, type DetailedRecord, type SetMember, type StagedRecord } from './record.js'
 
@@ -99,7 +99,7 @@ export function parseSetObject(text: string, expectedSetId?: string): SetObject 
     if (extraKeys.length) throw bad(`has an unknown field ${extraKeys[0]?.slice(0, 40)}`)
     if (typeof m.id !== 'string' || !isUuid(m.id)) throw bad('has an id that is not a UUID')
     if (typeof m.name !== 'string' || m.name.length > 214 || !validateName(m.name).validForOldPackages) throw bad('has an invalid package name')
-    if (typeof m.version !== 'string' || semver.valid(m.version) !== m.version) throw bad('has a version that is not semver')
+    if (typeof m.version !== 'string' || semverValid(m.version) !== m.version) throw bad('has a version that is not semver')
     if (typeof m.integrity !== 'string' || !INTEGRITY_RE.test(m.integrity)) throw bad('has an integrity that is not sha512')
     if (ids.has(m.id)) throw bad(`repeats the id ${m.id}`)
     if (names.has(m.name)) throw bad(`repeats the package ${m.name}`)
