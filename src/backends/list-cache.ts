@@ -57,13 +57,15 @@ export interface ListCache {
   hit(id: string, st: BigIntStats): RecordSummary | undefined
   /** Remembers what was read from record `id` (its identity taken before the read). */
   put(id: string, st: BigIntStats, summary: RecordSummary): void
+  /** Record `id` is gone or is not a record: nothing of it is kept. */
+  forget(id: string): void
   /**
-   * `ids` in the order the cache keeps them (newest first, as last listed), then any it does not know: a
-   * listing read in this order is already (nearly) sorted, and sorting it costs one pass.
+   * `ids` (every record file listed) in the order the cache keeps them (newest first, as last listed), then any
+   * it does not know: a listing read in this order is already (nearly) sorted, and sorting it costs one pass.
    */
   ordered(ids: string[]): string[]
-  /** Writes the cache when it changed, in the order given (newest first): only the records seen by this listing are kept. */
-  save(order: ReadonlyArray<{ id: string }>): void
+  /** Writes the cache when it changed, newest first (`sorted`, then the rest of the records listed): only what this listing saw is kept. */
+  save(sorted: ReadonlyArray<{ id: string }>): void
 }
 
 /** The cache of the backend at `root`, or one that remembers nothing (no cache directory, or `root` does not exist). */
@@ -73,52 +75,64 @@ export function openListCache(root: string, cacheDir: string | undefined): ListC
     if (!cacheDir) throw new Error('no cache directory')
     real = realpathSync(root)
   } catch {
-    return { hit: () => undefined, put: () => undefined, ordered: (ids) => ids, save: () => undefined }
+    return { hit: () => undefined, put: () => undefined, forget: () => undefined, ordered: (ids) => ids, save: () => undefined }
   }
   const dir = cacheDir
   const file = path.join(dir, `list-${createHash('sha256').update(real).digest('hex').slice(0, 32)}.txt`)
-  let loaded = loadCache(file, real)
+  const loaded = loadCache(file, real)
+  const source = loaded?.entries
   const racyFrom = loaded ? loaded.writtenNs - RACY_NS : 0n
-  // id -> the rest of its line, as it will be written.
-  const next = new Map<string, string>()
+  let trusted = source !== undefined
+  // What this listing read again (id -> its new line), and the records it found gone or corrupt. Every other
+  // record listed was answered from its line in `source`, checked then: the cache is written from these.
+  const puts = new Map<string, string>()
+  const forgotten = new Set<string>()
+  let listed: string[] = []
   let dirty = false
   return {
     hit(id, st) {
-      const line = loaded?.entries.get(id)
-      if (line === undefined || !st.isFile() || st.ctimeNs >= racyFrom) return undefined
+      if (!trusted || !st.isFile() || st.ctimeNs >= racyFrom) return undefined
+      const line = source?.get(id)
+      if (line === undefined) return undefined
       const identity = identityOf(st)
       if (!line.startsWith(identity) || line.charCodeAt(identity.length) !== TAB) return undefined
       const summary = readLine(id, line)
       if (!summary) {
         // Not a line we wrote: nothing more of this file is believed (what was read of it passed every check).
-        loaded = null
+        trusted = false
         dirty = true
-        return undefined
       }
-      next.set(id, line)
-      return summary
+      return summary ?? undefined
     },
     put(id, st, summary) {
-      next.set(id, lineOf(identityOf(st), summary))
+      puts.set(id, lineOf(identityOf(st), summary))
+      dirty = true
+    },
+    forget(id) {
+      forgotten.add(id)
       dirty = true
     },
     ordered(ids) {
-      if (!loaded) return ids
+      if (!source) return (listed = ids)
       const present = new Set(ids)
       const out: string[] = []
-      for (const id of loaded.entries.keys()) if (present.delete(id)) out.push(id)
+      for (const id of source.keys()) if (present.delete(id)) out.push(id)
+      // Records the cache knows that are no longer listed: it changes.
+      if (out.length !== source.size) dirty = true
       for (const id of present) out.push(id)
-      return out
+      return (listed = out)
     },
-    save(order) {
-      if (!dirty && next.size === (loaded?.entries.size ?? 0)) return
+    save(sorted) {
+      if (!dirty) return
       const lines = new Map<string, string>()
-      for (const { id } of order) {
-        const line = next.get(id)
+      const add = (id: string) => {
+        if (lines.has(id) || forgotten.has(id)) return
+        const line = puts.get(id) ?? source?.get(id)
         if (line !== undefined) lines.set(id, line)
       }
+      for (const { id } of sorted) add(id)
       // Records the listing filtered out (another package, decided ones) are remembered too, after the others.
-      for (const [id, line] of next) if (!lines.has(id)) lines.set(id, line)
+      for (const id of listed) add(id)
       saveCache(dir, file, real, lines)
     },
   }

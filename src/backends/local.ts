@@ -341,34 +341,37 @@ export function createLocalBackend(root: string, options: LocalBackendOptions = 
     async listSummaries(options: ListOptions & { onCorrupt?: (id: string, err: Error) => void } = {}): Promise<RecordSummary[]> {
       const cache = openListCache(root, listCacheDir)
       const ids = cache.ordered(await backend.listIds())
-      const out: Array<{ record: RecordSummary }> = []
+      const out: RecordSummary[] = []
+      const { packageName, waiting } = options
       const prefix = `${dirs.records}${path.sep}`
       for (const id of ids) {
         const file = `${prefix}${id}.json`
         try {
-          let summary: RecordSummary | undefined
-          const st = lstatSync(file, { bigint: true, throwIfNoEntry: false })
-          if (!st) continue
-          summary = cache.hit(id, st)
+          const st = lstatSync(file, LSTAT)
+          let summary = st && cache.hit(id, st)
           if (!summary) {
-            const read = readSmallFileWithStat(file, MAX_RECORD_SIZE, `The record of staged release ${id}`, root)
-            if (read === null) continue
+            const read = st && readSmallFileWithStat(file, MAX_RECORD_SIZE, `The record of staged release ${id}`, root)
+            if (!read) {
+              cache.forget(id)
+              continue
+            }
             summary = summaryOf(parseRecord(read.text, id))
             cache.put(id, read.stat, summary)
           }
-          if (options.packageName && summary.packageName !== options.packageName) continue
-          if (options.waiting && !isWaiting(summary.state)) continue
-          out.push({ record: summary })
+          if (packageName && summary.packageName !== packageName) continue
+          if (waiting && !isWaiting(summary.state)) continue
+          out.push(summary)
         } catch (err) {
+          cache.forget(id)
           if (options.onCorrupt && err instanceof StagePublishError && (err.code === 'ECORRUPT' || err.code === 'ETOOLARGE')) options.onCorrupt(id, err)
           else throw fsError(err, root)
         }
       }
       // newestFirst's order with a plain comparison (ISO times of one form sort the same, many times faster than
       // localeCompare), of records read in the cache's order: already sorted but for what changed.
-      const sorted = out.sort(newestFirstFast).map((v) => v.record)
-      cache.save(sorted)
-      return sorted
+      out.sort(newestFirstFast)
+      cache.save(out)
+      return out
     },
 
     ...localSets(root, dirs.sets, writeTemp),
@@ -447,12 +450,15 @@ async function readSmallFile(file: string, maxBytes: number, what: string, root:
   }
 }
 
-const newestFirstFast = (a: { record: RecordSummary }, b: { record: RecordSummary }): number => {
-  const x = a.record.createdAt
-  const y = b.record.createdAt
+const newestFirstFast = (a: RecordSummary, b: RecordSummary): number => {
+  const x = a.createdAt
+  const y = b.createdAt
   if (x !== y) return x < y ? 1 : -1
-  return a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
 }
+
+/** lstat for the listing cache: nanosecond times, and no exception (a cost per record) when a record just went away. */
+const LSTAT = { bigint: true, throwIfNoEntry: false } as const
 
 const etagOf = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 32)
 
