@@ -4,7 +4,7 @@
  * than a limit, and from one open file descriptor, so what was checked is what is read.
  * File-system errors such as ENOENT come out unchanged for the caller to map.
  */
-import { closeSync, constants, fstatSync, openSync, promises as fs, readSync, type Stats } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, promises as fs, readSync, type BigIntStats, type Stats } from 'node:fs'
 import { StagePublishError } from '../errors.js'
 import { formatBinaryBytes } from '../core/limits.js'
 
@@ -32,12 +32,12 @@ const KINDS: Array<[keyof import('node:fs').Stats, string]> = [
 const openFlags = (options: BoundedReadOptions) => constants.O_RDONLY | constants.O_NONBLOCK | (options.followSymlinks ? 0 : constants.O_NOFOLLOW)
 
 /** Refuses what is not a regular file, or is larger than allowed, by what fstat says of the open descriptor. */
-function checkStat(stat: Stats, options: BoundedReadOptions): void {
+function checkStat(stat: Stats | BigIntStats, options: BoundedReadOptions): void {
   if (!stat.isFile()) {
     const kind = KINDS.find(([k]) => (stat[k] as () => boolean).call(stat))?.[1] ?? 'not a file'
     throw notRegular(options.what, kind)
   }
-  if (stat.size > options.maxBytes) throw tooLarge(options, stat.size)
+  if (Number(stat.size) > options.maxBytes) throw tooLarge(options, Number(stat.size))
 }
 
 /**
@@ -85,6 +85,15 @@ export async function readRegularFile(file: string, options: BoundedReadOptions)
  * instead of four round trips through libuv's workers. Only for files bounded to a few MiB.
  */
 export function readRegularFileSync(file: string, options: BoundedReadOptions): Buffer {
+  return readRegularFileSyncWithStat(file, options).bytes
+}
+
+/**
+ * readRegularFileSync, and what fstat said of the descriptor before a byte was read (nanosecond times):
+ * the identity of a file whose bytes are remembered (a listing cache) must be taken before its bytes,
+ * so a change during the read leaves a newer identity behind and is read again next time.
+ */
+export function readRegularFileSyncWithStat(file: string, options: BoundedReadOptions): { bytes: Buffer; stat: BigIntStats } {
   let fd: number
   try {
     fd = openSync(file, openFlags(options))
@@ -93,19 +102,20 @@ export function readRegularFileSync(file: string, options: BoundedReadOptions): 
     throw err
   }
   try {
-    const stat = fstatSync(fd)
+    const stat = fstatSync(fd, { bigint: true })
     checkStat(stat, options)
+    const size = Number(stat.size)
     const chunks: Buffer[] = []
     let total = 0
     for (;;) {
-      const buf = Buffer.allocUnsafe(nextChunk(stat.size, total, options))
+      const buf = Buffer.allocUnsafe(nextChunk(size, total, options))
       const bytesRead = readSync(fd, buf, 0, buf.length, null)
       if (bytesRead === 0) break
       chunks.push(buf.subarray(0, bytesRead))
       total += bytesRead
       if (total > options.maxBytes) throw tooLarge(options, total)
     }
-    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total)
+    return { bytes: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total), stat }
   } finally {
     closeSync(fd)
   }

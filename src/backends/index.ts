@@ -82,8 +82,8 @@ export async function openBackend(url: string, cwd = process.cwd(), registryCont
   const parsed = parseBackendUrl(url, cwd)
   switch (parsed.kind) {
     case 'file': {
-      const { createLocalBackend } = await import('./local.js')
-      return createLocalBackend(parsed.dir)
+      const [{ createLocalBackend }, { defaultCacheDir }] = await Promise.all([import('./local.js'), import('./list-cache.js')])
+      return createLocalBackend(parsed.dir, { listCacheDir: defaultCacheDir() })
     }
     case 's3': {
       // Loaded only here: the S3 adapter pulls in the AWS SDK.

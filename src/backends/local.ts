@@ -15,21 +15,27 @@
  * Directories are 0700 and files 0600: staged releases are nobody else's business.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { constants, promises as fs } from 'node:fs'
+import { constants, lstatSync, promises as fs } from 'node:fs'
 import path from 'node:path'
 import { StagePublishError } from '../errors.js'
 import { checkId, checkSetId, isUuid, isWaiting, newestFirst, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
 import { MAX_SET_BYTES, parseSetObject, serializeSetObject, type SetObject } from '../core/release-set.js'
 import { LIMIT_ENV, MAX_RECORD_SIZE, tarballLimits } from '../core/limits.js'
 import { PROVENANCE_LIMITS } from '../core/provenance.js'
-import { readRegularFile, readRegularFileSync } from './bounded-read.js'
-import type { CasStagingBackend, CreateResult, CreateSetResult, ListOptions, Reservation, ReserveResult, UpdateResult, Versioned } from './types.js'
+import { readRegularFile, readRegularFileSync, readRegularFileSyncWithStat } from './bounded-read.js'
+import { openListCache, summaryOf } from './list-cache.js'
+import type { CasStagingBackend, CreateResult, CreateSetResult, ListOptions, RecordSummary, Reservation, ReserveResult, UpdateResult, Versioned } from './types.js'
 import { AUDIT_NAME_RE, parseReservation, reservationKey, serializeReservation } from './reservation.js'
 
 const STALE_LOCK_MS = 30_000
 const LOCK_WAIT_MS = 10_000
 
-export function createLocalBackend(root: string): CasStagingBackend {
+export interface LocalBackendOptions {
+  /** Where `list` may keep its cache of record summaries (./list-cache.ts): the user's, never inside `root`. None: no cache. */
+  listCacheDir?: string
+}
+
+export function createLocalBackend(root: string, options: LocalBackendOptions = {}): CasStagingBackend {
   const dirs = {
     records: path.join(root, 'records'),
     tarballs: path.join(root, 'tarballs'),
@@ -43,6 +49,7 @@ export function createLocalBackend(root: string): CasStagingBackend {
   const recordPath = (id: string) => path.join(dirs.records, `${checkId(id)}.json`)
   const tarballPath = (id: string) => path.join(dirs.tarballs, `${checkId(id)}.tgz`)
   const provenancePath = (id: string) => path.join(dirs.provenance, `${checkId(id)}.sigstore`)
+  const { listCacheDir } = options
   let ready: Promise<void> | undefined
 
   const ensureDirs = () =>
@@ -327,6 +334,46 @@ export function createLocalBackend(root: string): CasStagingBackend {
       return out.sort(newestFirst)
     },
 
+    /**
+     * listRecords for `list`'s table, through the listing cache: a record file whose identity (lstat) is the
+     * one remembered is not read again; every other one is read and parsed strictly, as listRecords does.
+     */
+    async listSummaries(options: ListOptions & { onCorrupt?: (id: string, err: Error) => void } = {}): Promise<RecordSummary[]> {
+      const cache = openListCache(root, listCacheDir)
+      const ids = cache.ordered(await backend.listIds())
+      const out: RecordSummary[] = []
+      const { packageName, waiting } = options
+      const prefix = `${dirs.records}${path.sep}`
+      for (const id of ids) {
+        const file = `${prefix}${id}.json`
+        try {
+          const st = lstatSync(file, LSTAT)
+          let summary = st && cache.hit(id, st)
+          if (!summary) {
+            const read = st && readSmallFileWithStat(file, MAX_RECORD_SIZE, `The record of staged release ${id}`, root)
+            if (!read) {
+              cache.forget(id)
+              continue
+            }
+            summary = summaryOf(parseRecord(read.text, id))
+            cache.put(id, read.stat, summary)
+          }
+          if (packageName && summary.packageName !== packageName) continue
+          if (waiting && !isWaiting(summary.state)) continue
+          out.push(summary)
+        } catch (err) {
+          cache.forget(id)
+          if (options.onCorrupt && err instanceof StagePublishError && (err.code === 'ECORRUPT' || err.code === 'ETOOLARGE')) options.onCorrupt(id, err)
+          else throw fsError(err, root)
+        }
+      }
+      // newestFirst's order with a plain comparison (ISO times of one form sort the same, many times faster than
+      // localeCompare), of records read in the cache's order: already sorted but for what changed.
+      out.sort(newestFirstFast)
+      cache.save(out)
+      return out
+    },
+
     ...localSets(root, dirs.sets, writeTemp),
   } satisfies CasStagingBackend
   return backend
@@ -379,6 +426,17 @@ function readSmallFileSync(file: string, maxBytes: number, what: string, root: s
   }
 }
 
+/** readSmallFileSync, and the file's identity before the read (for the listing cache). */
+function readSmallFileWithStat(file: string, maxBytes: number, what: string, root: string): { text: string; stat: import('node:fs').BigIntStats } | null {
+  try {
+    const { bytes, stat } = readRegularFileSyncWithStat(file, { maxBytes, what })
+    return { text: bytes.toString('utf8'), stat }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw fsError(err, root)
+  }
+}
+
 /**
  * A small file anyone who can write the folder may have put there (a record, a set, a reservation):
  * bounded, never through a link, never waiting on a FIFO (readRegularFile); null when absent.
@@ -391,6 +449,16 @@ async function readSmallFile(file: string, maxBytes: number, what: string, root:
     throw fsError(err, root)
   }
 }
+
+const newestFirstFast = (a: RecordSummary, b: RecordSummary): number => {
+  const x = a.createdAt
+  const y = b.createdAt
+  if (x !== y) return x < y ? 1 : -1
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
+}
+
+/** lstat for the listing cache: nanosecond times, and no exception (a cost per record) when a record just went away. */
+const LSTAT = { bigint: true, throwIfNoEntry: false } as const
 
 const etagOf = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 32)
 

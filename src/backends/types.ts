@@ -98,7 +98,17 @@ interface BackendBase {
    * trusted: what is returned was read from the record itself.
    */
   listRecords(options?: ListOptions & { onCorrupt?: (id: string, err: Error) => void }): Promise<Versioned[]>
+  /**
+   * Optional, for `list`'s table only: listRecords' records cut down to what the table shows, filters and
+   * sorts by (RecordSummary), same order. A backend may answer from a cache it keeps outside the store
+   * (the local one does), so nothing that decides anything (approve, view, reject, select) may use it:
+   * they read the record.
+   */
+  listSummaries?(options?: ListOptions & { onCorrupt?: (id: string, err: Error) => void }): Promise<RecordSummary[]>
 }
+
+/** What `list` shows of a record: every field of it was read and checked from the record (see listSummaries). */
+export type RecordSummary = Pick<StagedRecord, 'id' | 'packageName' | 'version' | 'tag' | 'actor' | 'createdAt' | 'state' | 'expiresAt' | 'setId'>
 
 /** A backend that keeps our records: approval is coordinated by compare-and-set on them. */
 export interface CasStagingBackend extends BackendBase {

@@ -1,9 +1,18 @@
 /** `stage-publish list [<package-name>]`: what is waiting for approval, newest first. */
-import type { Command } from 'commander'
+import { InvalidArgumentError, type Command } from 'commander'
 import { defaultDeps, type Deps } from '../flows/context.js'
 import type { ListRequest } from '../flows/list.js'
 import { outputFor, requestOf, type CommonOptions } from './shared.js'
 import { durationMs, registryOption } from './flags.js'
+
+/** Kept in step with DEFAULT_LIST_LIMIT (src/ui/render-list.ts), which the command does not load for --help. */
+const DEFAULT_LIST_LIMIT = 100
+
+/** `--limit <n>`: a whole number, 0 for no limit. */
+function listLimit(value: string): number {
+  if (!/^\d{1,9}$/.test(value)) throw new InvalidArgumentError('needs a whole number of releases, 0 for all')
+  return Number(value)
+}
 
 /** What commander parses: the flow's request, and the options every command has. */
 export interface ListOptions extends CommonOptions, ListRequest {}
@@ -17,6 +26,7 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
     .option('--older-than <duration>', 'only releases staged longer ago than this, e.g. 3d, 12h (reminders)', durationMs)
     .addOption(registryOption('with --backend registry: the registry whose staged items to list (default: from .npmrc)'))
     .option('--backend <url>', 'where releases are staged (default: STAGE_PUBLISH_BACKEND, package.json stagePublish.backend, or the local directory)')
+    .option('--limit <n>', `show at most this many releases, the newest (default ${DEFAULT_LIST_LIMIT}; 0: all); --json lists all`, listLimit)
     .option('--json', 'print the records as JSON')
     .action(async (name: string | undefined, opts: ListOptions & { olderThan?: number }) => {
       const { olderThan, ...rest } = opts

@@ -3,7 +3,9 @@
  * breaks it, or undefined, and never quotes the value. Used by the record schema, and by what
  * builds records (origin, staging) so they write only what they can read back. Pure.
  */
-import semver from 'semver'
+// Only the two functions used, not semver's index (every module of it): records are parsed by every command, `list` among them.
+import semverValid from 'semver/functions/valid.js'
+import semverValidRange from 'semver/ranges/valid.js'
 import validateName from 'validate-npm-package-name'
 import { hasCredentials } from './url.js'
 
@@ -24,7 +26,7 @@ export const packageNameRule: Rule = (name) => {
 
 /** A strict semver version as npm stores it: `1.2.3`, `1.2.3-rc.1`, `1.2.3+build`; no `v`, no spaces. */
 export const versionRule: Rule = (version) => {
-  const valid = semver.valid(version)
+  const valid = semverValid(version)
   if (!valid || !/^[0-9A-Za-z.+-]+$/.test(version) || !(version === valid || version.startsWith(`${valid}+`))) return 'is not a semver version'
   return undefined
 }
@@ -36,7 +38,7 @@ export const tagRule: Rule = (tag) => {
   // asks about the same few tags ('latest', 'next') 10,000 times. Bounded, so hostile tags cannot grow it.
   let isRange = tagIsRange.get(tag)
   if (isRange === undefined) {
-    isRange = Boolean(semver.validRange(tag))
+    isRange = Boolean(semverValidRange(tag))
     if (tagIsRange.size < 1000) tagIsRange.set(tag, isRange)
   }
   return isRange ? 'is a semver range, which npm refuses as a tag' : undefined

@@ -8,7 +8,7 @@
  * someone else, because the set object already exists and is never replaced. Pure.
  */
 import { createRequire } from 'node:module'
-import semver from 'semver'
+import semverValid from 'semver/functions/valid.js'
 import { StagePublishError } from '../errors.js'
 import { isUuid, type DetailedRecord, type SetMember, type StagedRecord } from './record.js'
 
@@ -99,7 +99,7 @@ export function parseSetObject(text: string, expectedSetId?: string): SetObject 
     if (extraKeys.length) throw bad(`has an unknown field ${extraKeys[0]?.slice(0, 40)}`)
     if (typeof m.id !== 'string' || !isUuid(m.id)) throw bad('has an id that is not a UUID')
     if (typeof m.name !== 'string' || m.name.length > 214 || !validateName(m.name).validForOldPackages) throw bad('has an invalid package name')
-    if (typeof m.version !== 'string' || semver.valid(m.version) !== m.version) throw bad('has a version that is not semver')
+    if (typeof m.version !== 'string' || semverValid(m.version) !== m.version) throw bad('has a version that is not semver')
     if (typeof m.integrity !== 'string' || !INTEGRITY_RE.test(m.integrity)) throw bad('has an integrity that is not sha512')
     if (ids.has(m.id)) throw bad(`repeats the id ${m.id}`)
     if (names.has(m.name)) throw bad(`repeats the package ${m.name}`)
@@ -170,25 +170,39 @@ function corrupt(setId: string, why: string): StagePublishError {
 
 const isPlainObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x)
 
-export type ListRow<T extends { record: StagedRecord }> = { kind: 'set'; setId: string; size: number } | { kind: 'item'; item: T; inSet: boolean }
+export type ListRow<T extends { record: Pick<StagedRecord, 'setId' | 'packageName' | 'version'> }> = { kind: 'set'; setId: string; size: number } | { kind: 'item'; item: T; inSet: boolean }
 
 /**
  * The rows of `list`: newest first, except that the members of a set are kept together under a set
- * row, where the newest of them would be.
+ * row, where the newest of them would be. With `maxItems`, only the first rows holding that many items
+ * (and the rest of a set that reaches it): a table of the newest 100 of 10,000 builds 100 rows.
  */
-export function groupBySet<T extends { record: StagedRecord }>(items: readonly T[]): ListRow<T>[] {
+export function groupBySet<T extends { record: Pick<StagedRecord, 'setId' | 'packageName' | 'version'> }>(items: readonly T[], maxItems = Infinity): ListRow<T>[] {
   const rows: ListRow<T>[] = []
-  const done = new Set<string>()
+  // Members by set, gathered once: filtering every item per set is quadratic in a long listing of sets.
+  const bySet = new Map<string, T[]>()
   for (const item of items) {
+    const { setId } = item.record
+    if (!setId) continue
+    const members = bySet.get(setId)
+    if (members) members.push(item)
+    else bySet.set(setId, [item])
+  }
+  const done = new Set<string>()
+  let count = 0
+  for (const item of items) {
+    if (count >= maxItems) break
     const { setId } = item.record
     if (!setId) {
       rows.push({ kind: 'item', item, inSet: false })
+      count++
       continue
     }
     if (done.has(setId)) continue
     done.add(setId)
-    const members = items.filter((i) => i.record.setId === setId).sort((a, b) => a.record.packageName.localeCompare(b.record.packageName) || a.record.version.localeCompare(b.record.version))
+    const members = (bySet.get(setId) as T[]).sort((a, b) => a.record.packageName.localeCompare(b.record.packageName) || a.record.version.localeCompare(b.record.version))
     rows.push({ kind: 'set', setId, size: members.length }, ...members.map((m): ListRow<T> => ({ kind: 'item', item: m, inSet: true })))
+    count += members.length
   }
   return rows
 }

@@ -2,14 +2,16 @@
 import { backendFor, type BackendRequest, type Deps } from './context.js'
 import { followUp } from './follow-up.js'
 import { effectiveState, isWaiting } from '../core/record.js'
-import { isNative, type CasStagingBackend } from '../backends/types.js'
+import { isNative, type CasStagingBackend, type RecordSummary } from '../backends/types.js'
 import type { Output } from '../ui/output.js'
-import { renderSkipped, type ListedItem, type ListView } from '../ui/render-list.js'
+import { DEFAULT_LIST_LIMIT, renderSkipped, type ListedItem, type ListView } from '../ui/render-list.js'
 
 export interface ListRequest extends BackendRequest {
   all?: boolean
   /** Only releases staged longer ago than this many ms (`--older-than`: reminders). */
   olderThanMs?: number
+  /** At most this many releases in the table (0: all); default DEFAULT_LIST_LIMIT. --json lists all. */
+  limit?: number
 }
 
 /** A record that claims a release set whose set object does not list it: shown on its own. */
@@ -26,14 +28,18 @@ export interface ListResult extends ListView {
 export async function listReleases(packageName: string | undefined, request: ListRequest, deps: Deps, out: Output): Promise<ListResult> {
   const backend = await backendFor(request, deps)
   const now = deps.now()
-  const found = await backend.listRecords({
+  const options = {
     ...(packageName && { packageName }),
     // Without --all only waiting records are asked for: a record store then reads O(pending), not its history.
     waiting: !request.all,
-    onNotice: (message) => out.warn(message),
+    onNotice: (message: string) => out.warn(message),
     // Warned while listing: a listing that fails later still says what it skipped.
-    onCorrupt: (id, err) => out.warn(renderSkipped(id, err.message)),
-  })
+    onCorrupt: (id: string, err: Error) => out.warn(renderSkipped(id, err.message)),
+  }
+  // The table needs a few fields, which a backend may keep cached (the local one does); --json prints whole
+  // records, read from the store.
+  const found: Array<{ record: RecordSummary }> =
+    !out.json && backend.listSummaries ? (await backend.listSummaries(options)).map((record) => ({ record })) : await backend.listRecords(options)
   // A createdAt that does not parse (or lies in the future) is not "old": it never triggers a reminder.
   const cutoff = request.olderThanMs === undefined ? Infinity : now.getTime() - request.olderThanMs
   const items = found
@@ -54,7 +60,9 @@ export async function listReleases(packageName: string | undefined, request: Lis
       approve: followUp(backend, 'approve <id>'),
       approveSet: followUp(backend, 'approve <set-id>'),
       listAll: followUp(backend, `list${packageName ? ` ${packageName}` : ''} --all`),
+      listUnlimited: followUp(backend, `list${packageName ? ` ${packageName}` : ''}${request.all ? ' --all' : ''} --limit 0`),
     },
+    limit: request.limit ?? DEFAULT_LIST_LIMIT,
   }
 }
 

@@ -1,11 +1,13 @@
 /** Words for `list` (src/flows/list.ts): the table, the empty case, the footer and its warnings. Pure: takes a Style, returns text. */
-import type { RecordState, StagedRecord } from '../core/record.js'
+import type { RecordState } from '../core/record.js'
+import type { RecordSummary } from '../backends/types.js'
 import type { Style } from './output.js'
 import { inline } from './sanitize.js'
-import { renderList } from './render.js'
+import { limitListRows, renderListTable } from './render.js'
 
 export interface ListedItem {
-  record: StagedRecord
+  /** With --json, the whole record as stored; for the table, at least what it shows. */
+  record: RecordSummary
   state: RecordState
 }
 
@@ -25,8 +27,16 @@ export interface ListView {
   /** The same records for people: a release-set claim the set object does not confirm is removed. */
   shown: ListedItem[]
   /** The follow-up commands the footer suggests, naming --backend when the user did. */
-  followUps: { approve: string; approveSet: string; listAll: string }
+  followUps: { approve: string; approveSet: string; listAll: string; listUnlimited: string }
+  /** The table shows at most this many releases, the newest (0: all of them; --json always lists all). */
+  limit: number
 }
+
+/**
+ * How many releases the table shows unless --limit says otherwise: a screenful to act on, not a history
+ * (gh pr list shows 30). Nothing is hidden silently: the footer says how many more there are and how to see them.
+ */
+export const DEFAULT_LIST_LIMIT = 100
 
 /** A record that could not be read, skipped by the listing. */
 export const renderSkipped = (id: string, message: string): string => `skipped ${inline(id)}: ${inline(message)}`
@@ -54,15 +64,17 @@ export function renderListResult(view: ListView, style: Style): string {
     if (view.all) return `No staged releases ${what}${age ? `staged more than ${age} ago ` : ''}in ${location}.`
     return `No staged releases ${what}waiting for approval${age ? ` for more than ${age}` : ''} in ${location}.`
   }
-  return renderList(view.shown, view.now, style)
+  return renderListTable(view.shown, view.now, style, view.limit).text
 }
 
 /** The hint under the table (stderr), or null when there is no table. */
 export function renderListFooter(view: ListView, style: Style): string | null {
   if (view.shown.length === 0) return null
+  const { hidden } = limitListRows(view.shown, view.limit)
+  const more = hidden === 0 ? '' : `${style('bold', `${hidden} more not shown`)} (the newest ${view.shown.length - hidden} are): \`${inline(view.followUps.listUnlimited)}\` shows all of them, --json lists them as data.\n`
   // As the records claim (view.items): a claim the set object refutes still hints at approving sets.
   const sets = view.items.some(({ record }) => record.setId) ? `, a release set with \`${inline(view.followUps.approveSet)}\`` : ''
   // A registry keeps no approved, rejected or expired items: there is nothing more for --all to show.
-  const more = view.all || view.native ? '' : `; \`${inline(view.followUps.listAll)}\` shows approved, rejected and expired ones too`
-  return style('dim', `Approve one with \`${inline(view.followUps.approve)}\`${sets}${more}.`)
+  const decided = view.all || view.native ? '' : `; \`${inline(view.followUps.listAll)}\` shows approved, rejected and expired ones too`
+  return `${more}${style('dim', `Approve one with \`${inline(view.followUps.approve)}\`${sets}${decided}.`)}`
 }

@@ -4,7 +4,7 @@ import type { Style } from './output.js'
 import type { ContentDifference } from '../core/pin.js'
 import { formatBytes, formatTime, shortIntegrity } from './format.js'
 import { inline } from './sanitize.js'
-import { groupBySet } from '../core/release-set.js'
+import { groupBySet, type ListRow } from '../core/release-set.js'
 import { renderProvenance, type ProvenanceShown } from './render-provenance.js'
 
 const stateColor: Record<RecordState, Parameters<Style>[0]> = {
@@ -146,9 +146,31 @@ export function renderApprovalSummary(r: StagedRecord, facts: VerifiedFacts, reg
   ].join('\n')
 }
 
+type ListRowItem = { record: Pick<StagedRecord, 'id' | 'packageName' | 'version' | 'tag' | 'actor' | 'createdAt' | 'setId'>; state: RecordState }
+
 /** The table of `list`, newest first; the releases of a release set stay together under a row of their own. */
-export function renderList(items: Array<{ record: StagedRecord; state: RecordState }>, now: Date, style: Style): string {
-  const rows = groupBySet(items)
+export function renderList(items: ListRowItem[], now: Date, style: Style): string {
+  return renderListTable(items, now, style, 0).text
+}
+
+/**
+ * renderList with at most `limit` releases (0: all): the newest ones, and the rest of a release set that
+ * reached the limit (a set is shown whole or not at all). `hidden`: how many releases were left out.
+ */
+export function renderListTable(items: ListRowItem[], now: Date, style: Style, limit: number): { text: string; hidden: number } {
+  const { rows, hidden } = limitListRows(items, limit)
+  return { text: listTable(rows, now, style), hidden }
+}
+
+/** The rows renderListTable shows, and how many releases it leaves out. */
+export function limitListRows<T extends ListRowItem>(items: T[], limit: number): { rows: ListRow<T>[]; hidden: number } {
+  const rows = groupBySet(items, limit > 0 ? limit : Infinity)
+  let shown = 0
+  for (const row of rows) if (row.kind === 'item') shown++
+  return { rows, hidden: items.length - shown }
+}
+
+function listTable(rows: ListRow<ListRowItem>[], now: Date, style: Style): string {
   const cells = (row: (typeof rows)[number]): string[] =>
     row.kind === 'set'
       ? [`set ${inline(row.setId.slice(0, 8))}`, `release set of ${row.size} package${row.size === 1 ? '' : 's'}`, '', '', '', '']
@@ -162,7 +184,8 @@ export function renderList(items: Array<{ record: StagedRecord; state: RecordSta
         ]
   const table = rows.map(cells)
   const header = ['ID', 'PACKAGE', 'TAG', 'STATE', 'STAGED BY', 'STAGED']
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => (row[i] as string).length)))
+  // A loop, not Math.max(...cells): a spread of 100,000 arguments overflows the stack.
+  const widths = header.map((h, i) => table.reduce((w, row) => Math.max(w, (row[i] as string).length), h.length))
   const fmt = (row: string[], color?: (i: number, cell: string) => string) =>
     row.map((cell, i) => (color ? color(i, cell.padEnd(widths[i] as number)) : cell.padEnd(widths[i] as number))).join('  ').trimEnd()
   return [

@@ -78,7 +78,7 @@ describe('render-doctor', () => {
 })
 
 describe('list --older-than wording', () => {
-  const view = (over: Partial<ListView>): ListView => ({ packageName: undefined, all: false, location: '/stage', native: false, now: new Date(), items: [], shown: [], followUps: { approve: '', approveSet: '', listAll: '' }, ...over })
+  const view = (over: Partial<ListView>): ListView => ({ packageName: undefined, all: false, location: '/stage', native: false, now: new Date(), items: [], shown: [], followUps: { approve: '', approveSet: '', listAll: '', listUnlimited: '' }, limit: 100, ...over })
   it('says what was asked for when nothing waits that long', () => {
     expect(renderListResult(view({ olderThanMs: 3 * 86_400_000 }), style)).toBe('No staged releases waiting for approval for more than 3d in /stage.')
     expect(renderListResult(view({ olderThanMs: 90 * 60_000, all: true }), style)).toBe('No staged releases staged more than 90m ago in /stage.')

@@ -41,7 +41,8 @@ const listView = (over: Partial<ListView> = {}): ListView => {
     now,
     items,
     shown: items,
-    followUps: { approve: 'stage-publish approve <id>', approveSet: 'stage-publish approve <set-id>', listAll: 'stage-publish list --all' },
+    followUps: { approve: 'stage-publish approve <id>', approveSet: 'stage-publish approve <set-id>', listAll: 'stage-publish list --all', listUnlimited: 'stage-publish list --limit 0' },
+    limit: 100,
     ...over,
   }
 }
@@ -74,7 +75,7 @@ describe('render-list', () => {
     const items = [{ record: hostile, state: 'pending' as const }]
     expectInert(renderListResult(listView({ items, shown: items }), style))
     expectInert(renderListResult(listView({ items: [], shown: [], packageName: evil('pkg'), location: evil('location') }), style))
-    expectInert(renderListFooter(listView({ followUps: { approve: evil('a'), approveSet: evil('s'), listAll: evil('l') } }), style) ?? '')
+    expectInert(renderListFooter(listView({ followUps: { approve: evil('a'), approveSet: evil('s'), listAll: evil('l'), listUnlimited: evil('u') }, limit: 1 }), style) ?? '')
     expectInert(renderSkipped(evil('id'), evil('message')))
     expectInert(renderUnlistedClaim({ id: evil('id'), setId: evil('set') }))
   })
