@@ -98,15 +98,17 @@ export async function packageIsPublic(name: string, registry: string, flat: Flat
 
 export type StagingSupport = 'yes' | 'no' | 'needs-login' | { error: StagePublishError }
 
+/** The final hop's own detection (./stage-api.ts), in doctor's words: one way of asking, not two. */
 export async function stagingSupport(registry: string, flat: Flat): Promise<StagingSupport> {
+  const { detectStaging } = await import('./stage-api.js')
   try {
-    const body = await fetchJson('/-/stage', registry, flat, { query: { page: 0, perPage: 1 } })
-    return body && typeof body === 'object' && Array.isArray((body as { items?: unknown }).items) ? 'yes' : 'no'
+    const found = await detectStaging(registry, flat)
+    if (found.supported === true) return 'yes'
+    // A 200 that is not a staging page is no staging API either.
+    if (found.supported === false || found.status === 200) return 'no'
+    return 'needs-login'
   } catch (err) {
-    const status = statusOf(err)
-    if (status === 404 || status === 405 || status === 501) return 'no'
-    if (status === 401 || status === 403) return 'needs-login'
-    return { error: registryError(err, registry, 'ask whether it supports npm\'s staging API') }
+    return { error: err as StagePublishError }
   }
 }
 
