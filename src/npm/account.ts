@@ -7,7 +7,6 @@
  */
 import { createHash } from 'node:crypto'
 import { createRequire } from 'node:module'
-import { toSafeText } from '../core/text.js'
 import { readLimits, registryError } from './publish.js'
 import type { StagePublishError } from '../errors.js'
 
@@ -41,22 +40,7 @@ export async function pingRegistry(registry: string, flat: Flat): Promise<Reacha
   }
 }
 
-export type Identity = { ok: true; username: string } | { ok: false; reason: 'unauthenticated' } | { ok: false; reason: 'error'; error: StagePublishError }
-
-/** `npm whoami`, with the failure kept: not logged in is not the same as a registry that is down. */
-export async function whoAmI(registry: string, flat: Flat): Promise<Identity> {
-  try {
-    const body = (await fetchJson('/-/whoami', registry, flat)) as { username?: unknown } | null
-    const name = typeof body?.username === 'string' ? toSafeText(body.username, 128) : ''
-    return name ? { ok: true, username: name } : { ok: false, reason: 'unauthenticated' }
-  } catch (err) {
-    const status = statusOf(err)
-    if (status === 401 || status === 403) return { ok: false, reason: 'unauthenticated' }
-    const mapped = registryError(err, registry, 'ask who you are (whoami)')
-    if (mapped.code === 'ENEEDAUTH') return { ok: false, reason: 'unauthenticated' }
-    return { ok: false, reason: 'error', error: mapped }
-  }
-}
+export { whoAmI, type Identity } from './publish.js'
 
 /**
  * The account's two-factor mode as npm's profile API reports it (`tfa: { mode, pending }`, or false):

@@ -204,15 +204,32 @@ function staleCache(target: Pick<Target, 'name' | 'registry'>, cachedAt: string 
 }
 
 /** The registry's name for the holder of these credentials, or undefined when it does not say. */
-export async function whoami(registry: string, flat: Flat): Promise<string | undefined> {
-  const npmFetch = require('npm-registry-fetch') as { json(url: string, opts: Flat): Promise<{ username?: string }> }
+export type Identity = { ok: true; username: string } | { ok: false; reason: 'unauthenticated' } | { ok: false; reason: 'error'; error: StagePublishError }
+
+/** `npm whoami`, with the failure kept: not logged in is not the same as a registry that is down. */
+export async function whoAmI(registry: string, flat: Flat): Promise<Identity> {
+  const npmFetch = require('npm-registry-fetch') as { json(url: string, opts: Flat): Promise<unknown> }
+  const opts: Flat = { ...flat, ...readLimits(), registry }
+  // Always asked afresh: a cached "logged in" says nothing about now.
+  delete opts.cache
   try {
-    const res = await npmFetch.json('/-/whoami', { ...flat, ...readLimits(), registry })
+    const body = (await npmFetch.json('/-/whoami', opts)) as { username?: unknown } | null
     // The registry's word goes into the record (claim.by, approvedBy): no character the schema refuses.
-    return typeof res.username === 'string' && res.username ? toSafeText(res.username, 256) : undefined
-  } catch {
-    return undefined
+    const name = typeof body?.username === 'string' ? toSafeText(body.username, 256) : ''
+    return name ? { ok: true, username: name } : { ok: false, reason: 'unauthenticated' }
+  } catch (err) {
+    const status = (err as { statusCode?: number }).statusCode
+    if (status === 401 || status === 403) return { ok: false, reason: 'unauthenticated' }
+    const mapped = registryError(err, registry, 'ask who you are (whoami)')
+    if (mapped.code === 'ENEEDAUTH') return { ok: false, reason: 'unauthenticated' }
+    return { ok: false, reason: 'error', error: mapped }
   }
+}
+
+/** The approver's name on the registry, or undefined when it will not say (for whatever reason). */
+export async function whoami(registry: string, flat: Flat): Promise<string | undefined> {
+  const who = await whoAmI(registry, flat)
+  return who.ok ? who.username : undefined
 }
 
 /**
