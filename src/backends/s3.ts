@@ -234,6 +234,21 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
     }
   }
 
+  /** Every object under `prefix`, page by page (ListObjectsV2 continuation), each page's errors named by `w`. */
+  async function* listUnder(w: S3Where, prefix: string): AsyncGenerator<S3._Object> {
+    let token: string | undefined
+    do {
+      let out: S3.ListObjectsV2CommandOutput
+      try {
+        out = await send((sdk) => new sdk.ListObjectsV2Command({ Bucket: loc.bucket, Prefix: prefix, MaxKeys: pageSize, ContinuationToken: token }))
+      } catch (err) {
+        throw s3Errors(err, w)
+      }
+      yield* out.Contents ?? []
+      token = out.IsTruncated ? out.NextContinuationToken : undefined
+    } while (token)
+  }
+
   async function deleteKey(w: S3Where): Promise<void> {
     try {
       await send((sdk) => new sdk.DeleteObjectCommand({ Bucket: loc.bucket, Key: w.key }))
@@ -396,22 +411,11 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
 
     async listIds(): Promise<string[]> {
       const ids: string[] = []
-      const w = at('list the records', 's3:ListBucket', keys.records)
-      let token: string | undefined
-      do {
-        let out: S3.ListObjectsV2CommandOutput
-        try {
-          out = await send((sdk) => new sdk.ListObjectsV2Command({ Bucket: loc.bucket, Prefix: keys.records, MaxKeys: pageSize, ContinuationToken: token }))
-        } catch (err) {
-          throw s3Errors(err, w)
-        }
-        for (const obj of out.Contents ?? []) {
-          const name = (obj.Key ?? '').slice(keys.records.length)
-          // Keys are untrusted: only a UUID ever becomes an id.
-          if (name.endsWith('.json') && isUuid(name.slice(0, -5))) ids.push(name.slice(0, -5))
-        }
-        token = out.IsTruncated ? out.NextContinuationToken : undefined
-      } while (token)
+      for await (const obj of listUnder(at('list the records', 's3:ListBucket', keys.records), keys.records)) {
+        const name = (obj.Key ?? '').slice(keys.records.length)
+        // Keys are untrusted: only a UUID ever becomes an id.
+        if (name.endsWith('.json') && isUuid(name.slice(0, -5))) ids.push(name.slice(0, -5))
+      }
       return ids
     },
 
@@ -467,26 +471,15 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
   /** The pending markers (of one package: a key prefix), aged by their LastModified; 'flood' past maxMarkers keys. */
   async function listMarkers(packageName?: string): Promise<Marker[] | 'flood'> {
     const under = packageName === undefined ? keys.pending : `${keys.pending}${markerDir(packageName)}`
-    const w = at('list the pending markers', 's3:ListBucket', under)
     const markers: Marker[] = []
     const now = clock()
     let seen = 0
-    let token: string | undefined
-    do {
-      let out: S3.ListObjectsV2CommandOutput
-      try {
-        out = await send((sdk) => new sdk.ListObjectsV2Command({ Bucket: loc.bucket, Prefix: under, MaxKeys: pageSize, ContinuationToken: token }))
-      } catch (err) {
-        throw s3Errors(err, w)
-      }
-      for (const obj of out.Contents ?? []) {
-        if (++seen > maxMarkers) return 'flood'
-        const parsed = parseMarkerPath((obj.Key ?? '').slice(keys.pending.length))
-        // Keys are untrusted: anything that is not <encoded name>/<uuid> is ignored.
-        if (parsed) markers.push({ ...parsed, ageMs: obj.LastModified ? now - obj.LastModified.getTime() : 0 })
-      }
-      token = out.IsTruncated ? out.NextContinuationToken : undefined
-    } while (token)
+    for await (const obj of listUnder(at('list the pending markers', 's3:ListBucket', under), under)) {
+      if (++seen > maxMarkers) return 'flood'
+      const parsed = parseMarkerPath((obj.Key ?? '').slice(keys.pending.length))
+      // Keys are untrusted: anything that is not <encoded name>/<uuid> is ignored.
+      if (parsed) markers.push({ ...parsed, ageMs: obj.LastModified ? now - obj.LastModified.getTime() : 0 })
+    }
     return markers
   }
 
@@ -520,22 +513,11 @@ export function createS3Backend(url: string, deps: S3BackendDeps = {}): CasStagi
 
       async listSetIds(): Promise<string[]> {
         const ids: string[] = []
-        const w = at('list the release sets', 's3:ListBucket', setsPrefix)
-        let token: string | undefined
-        do {
-          let out: S3.ListObjectsV2CommandOutput
-          try {
-            out = await send((sdk) => new sdk.ListObjectsV2Command({ Bucket: loc.bucket, Prefix: setsPrefix, MaxKeys: pageSize, ContinuationToken: token }))
-          } catch (err) {
-            throw s3Errors(err, w)
-          }
-          for (const obj of out.Contents ?? []) {
-            const name = (obj.Key ?? '').slice(setsPrefix.length)
-            // Keys are untrusted: only a UUID ever becomes a set id.
-            if (name.endsWith('.json') && isUuid(name.slice(0, -5))) ids.push(name.slice(0, -5))
-          }
-          token = out.IsTruncated ? out.NextContinuationToken : undefined
-        } while (token)
+        for await (const obj of listUnder(at('list the release sets', 's3:ListBucket', setsPrefix), setsPrefix)) {
+          const name = (obj.Key ?? '').slice(setsPrefix.length)
+          // Keys are untrusted: only a UUID ever becomes a set id.
+          if (name.endsWith('.json') && isUuid(name.slice(0, -5))) ids.push(name.slice(0, -5))
+        }
         return ids
       },
     }
