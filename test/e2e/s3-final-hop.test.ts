@@ -9,15 +9,13 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { sharedRegistry, type TestRegistry } from '../support/verdaccio.js'
 import { startRegistryProxy, type RegistryProxy } from '../support/registry-proxy.js'
 import { parseJson, publishedIntegrity, sandbox, uniqueName } from '../support/cli.js'
-import { createTestBucket } from '../support/s3-bucket.js'
+import { createTestBucket, s3Env } from '../support/s3-bucket.js'
 
 const endpoint = process.env.STAGE_PUBLISH_TEST_S3_ENDPOINT
 if (!endpoint) console.warn('\n⚠  S3 final-hop tests were SKIPPED: STAGE_PUBLISH_TEST_S3_ENDPOINT is not set.\n')
 
-const s3Env = () => ({
-  AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID,
-  AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY,
-  AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+const hopEnv = () => ({
+  ...s3Env(),
   // The default final hop (auto), instead of the sandbox's direct publish.
   STAGE_PUBLISH_FINAL_HOP: '',
 })
@@ -42,12 +40,12 @@ describe.skipIf(!endpoint)('final hop from an S3 backend', () => {
     const name = uniqueName('s3-hop')
     const pkg = await sb.makePackage(name, { version: '1.0.0' })
     const backend = `s3://${bucket}/hop-${randomUUID().slice(0, 8)}?endpoint=${endpoint}&forcePathStyle=true`
-    const staged = await sb.run(['--json', '--backend', backend, '--registry', proxy.url], { cwd: pkg, env: { ...s3Env(), CI: 'true', GITHUB_ACTIONS: 'true', GITHUB_REPOSITORY: 'acme/lib', GITHUB_RUN_ID: '9' } })
+    const staged = await sb.run(['--json', '--backend', backend, '--registry', proxy.url], { cwd: pkg, env: { ...hopEnv(), CI: 'true', GITHUB_ACTIONS: 'true', GITHUB_REPOSITORY: 'acme/lib', GITHUB_RUN_ID: '9' } })
     expect(staged.code, staged.all).toBe(0)
     const { id, integrity } = parseJson<{ id: string; integrity: string }>(staged.stdout)
     const approver = await registry.createUser()
     const npmrc = await approver.writeNpmrc(path.join(sb.dir, 'approver'), proxy.url)
-    return { sb, name, backend, id, integrity, approver, env: { ...s3Env(), NPM_CONFIG_USERCONFIG: npmrc } }
+    return { sb, name, backend, id, integrity, approver, env: { ...hopEnv(), NPM_CONFIG_USERCONFIG: npmrc } }
   }
 
   it('approves through the registry\'s staging API: a staged item and its approval, no PUT; the stage id is on the S3 record', async () => {

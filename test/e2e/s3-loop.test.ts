@@ -12,15 +12,10 @@ import { sharedRegistry, type TestRegistry } from '../support/verdaccio.js'
 import { startRegistryProxy } from '../support/registry-proxy.js'
 import { parseJson, publishedIntegrity, sandbox, uniqueName } from '../support/cli.js'
 import { workspace } from '../support/workspace.js'
+import { s3Env } from '../support/s3-bucket.js'
 
 const endpoint = process.env.STAGE_PUBLISH_TEST_S3_ENDPOINT
 if (!endpoint) console.warn('\n⚠  S3 end-to-end tests were SKIPPED: STAGE_PUBLISH_TEST_S3_ENDPOINT is not set. Run `npm run test:s3` (or .ci/run) to start a Ceph radosgw and run them.\n')
-
-const s3Env = () => ({
-  AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID,
-  AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY,
-  AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
-})
 
 let registry: TestRegistry
 let bucket: string

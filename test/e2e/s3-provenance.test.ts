@@ -11,7 +11,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { sharedRegistry, type TestRegistry } from '../support/verdaccio.js'
 import { parseJson, publishedIntegrity, ROOT, sandbox } from '../support/cli.js'
 import { captureBodies, type BodyCapture } from '../support/body-capture.js'
-import { createTestBucket } from '../support/s3-bucket.js'
+import { createTestBucket, s3Env } from '../support/s3-bucket.js'
 
 const endpoint = process.env.STAGE_PUBLISH_TEST_S3_ENDPOINT
 if (!endpoint) console.warn('\n⚠  S3 provenance end-to-end tests were SKIPPED: STAGE_PUBLISH_TEST_S3_ENDPOINT is not set.\n')
@@ -20,7 +20,6 @@ const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'provenance')
 const TGZ = path.join(FIXTURES, 'npmcli-libnpmpublish-test-1.0.0.tgz')
 const BUNDLE = path.join(FIXTURES, 'valid-bundle-relocated.json')
 const NAME = '@npmcli/libnpmpublish-test'
-const s3Env = () => ({ AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY, AWS_REGION: process.env.AWS_REGION ?? 'us-east-1' })
 
 let registry: TestRegistry
 let bucket: string

@@ -11,15 +11,10 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { sharedRegistry, type TestRegistry } from '../support/verdaccio.js'
 import { startRegistryProxy } from '../support/registry-proxy.js'
 import { parseJson, publishedIntegrity, sandbox, uniqueName } from '../support/cli.js'
-import { createTestBucket } from '../support/s3-bucket.js'
+import { createTestBucket, s3Env } from '../support/s3-bucket.js'
 import { keyDir, makeSigner, writeAllowedSigners } from '../support/ssh-keys.js'
 
 const endpoint = process.env.STAGE_PUBLISH_TEST_S3_ENDPOINT
-const s3Env = () => ({
-  AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID,
-  AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY,
-  AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
-})
 
 let registry: TestRegistry
 let bucket: string

@@ -7,13 +7,9 @@ import { randomUUID } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { sharedRegistry, type TestRegistry } from '../support/verdaccio.js'
 import { parseJson, sandbox, uniqueName, type Sandbox } from '../support/cli.js'
+import { s3Env } from '../support/s3-bucket.js'
 
 const endpoint = process.env.STAGE_PUBLISH_TEST_S3_ENDPOINT
-const s3Env = () => ({
-  AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID,
-  AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY,
-  AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
-})
 
 let registry: TestRegistry
 beforeAll(async () => {

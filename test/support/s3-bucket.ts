@@ -9,3 +9,10 @@ export async function createTestBucket(endpoint: string | undefined, bucket: str
   await admin.send(new sdk.CreateBucketCommand({ Bucket: bucket }))
   return { sdk, admin }
 }
+
+/** The test endpoint's credentials, as the CLI under test reads them from its environment. */
+export const s3Env = (): Record<string, string | undefined> => ({
+  AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID,
+  AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY,
+  AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+})
