@@ -16,8 +16,13 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   const xdg = process.env.XDG_CACHE_HOME
   const cacheHome = xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache')
   module.enableCompileCache?.(path.join(cacheHome, 'stage-publish', 'compile-cache'))
-  // Imported after the cache is on, so that the bundle itself is compiled through it.
-  const { main, quietOnClosedPipe } = await import('../dist/cli.js')
-  quietOnClosedPipe()
-  process.exitCode = await main(process.argv)
+  // Imported after the cache is on, so that the bundles themselves are compiled through it.
+  // `list` first tries its own small bundle (src/list-main.ts), which declines (undefined) whatever it does not take.
+  let code = args[0] === 'list' || args[0] === 'ls' ? await (await import('../dist/list.js')).listMain(process.argv) : undefined
+  if (code === undefined) {
+    const { main, quietOnClosedPipe } = await import('../dist/cli.js')
+    quietOnClosedPipe()
+    code = await main(process.argv)
+  }
+  process.exitCode = code
 }

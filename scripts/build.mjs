@@ -4,6 +4,8 @@
  * `npx stage-publish` installs one package instead of ~180 (npm run build; type checking stays with tsc).
  *
  *   dist/cli.js                 the entry bin/stage-publish.js imports; only commander and the command table
+ *   dist/list.js                `list` on a local backend in one file, no commander (src/list-main.ts): the bin
+ *                               tries it first for `list`; built on its own, without the other backends
  *   dist/chunks/*.js            code split at every dynamic import(): a command loads only what it needs
  *   dist/chunks/node-gyp-bin/   the `node-gyp` shim @npmcli/run-script puts on lifecycle scripts' PATH
  *   dist/backends/{local,s3}.js entries for bench/run.mjs (it writes records straight into a backend)
@@ -170,14 +172,34 @@ const banner = [
   'const __dirname = __sp_dirname(__filename);',
 ].join('\n')
 
-rmSync(DIST, { recursive: true, force: true })
-const result = await build({
+/**
+ * What dist/list.js leaves out: the other backends and npm's configuration (which only they use). It never
+ * reaches them: src/list-main.ts hands any backend but a local folder to the full CLI before opening one. Should
+ * a change make it reach one anyway, the import fails with a clear error instead of a wrong listing.
+ */
+const LIST_BUNDLE_LEAVES_OUT = ['src/backends/s3.ts', 'src/backends/registry.ts', 'src/npm/config.ts']
+const listBundleOnly = {
+  name: 'list-bundle-only',
+  setup(b) {
+    const left = new Set(LIST_BUNDLE_LEAVES_OUT.map((f) => path.join(ROOT, f)))
+    b.onResolve({ filter: /^\.\.?\// }, async (args) => {
+      if (args.pluginData?.listBundle) return undefined
+      const resolved = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: { listBundle: true } })
+      if (!left.has(resolved.path)) return undefined
+      return { path: resolved.path, namespace: 'left-out' }
+    })
+    b.onLoad({ filter: /.*/, namespace: 'left-out' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`stage-publish: ${path.relative(ROOT, args.path)} is not in dist/list.js (a bug: src/list-main.ts should have left this command to the full CLI)`)})`,
+      loader: 'js',
+    }))
+  },
+}
+
+/** Options both builds share. */
+const common = {
   absWorkingDir: ROOT,
-  entryPoints: { cli: 'src/cli.ts', 'backends/local': 'src/backends/local.ts', 'backends/s3': 'src/backends/s3.ts' },
   outdir: DIST,
-  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20.17',
@@ -191,8 +213,25 @@ const result = await build({
   keepNames: false,
   metafile: true,
   logLevel: 'warning',
+}
+
+rmSync(DIST, { recursive: true, force: true })
+const main = await build({
+  ...common,
+  entryPoints: { cli: 'src/cli.ts', 'backends/local': 'src/backends/local.ts', 'backends/s3': 'src/backends/s3.ts' },
+  chunkNames: 'chunks/[name]-[hash]',
+  splitting: true,
   plugins: [bundleCreateRequire, vendorPatches, cjsDynamicImports],
 })
+// One file, so that `list` does not pay Node's loader for a dozen chunks; its own copy of what it shares with
+// the CLI (the bin loads one or the other, except when the fast path declines before doing anything).
+const list = await build({
+  ...common,
+  entryPoints: { list: 'src/list-main.ts' },
+  splitting: false,
+  plugins: [listBundleOnly, bundleCreateRequire, vendorPatches, cjsDynamicImports],
+})
+const result = { metafile: { inputs: { ...main.metafile.inputs, ...list.metafile.inputs }, outputs: { ...main.metafile.outputs, ...list.metafile.outputs } } }
 
 for (const entry of VENDOR_PATCHES) {
   if (!applied.has(entry)) throw new Error(`${entry.file} is no longer bundled; update VENDOR_PATCHES in scripts/build.mjs`)

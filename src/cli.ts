@@ -4,8 +4,8 @@
  */
 import { Command, CommanderError } from 'commander'
 import { createRequire } from 'node:module'
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeOf, isStagePublishError } from './errors.js'
-import { createOutput } from './ui/output.js'
+import { EXIT_OK, EXIT_USAGE } from './errors.js'
+import { failureOptionsOf, reportFailure } from './commands/failure.js'
 import { defaultDeps, type Deps } from './flows/context.js'
 import * as publish from './commands/publish.js'
 import * as list from './commands/list.js'
@@ -56,19 +56,7 @@ Backends: --backend file:<dir> | s3://<bucket>/<prefix>?region=&endpoint=&forceP
   return program
 }
 
-/**
- * A reader that goes away (`stage-publish list | head -1`) is not an error. Node reports it as an
- * unhandled EPIPE 'error' event with a stack trace; here further output is dropped instead and the
- * command finishes with its own exit code (an approval half-way is not cut short by a closed pipe).
- */
-export function quietOnClosedPipe(streams: NodeJS.WritableStream[] = [process.stdout, process.stderr]): void {
-  for (const stream of streams) {
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return
-      throw err
-    })
-  }
-}
+export { quietOnClosedPipe } from './ui/closed-pipe.js'
 
 export async function main(argv: string[], deps: () => Deps = defaultDeps): Promise<number> {
   const program = buildProgram(deps)
@@ -81,12 +69,6 @@ export async function main(argv: string[], deps: () => Deps = defaultDeps): Prom
       // Commander has already printed what was wrong with the command line.
       return EXIT_USAGE
     }
-    // A batch that printed its summary (what was and was not published) has nothing more to say.
-    if (isStagePublishError(err) && err.reported) return err.exitCode
-    const json = argv.includes('--json')
-    const d = deps()
-    const color = argv.includes('--no-color') ? false : argv.includes('--color') ? true : undefined
-    createOutput({ json, stdout: d.stdout, stderr: d.stderr, color, env: d.env }).error(err)
-    return exitCodeOf(err) || EXIT_FAILURE
+    return reportFailure(err, failureOptionsOf(argv), deps())
   }
 }

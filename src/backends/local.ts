@@ -14,17 +14,17 @@
  * never leaves a partial file under a final name, and a record never points at missing bytes.
  * Directories are 0700 and files 0600: staged releases are nobody else's business.
  */
-import { createHash, randomBytes } from 'node:crypto'
-import { constants, lstatSync, promises as fs } from 'node:fs'
+import { constants, lstatSync, promises as fs, type BigIntStats } from 'node:fs'
 import path from 'node:path'
 import { StagePublishError } from '../errors.js'
 import { checkId, checkSetId, isUuid, isWaiting, newestFirst, parseRecord, serializeRecord, type StagedRecord } from '../core/record.js'
 import { MAX_SET_BYTES, parseSetObject, serializeSetObject, type SetObject } from '../core/release-set.js'
 import { LIMIT_ENV, MAX_RECORD_SIZE, tarballLimits } from '../core/limits.js'
 import { PROVENANCE_LIMITS } from '../core/provenance.js'
+import { randomHex, sha256, sha256Hex } from './hashing.js'
 import { readRegularFile, readRegularFileSync, readRegularFileSyncWithStat } from './bounded-read.js'
 import { openListCache, summaryOf } from './list-cache.js'
-import type { CasStagingBackend, CreateResult, CreateSetResult, ListOptions, RecordSummary, Reservation, ReserveResult, UpdateResult, Versioned } from './types.js'
+import type { CasStagingBackend, CreateResult, CreateSetResult, ListOptions, RecordSummary, Reservation, ReserveResult, SummaryListing, SummaryListOptions, UpdateResult, Versioned } from './types.js'
 import { AUDIT_NAME_RE, parseReservation, reservationKey, serializeReservation } from './reservation.js'
 
 const STALE_LOCK_MS = 30_000
@@ -66,7 +66,7 @@ export function createLocalBackend(root: string, options: LocalBackendOptions = 
   /** Writes bytes to a fresh temp file in the same file system, fsynced, and returns its path. */
   async function writeTemp(bytes: Uint8Array | string): Promise<string> {
     await ensureDirs()
-    const tmp = path.join(dirs.tmp, `${process.pid}-${randomBytes(6).toString('hex')}`)
+    const tmp = path.join(dirs.tmp, `${process.pid}-${randomHex(6)}`)
     const fh = await fs.open(tmp, 'wx', 0o600)
     try {
       await fh.writeFile(bytes)
@@ -179,7 +179,7 @@ export function createLocalBackend(root: string, options: LocalBackendOptions = 
   const removal = {
     async inspectRecord(id: string): Promise<{ sha256: string; size: number } | null> {
       const file = recordPath(id)
-      const hash = createHash('sha256')
+      const hash = sha256()
       let size = 0
       let fh: fs.FileHandle
       try {
@@ -335,15 +335,33 @@ export function createLocalBackend(root: string, options: LocalBackendOptions = 
     },
 
     /**
-     * listRecords for `list`'s table, through the listing cache: a record file whose identity (lstat) is the
-     * one remembered is not read again; every other one is read and parsed strictly, as listRecords does.
+     * listRecords for `list`'s table, through the listing cache: while the records folder is the one the cache
+     * last saw whole, from the cache alone (the caller confirms what it shows); otherwise a record file whose
+     * identity (lstat) is the one remembered is not read again, and every other one is read and parsed
+     * strictly, as listRecords does.
      */
-    async listSummaries(options: ListOptions & { onCorrupt?: (id: string, err: Error) => void } = {}): Promise<RecordSummary[]> {
+    async listSummaries(options: SummaryListOptions = {}): Promise<SummaryListing> {
       const cache = openListCache(root, listCacheDir)
+      const { packageName, waiting } = options
+      const wanted = (s: RecordSummary) => !(packageName && s.packageName !== packageName) && !(waiting && !isWaiting(s.state))
+      const prefix = `${dirs.records}${path.sep}`
+      // Before the names are read: a file added or removed while they are, changes it after this. (A folder that
+      // cannot be looked at is not trusted; reading its names below says what is wrong.)
+      let folder: BigIntStats | undefined
+      try {
+        folder = lstatSync(dirs.records, LSTAT)
+      } catch {
+        folder = undefined
+      }
+      const known = !options.checkEvery && folder ? cache.unchangedSince(folder) : null
+      if (known) {
+        return {
+          summaries: known.filter(wanted).sort(newestFirstFast),
+          confirm: (ids) => ids.every((id) => cache.confirm(id, lstatSync(`${prefix}${checkId(id)}.json`, LSTAT))),
+        }
+      }
       const ids = cache.ordered(await backend.listIds())
       const out: RecordSummary[] = []
-      const { packageName, waiting } = options
-      const prefix = `${dirs.records}${path.sep}`
       for (const id of ids) {
         const file = `${prefix}${id}.json`
         try {
@@ -358,9 +376,7 @@ export function createLocalBackend(root: string, options: LocalBackendOptions = 
             summary = summaryOf(parseRecord(read.text, id))
             cache.put(id, read.stat, summary)
           }
-          if (packageName && summary.packageName !== packageName) continue
-          if (waiting && !isWaiting(summary.state)) continue
-          out.push(summary)
+          if (wanted(summary)) out.push(summary)
         } catch (err) {
           cache.forget(id)
           if (options.onCorrupt && err instanceof StagePublishError && (err.code === 'ECORRUPT' || err.code === 'ETOOLARGE')) options.onCorrupt(id, err)
@@ -370,8 +386,8 @@ export function createLocalBackend(root: string, options: LocalBackendOptions = 
       // newestFirst's order with a plain comparison (ISO times of one form sort the same, many times faster than
       // localeCompare), of records read in the cache's order: already sorted but for what changed.
       out.sort(newestFirstFast)
-      cache.save(out)
-      return out
+      cache.save(out, folder)
+      return { summaries: out }
     },
 
     ...localSets(root, dirs.sets, writeTemp),
@@ -460,7 +476,7 @@ const newestFirstFast = (a: RecordSummary, b: RecordSummary): number => {
 /** lstat for the listing cache: nanosecond times, and no exception (a cost per record) when a record just went away. */
 const LSTAT = { bigint: true, throwIfNoEntry: false } as const
 
-const etagOf = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 32)
+const etagOf = (text: string): string => sha256Hex(text).slice(0, 32)
 
 async function exists(p: string): Promise<boolean> {
   try {

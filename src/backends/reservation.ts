@@ -3,15 +3,15 @@
  * what it holds. Names come from a package.json (scoped ones have '/'), so they are encoded before
  * they become a file name or an object key; anything too long for a file name is hashed.
  */
-import { createHash } from 'node:crypto'
 import { isUuid } from '../core/record.js'
+import { sha256Hex } from './hashing.js'
 
 const MAX_KEY = 200
 
 /** `versions/<key>.json`: '%'-encoded name and version (no '/', no '..' path part), or a sha256 for very long ones. */
 export function reservationKey(name: string, version: string): string {
   const key = `${encodeURIComponent(name)}@${encodeURIComponent(version)}`
-  return key.length <= MAX_KEY && !key.startsWith('.') ? key : `sha256-${createHash('sha256').update(`${name}@${version}`).digest('hex')}`
+  return key.length <= MAX_KEY && !key.startsWith('.') ? key : `sha256-${sha256Hex(`${name}@${version}`)}`
 }
 
 export const serializeReservation = (name: string, version: string, id: string, at: Date): string => `${JSON.stringify({ name, version, id, at: at.toISOString() })}\n`

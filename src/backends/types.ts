@@ -102,9 +102,27 @@ interface BackendBase {
    * Optional, for `list`'s table only: listRecords' records cut down to what the table shows, filters and
    * sorts by (RecordSummary), same order. A backend may answer from a cache it keeps outside the store
    * (the local one does), so nothing that decides anything (approve, view, reject, select) may use it:
-   * they read the record.
+   * they read the record. See SummaryListing for the one check the caller must make.
    */
-  listSummaries?(options?: ListOptions & { onCorrupt?: (id: string, err: Error) => void }): Promise<RecordSummary[]>
+  listSummaries?(options?: SummaryListOptions): Promise<SummaryListing>
+}
+
+export interface SummaryListOptions extends ListOptions {
+  onCorrupt?: (id: string, err: Error) => void
+  /** Check every record against its file, whatever the cache knows of the folder (what `confirm` failing asks for). */
+  checkEvery?: boolean
+}
+
+/**
+ * listSummaries' answer. Without `confirm`, every summary was checked against its record file in this call.
+ * With it, the summaries are what the cache saw when it last checked every file, and the folder has not had a
+ * file added, removed or renamed since (the only ways the tool changes a record); the caller passes the ids
+ * it will show, and shows them only when `confirm` answers true (each of those files is still the one cached).
+ * False: list again with `checkEvery`.
+ */
+export interface SummaryListing {
+  summaries: RecordSummary[]
+  confirm?: (ids: readonly string[]) => boolean
 }
 
 /** What `list` shows of a record: every field of it was read and checked from the record (see listSummaries). */

@@ -1,21 +1,18 @@
 /** `stage-publish list [<package-name>]`: what is waiting for approval, newest first. */
 import { InvalidArgumentError, type Command } from 'commander'
 import { defaultDeps, type Deps } from '../flows/context.js'
-import type { ListRequest } from '../flows/list.js'
-import { outputFor, requestOf, type CommonOptions } from './shared.js'
 import { durationMs, registryOption } from './flags.js'
+import { parseListLimit, runList, type ListOptions } from './list-run.js'
 
 /** Kept in step with DEFAULT_LIST_LIMIT (src/ui/render-list.ts), which the command does not load for --help. */
 const DEFAULT_LIST_LIMIT = 100
 
 /** `--limit <n>`: a whole number, 0 for no limit. */
 function listLimit(value: string): number {
-  if (!/^\d{1,9}$/.test(value)) throw new InvalidArgumentError('needs a whole number of releases, 0 for all')
-  return Number(value)
+  const limit = parseListLimit(value)
+  if (limit === undefined) throw new InvalidArgumentError('needs a whole number of releases, 0 for all')
+  return limit
 }
-
-/** What commander parses: the flow's request, and the options every command has. */
-export interface ListOptions extends CommonOptions, ListRequest {}
 
 export function register(program: Command, deps: () => Deps = defaultDeps): void {
   program
@@ -32,19 +29,4 @@ export function register(program: Command, deps: () => Deps = defaultDeps): void
       const { olderThan, ...rest } = opts
       await runList(name, { ...rest, ...(olderThan !== undefined && { olderThanMs: olderThan }) }, deps())
     })
-}
-
-export async function runList(packageName: string | undefined, opts: ListOptions, deps: Deps): Promise<void> {
-  const out = outputFor(opts, deps)
-  const { listReleases } = await import('../flows/list.js')
-  const { listJson, renderListFooter, renderListResult, renderUnlistedClaim } = await import('../ui/render-list.js')
-  const result = await listReleases(packageName, requestOf(opts), deps, out)
-  if (out.json) {
-    out.data(listJson(result))
-    return
-  }
-  for (const claim of result.unlisted) out.warn(renderUnlistedClaim(claim))
-  out.line(renderListResult(result, out.style))
-  const footer = renderListFooter(result, out.style)
-  if (footer) out.notice(footer)
 }

@@ -3,10 +3,8 @@
  * breaks it, or undefined, and never quotes the value. Used by the record schema, and by what
  * builds records (origin, staging) so they write only what they can read back. Pure.
  */
-// Only the two functions used, not semver's index (every module of it): records are parsed by every command, `list` among them.
-import semverValid from 'semver/functions/valid.js'
-import semverValidRange from 'semver/ranges/valid.js'
 import validateName from 'validate-npm-package-name'
+import { semverValid, semverValidRange } from './semver-lazy.js'
 import { hasCredentials } from './url.js'
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/

@@ -8,7 +8,7 @@
  * someone else, because the set object already exists and is never replaced. Pure.
  */
 import { createRequire } from 'node:module'
-import semverValid from 'semver/functions/valid.js'
+import { semverValid } from './semver-lazy.js'
 import { StagePublishError } from '../errors.js'
 import { isUuid, type DetailedRecord, type SetMember, type StagedRecord } from './record.js'
 

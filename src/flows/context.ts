@@ -48,16 +48,22 @@ export interface BackendRequest {
  * means the registry npm is configured for here (or --registry), with the user's own credentials.
  */
 export async function backendFor(opts: BackendRequest, deps: Deps): Promise<StagingBackend> {
-  const { chooseBackend, openBackend, normaliseRegistryUrl } = await import('../backends/index.js')
-  const pkg = await readProjectStageConfig(deps.cwd)
-  const choice = chooseBackend({ flag: opts.backend, env: deps.env, packageBackend: pkg.backend, packageDir: pkg.dir })
+  const { openBackend, normaliseRegistryUrl } = await import('../backends/index.js')
+  const url = await chosenBackendUrl(opts, deps)
   const { backendArg, nameBackend } = await import('./follow-up.js')
-  const backend = await openBackend(choice.url, deps.cwd, async () => {
+  const backend = await openBackend(url, deps.cwd, async () => {
     const { loadNpmConfig, registryFor } = await import('../npm/config.js')
     const conf = await loadNpmConfig({ cwd: deps.cwd, env: deps.env, flags: { ...(opts.registry && { registry: opts.registry }), ...(opts.userconfig && { userconfig: opts.userconfig }) } })
     return { registry: normaliseRegistryUrl(registryFor('', conf.flat)), flat: conf.flat }
   })
   return nameBackend(backend, backendArg(opts.backend, deps.env))
+}
+
+/** The URL of the backend backendFor opens: --backend, STAGE_PUBLISH_BACKEND, package.json, or the default folder. */
+export async function chosenBackendUrl(opts: BackendRequest, deps: Deps): Promise<string> {
+  const { chooseBackend } = await import('../backends/index.js')
+  const pkg = await readProjectStageConfig(deps.cwd)
+  return chooseBackend({ flag: opts.backend, env: deps.env, packageBackend: pkg.backend, packageDir: pkg.dir }).url
 }
 
 /** package.json `stagePublish` of the nearest package above cwd, if any. */

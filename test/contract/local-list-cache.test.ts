@@ -10,7 +10,7 @@ import { promisify } from 'node:util'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createLocalBackend } from '../../src/backends/local.js'
 import { loadCache, summaryOf } from '../../src/backends/list-cache.js'
-import type { CasStagingBackend } from '../../src/backends/types.js'
+import type { CasStagingBackend, RecordSummary, SummaryListing, SummaryListOptions } from '../../src/backends/types.js'
 import { serializeRecord } from '../../src/core/record.js'
 import { stage } from '../support/backend-contract.js'
 
@@ -35,7 +35,16 @@ const cacheFile = async (): Promise<string> => {
   return path.join(cacheDir, names[0] as string)
 }
 const recordFile = (id: string) => path.join(root, 'records', `${id}.json`)
-const list = async (options: Parameters<NonNullable<CasStagingBackend['listSummaries']>>[0] = {}) => (backend.listSummaries as NonNullable<CasStagingBackend['listSummaries']>)(options)
+/** listSummaries as it answers: from the cache alone (with `confirm`) when the records folder is unchanged. */
+const listing = async (options: SummaryListOptions = {}): Promise<SummaryListing> => (backend.listSummaries as NonNullable<CasStagingBackend['listSummaries']>)(options)
+/** A listing as `list` makes it when it shows every row: confirmed against the files, or checked whole. */
+async function list(options: SummaryListOptions = {}): Promise<RecordSummary[]> {
+  const first = await listing(options)
+  if (!first.confirm || first.confirm(first.summaries.map((s) => s.id))) return first.summaries
+  const again = await listing({ ...options, checkEvery: true })
+  expect(again.confirm).toBeUndefined()
+  return again.summaries
+}
 
 /**
  * A cache entry is trusted only once the cache is older than the entry's change by a couple of seconds (coarse
@@ -49,14 +58,14 @@ async function ageCache(): Promise<void> {
 /** The cache as written, with every record's line changed by `edit` (its fields, id first): what a listing that used it would show. */
 async function plantInCache(edit: (fields: string[]) => void): Promise<string> {
   const file = await cacheFile()
-  const [header1, header2, ...lines] = (await fs.readFile(file, 'utf8')).split('\n')
+  const [header1, header2, header3, ...lines] = (await fs.readFile(file, 'utf8')).split('\n')
   const edited = lines.map((line) => {
     if (line === '') return line
     const fields = line.split('\t')
     edit(fields)
     return fields.join('\t')
   })
-  const text = [header1, header2, ...edited].join('\n')
+  const text = [header1, header2, header3, ...edited].join('\n')
   await fs.writeFile(file, text)
   await ageCache()
   return text
@@ -165,11 +174,13 @@ describe('local listing cache', () => {
     const { record } = await stage(backend, { tag: 'latest', actor: 'ci-bot' })
     await list()
     const good = await fs.readFile(await cacheFile(), 'utf8')
-    const line = good.split('\n')[2] as string
+    const line = good.split('\n')[3] as string
     const variants = [
       'not a cache',
       good.slice(0, good.length - 10),
-      good.replace('stage-publish list cache 2', 'stage-publish list cache 1'),
+      good.replace('stage-publish list cache 3', 'stage-publish list cache 2'),
+      good.replace(/\nfolder [^\n]*\n/, '\n'),
+      good.replace(/\nfolder [^\n]*\n/, '\nfolder 1:2:3\n'),
       good.replace(JSON.stringify(await fs.realpath(root)), JSON.stringify('/elsewhere')),
       good.replace('\tci-bot\t', '\t\u001b]0;owned\u0007\t').replace('\tlatest\t', '\tcached\t'),
       good.replace('\tci-bot\t', '\tci\u202ebot\t').replace('\tlatest\t', '\tcached\t'),
@@ -223,6 +234,84 @@ describe('local listing cache', () => {
     expect(await list({ onCorrupt: (id) => corrupt.push(id) })).toEqual([])
     expect(corrupt).toEqual([record.id])
     expect(loadCache(await cacheFile(), await fs.realpath(root))?.entries.size).toBe(0)
+  })
+
+  it('answers from the cache alone while the records folder is unchanged, and confirms only what it is asked to', async () => {
+    const a = await stage(backend, { tag: 'latest', createdAt: '2026-01-01T00:00:00.000Z' })
+    const b = await stage(backend, { tag: 'latest', createdAt: '2026-01-02T00:00:00.000Z' })
+    await list()
+    await plantInCache((row) => (row[TAG] = 'cached'))
+    const first = await listing()
+    // Only the cache says "cached": nothing was read, and the answer says it must be confirmed.
+    expect(first.summaries.map((s) => [s.id, s.tag])).toEqual([[b.record.id, 'cached'], [a.record.id, 'cached']])
+    expect(first.confirm?.([b.record.id, a.record.id])).toBe(true)
+    // Record a rewritten in place (which the tool never does: the folder does not change).
+    const fh = await fs.open(recordFile(a.record.id), 'r+')
+    await fh.write(serializeRecord({ ...a.record, tag: 'beta' }).padEnd((await fh.stat()).size), 0)
+    await fh.close()
+    const second = await listing()
+    expect(second.confirm?.([b.record.id])).toBe(true)
+    expect(second.confirm?.([a.record.id])).toBe(false)
+    expect(second.confirm?.([b.record.id, a.record.id])).toBe(false)
+    // What a failed confirmation asks for: every file checked, the rewritten one read again.
+    const checked = await listing({ checkEvery: true })
+    expect(checked.confirm).toBeUndefined()
+    expect(checked.summaries.map((s) => s.tag)).toEqual(['cached', 'beta'])
+    // A record removed behind the cache's back cannot be confirmed either.
+    await fs.rm(recordFile(b.record.id))
+    expect(first.confirm?.([b.record.id])).toBe(false)
+  })
+
+  it('checks every file once a record was added, changed or removed the way the tool does (the folder changed)', async () => {
+    const a = await stage(backend, { tag: 'latest' })
+    await list()
+    await plantInCache((row) => (row[TAG] = 'cached'))
+    expect((await listing()).confirm).toBeDefined()
+    // Approved through the backend: a new file renamed over the record.
+    const current = await backend.getRecord(a.record.id)
+    expect((await backend.updateRecord({ ...a.record, state: 'approved', approvedAt: new Date().toISOString(), approvedBy: 'alice' }, current?.etag as string)).updated).toBe(true)
+    const afterUpdate = await listing()
+    expect(afterUpdate.confirm).toBeUndefined()
+    expect(afterUpdate.summaries.map((s) => [s.tag, s.state])).toEqual([['latest', 'approved']])
+
+    await ageCache()
+    expect((await listing()).confirm).toBeDefined()
+    const added = await stage(backend, { tag: 'next', createdAt: '2027-01-01T00:00:00.000Z' })
+    const afterAdd = await listing()
+    expect(afterAdd.confirm).toBeUndefined()
+    expect(afterAdd.summaries.map((s) => s.id)).toEqual([added.record.id, a.record.id])
+
+    await ageCache()
+    expect((await listing()).confirm).toBeDefined()
+    await fs.rm(recordFile(added.record.id))
+    const afterRemove = await listing()
+    expect(afterRemove.confirm).toBeUndefined()
+    expect(afterRemove.summaries.map((s) => s.id)).toEqual([a.record.id])
+  })
+
+  it('does not trust the folder when it changed just before the cache was written (coarse clocks)', async () => {
+    await stage(backend)
+    await list()
+    // The cache was written within a tick of the folder's last change: a change in that tick would not show.
+    const racy = await listing()
+    expect(racy.confirm).toBeUndefined()
+    await ageCache()
+    expect((await listing()).confirm).toBeDefined()
+  })
+
+  it('never trusts the folder while a record in it cannot be read: the warning is given every time', async () => {
+    const good = await stage(backend)
+    const bad = await stage(backend)
+    await fs.writeFile(recordFile(bad.record.id), '{"schema":1,"id":"not this"}')
+    for (let i = 0; i < 2; i++) {
+      const corrupt: string[] = []
+      const answer = await listing({ onCorrupt: (id) => corrupt.push(id) })
+      expect(answer.confirm).toBeUndefined()
+      expect(answer.summaries.map((s) => s.id)).toEqual([good.record.id])
+      expect(corrupt).toEqual([bad.record.id])
+      await ageCache()
+    }
+    expect(await fs.readFile(await cacheFile(), 'utf8')).toContain('\nfolder -\n')
   })
 
   it('works without a cache directory it can write (a read-only home): it only reads every record', async () => {

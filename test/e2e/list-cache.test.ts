@@ -57,6 +57,38 @@ describe('list on a local backend', () => {
     expect(cached).toHaveLength(1)
   }, 60_000)
 
+  it('answers from the cache while the folder is unchanged, yet every row it shows is what its file holds now', async () => {
+    const sb = await sandbox()
+    const records = await storeWith(sb, 130)
+    expect((await sb.run(['list', '--backend', sb.backend])).code).toBe(0)
+    const dir = path.join(sb.home, '.cache', 'stage-publish')
+    const cacheFile = path.join(dir, (await fs.readdir(dir))[0] as string)
+    // As if written a while after the folder's last change (a cache written within a tick of it is not trusted).
+    const age = async () => {
+      const later = new Date(Date.now() + 60_000)
+      await fs.utimes(cacheFile, later, later)
+    }
+    await age()
+    // Rewritten in place, which the tool never does: the folder does not change. The newest one is on screen.
+    const rewrite = async (record: StagedRecord, tag: string) => {
+      const file = path.join(sb.store, 'records', `${record.id}.json`)
+      const fh = await fs.open(file, 'r+')
+      await fh.write(serializeRecord({ ...record, tag }).padEnd((await fh.stat()).size), 0)
+      await fh.close()
+    }
+    await rewrite(records[0] as StagedRecord, 'canary')
+    await rewrite(records[120] as StagedRecord, 'hidden')
+    const table = await sb.run(['list', '--backend', sb.backend])
+    expect(table.code, table.all).toBe(0)
+    const rows = rowsOf(table.stdout)
+    expect(rows).toHaveLength(100)
+    expect(rows[0]).toMatch(/many-0@1\.0\.0\s+canary/)
+    expect(table.stderr).toContain('30 more not shown')
+    // Shown, so checked: all 130 rows are what the files hold.
+    const all = rowsOf((await sb.run(['list', '--limit', '0', '--backend', sb.backend])).stdout)
+    expect(all[120]).toMatch(/many-120@1\.0\.0\s+hidden/)
+  }, 60_000)
+
   it('listings at the same time each see every release, and leave a cache that reads back; a change is seen next time', async () => {
     const sb = await sandbox()
     const records = await storeWith(sb, 60)
