@@ -192,11 +192,14 @@ let failures = 0
 
 async function startup() {
   const env = envWith(plainNpmrc)
+  const emptyStore = `file:${path.join(tmp, 'empty-store')}`
   const cmds = {
     'node -e 0': [NODE, '-e', '0'],
     'npm --version': ['npm', '--version'],
     'stage-publish --version': [NODE, BIN, '--version'],
     'stage-publish --help': [NODE, BIN, '--help'],
+    // `list`'s own start-up (its fast path, src/list-main.ts), with nothing to list.
+    'stage-publish list (empty backend)': [NODE, BIN, 'list', '--backend', emptyStore],
   }
   const cases = Object.fromEntries(Object.entries(cmds).map(([label, argv]) => [label, { run: () => timed(label, argv, { env }).ms }]))
   const t = await interleave(cases, runsFor('startup'))
@@ -206,13 +209,13 @@ async function startup() {
     'stage-publish --version / npm --version': ratio(t['stage-publish --version'].median, npm),
     'stage-publish --help / npm --version': ratio(t['stage-publish --help'].median, npm),
     'stage-publish --version / node -e 0': ratio(t['stage-publish --version'].median, node),
+    'stage-publish list (empty backend) / stage-publish --version': ratio(t['stage-publish list (empty backend)'].median, t['stage-publish --version'].median),
     '(stage-publish --help - node -e 0) / (npm --version - node -e 0)': ratio(t['stage-publish --help'].median - node, npm - node),
   }
   for (const [k, v] of Object.entries(ratios)) ratioRows.push(['startup', k, v])
 
   // Which modules the cheap commands load, recorded by the preload test/e2e/startup.test.ts uses.
   const modules = {}
-  const emptyStore = `file:${path.join(tmp, 'empty-store')}`
   for (const [label, args] of Object.entries({ '--help': ['--help'], '--version': ['--version'], list: ['list', '--backend', emptyStore] })) {
     const file = path.join(tmp, `modules${label.replace(/\W/g, '-')}.json`)
     timed(`stage-publish ${label} (recording modules)`, [NODE, '--import', pathToFileURL(RECORD_LOADS).href, BIN, ...args], {
