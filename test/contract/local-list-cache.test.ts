@@ -191,6 +191,9 @@ describe('local listing cache', () => {
       good.replace('\tlatest\t', `\t${'x'.repeat(200)}\t`),
       // The same record twice: not a file we wrote.
       `${good}${line.replace('\tlatest\t', '\tcached\t')}\n`,
+      // An id no record file can have (a listing answered from the cache alone would show it).
+      `${good}${line.replace(/^[^\t]+/, 'x'.repeat(36))}\n`,
+      `${good}${line.replace(/^[^\t]+/, '../../../../../../etc/passwd-0000000')}\n`,
     ]
     for (const text of variants) {
       await fs.writeFile(await cacheFile(), text)
