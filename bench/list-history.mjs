@@ -20,6 +20,7 @@ import { performance } from 'node:perf_hooks'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { pendingRecord } from '../test/support/record-factory.mjs'
+import { inBatches, removeBucket } from './s3-helpers.mjs'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'stage-publish.js')
@@ -55,13 +56,6 @@ function interleave(cases, runs) {
     }
   }
   return Object.fromEntries(labels.map((l) => [l, summary(times[l])]))
-}
-
-async function inBatches(items, limit, fn) {
-  let next = 0
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++])
-  }))
 }
 
 function record(bytes, i, count, overrides = {}) {
@@ -173,15 +167,7 @@ export async function benchS3({ decided = 10_000, pending = 5, runs = 5, tmp }) 
       },
     }
   } finally {
-    const keys = []
-    let token
-    do {
-      const out = await admin.send(new sdk.ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }))
-      keys.push(...(out.Contents ?? []).map((o) => o.Key))
-      token = out.IsTruncated ? out.NextContinuationToken : undefined
-    } while (token)
-    await inBatches(keys, 32, (Key) => admin.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key })))
-    await admin.send(new sdk.DeleteBucketCommand({ Bucket: bucket }))
+    await removeBucket(admin, sdk, bucket)
     admin.destroy()
   }
 }

@@ -9,6 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { pendingRecord } from '../test/support/record-factory.mjs'
+import { inBatches, removeBucket } from './s3-helpers.mjs'
 
 const { values: args } = parseArgs({
   options: {
@@ -38,13 +39,6 @@ const prefix = 'bench'
 const url = `s3://${bucket}/${prefix}?endpoint=${encodeURIComponent(endpoint)}&forcePathStyle=true&region=us-east-1`
 const admin = new sdk.S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', requestChecksumCalculation: 'WHEN_REQUIRED' })
 await admin.send(new sdk.CreateBucketCommand({ Bucket: bucket }))
-
-async function inBatches(items, limit, fn) {
-  let next = 0
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++])
-  }))
-}
 
 function record(bytes, i) {
   return pendingRecord(bytes, {
@@ -92,15 +86,7 @@ try {
   console.log(`listRecords, concurrency ${concurrency}: median ${ms(m)} of ${runs} [${listTimes.map(ms).join(', ')}] = ${((count / m) * 1000).toFixed(0)} records/s; this process's CPU: median ${ms(median(listCpu))}`)
 } finally {
   if (!args.keep) {
-    const keys = []
-    let token
-    do {
-      const out = await admin.send(new sdk.ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }))
-      keys.push(...(out.Contents ?? []).map((o) => o.Key))
-      token = out.IsTruncated ? out.NextContinuationToken : undefined
-    } while (token)
-    await inBatches(keys, 32, (Key) => admin.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key })))
-    await admin.send(new sdk.DeleteBucketCommand({ Bucket: bucket }))
+    await removeBucket(admin, sdk, bucket)
   }
   admin.destroy()
 }
